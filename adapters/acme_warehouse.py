@@ -1,0 +1,116 @@
+"""ACME WMS over REST: canonical warehouse operations mapped to the legacy API.
+
+The legacy API speaks SAP table fields (``MARA``, ``MARD``) and movement type codes;
+agents see ``Item``, ``StockLevel`` and ``GoodsMovement``. Each handler's docstring
+is the operation's description in the catalog.
+"""
+
+from __future__ import annotations
+
+from adapters.base import Canonical, OperationSet
+from adapters.legacy import field, material_number, padded_material, yyyymmdd
+from adapters.rest import RestClient
+from schemas.common import Effect, Risk
+from schemas.warehouse import (
+    GoodsMovement,
+    GoodsMovementRequest,
+    Item,
+    ItemQuery,
+    MovementKind,
+    StockLevel,
+    StockQuery,
+)
+
+OWNER = "team-logistics"
+MOVEMENT_TYPES = {MovementKind.RECEIPT: "101", MovementKind.ISSUE: "201", MovementKind.SCRAP: "551"}
+
+operations: OperationSet[RestClient] = OperationSet()
+
+
+@operations.operation(
+    "warehouse.items.get",
+    input=ItemQuery,
+    output=Item,
+    effect=Effect.READ,
+    idempotent=True,
+    risk=Risk.LOW,
+    owner=OWNER,
+)
+async def get_item(client: RestClient, query: ItemQuery) -> Canonical:
+    """Look up one item in the item master: its description, base unit and weight.
+
+    Use it to learn what a material number means before reading or moving its stock.
+    """
+    mara = field(await client.get(f"/api/v1/MARA/{padded_material(query.material)}"), "MARA")
+    weight = field(mara, "BRGEW")
+    return {
+        "material": material_number(field(mara, "MATNR")),
+        "description": field(mara, "MAKTX"),
+        "base_unit": field(mara, "MEINS"),
+        "gross_weight_kg": weight or None,
+    }
+
+
+@operations.operation(
+    "warehouse.stock.get",
+    input=StockQuery,
+    output=StockLevel,
+    effect=Effect.READ,
+    idempotent=True,
+    risk=Risk.LOW,
+    owner=OWNER,
+)
+async def get_stock(client: RestClient, query: StockQuery) -> Canonical:
+    """Read the unrestricted stock of one item in one plant, with its unit and the
+    date of the last goods movement.
+    """
+    params = {"MATNR": padded_material(query.material), "WERKS": query.plant}
+    mard = field(await client.get("/api/v1/MARD", params), "MARD")
+    return {
+        "material": material_number(field(mard, "MATNR")),
+        "plant": field(mard, "WERKS"),
+        "storage_location": field(mard, "LGORT"),
+        "quantity": field(mard, "LABST"),
+        "unit": field(mard, "MEINS"),
+        "last_changed": yyyymmdd(field(mard, "LAEDA"), "LAEDA"),
+    }
+
+
+@operations.operation(
+    "warehouse.goods_movements.create",
+    input=GoodsMovementRequest,
+    output=GoodsMovement,
+    effect=Effect.WRITE,
+    idempotent=False,
+    risk=Risk.MEDIUM,
+    owner=OWNER,
+)
+async def create_goods_movement(client: RestClient, request: GoodsMovementRequest) -> Canonical:
+    """Post a goods movement: a 'receipt' adds stock, an 'issue' or 'scrap' removes it.
+
+    This changes the books of the warehouse. An issue larger than the unrestricted
+    stock is rejected by the warehouse system. Returns the material document number
+    and the stock after the movement.
+    """
+    posted = await client.post(
+        "/api/v1/goodsmovement",
+        {
+            "MATNR": padded_material(request.material),
+            "WERKS": request.plant,
+            "BWART": MOVEMENT_TYPES[request.kind],
+            "ERFMG": f"{request.quantity:.3f}",
+            "BUDAT": request.posting_date.strftime("%Y%m%d"),
+            "XBLNR": request.reference or "",
+        },
+    )
+    return {
+        "document_number": field(posted, "MBLNR"),
+        "fiscal_year": field(posted, "MJAHR"),
+        "material": request.material,
+        "plant": request.plant,
+        "kind": request.kind,
+        "quantity": request.quantity,
+        "posting_date": request.posting_date,
+        "reference": request.reference,
+        "stock_after": field(posted, "LABST_NEW"),
+    }

@@ -1,0 +1,139 @@
+"""The adapter contract: what the gateway needs from any connection to a system of record.
+
+An adapter is as small as an httpx transport: it starts, it closes, it says whether
+its backend is reachable, and it executes an :class:`Operation` with an already
+validated input, returning the answer in the canonical shape. It knows nothing of
+agents, policy, HTTP-in or audit; the pipeline owns those.
+
+Integration engineers declare operations with an :class:`OperationSet`; the handler's
+docstring is the description agents read, so write it for an LLM.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Generic, Protocol, TypeVar
+
+from pydantic import BaseModel
+
+from schemas.api import BackendReadiness
+from schemas.common import Effect, Risk
+
+Canonical = Mapping[str, Any]
+"""An answer in the canonical shape of the output model, not yet validated.
+
+Values may still be in their wire form (decimals as strings); the pipeline validates
+the mapping against the output model and turns any mismatch into a contract violation.
+"""
+
+ClientT = TypeVar("ClientT", contravariant=True)
+InputT = TypeVar("InputT", bound=BaseModel)
+Handler = Callable[[ClientT, InputT], Awaitable[Canonical]]
+
+_OPERATION_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){2,}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """A named capability of a system of record, as agents see it in the catalog."""
+
+    name: str
+    description: str
+    input_model: type[BaseModel]
+    output_model: type[BaseModel]
+    effect: Effect
+    idempotent: bool
+    risk: Risk
+    owner: str
+    backend: str = ""
+    timeout_s: float | None = None
+
+    def bound_to(self, backend: str, timeout_s: float | None) -> Operation:
+        """The same operation, served by the named backend with its timeout."""
+        return replace(self, backend=backend, timeout_s=timeout_s)
+
+
+@dataclass(frozen=True, slots=True)
+class DeclaredOperation(Generic[ClientT]):
+    operation: Operation
+    handler: Handler[ClientT, Any]
+
+
+class OperationSet(Generic[ClientT]):
+    """The operations one adapter module offers, declared with :meth:`operation`.
+
+    ``ClientT`` is what the adapter kind hands each handler (for REST, a client bound
+    to the backend's base URL, credentials and the call's timeout).
+    """
+
+    def __init__(self) -> None:
+        self._declared: dict[str, DeclaredOperation[ClientT]] = {}
+
+    def operation(
+        self,
+        name: str,
+        *,
+        input: type[InputT],  # noqa: A002 - reads best at the declaration site
+        output: type[BaseModel],
+        effect: Effect,
+        idempotent: bool,
+        risk: Risk,
+        owner: str,
+    ) -> Callable[[Handler[ClientT, InputT]], Handler[ClientT, InputT]]:
+        if not _OPERATION_NAME.match(name):
+            raise ValueError(f"operation name {name!r} must look like 'domain.resource.verb'")
+        if name in self._declared:
+            raise ValueError(f"operation {name!r} is declared twice")
+
+        def register(handler: Handler[ClientT, InputT]) -> Handler[ClientT, InputT]:
+            description = inspect.getdoc(handler)
+            if not description:
+                raise ValueError(f"operation {name!r} needs a docstring: it is what agents read")
+            op = Operation(name, description, input, output, effect, idempotent, risk, owner)
+            self._declared[name] = DeclaredOperation(op, handler)
+            return handler
+
+        return register
+
+    def __iter__(self) -> Iterator[DeclaredOperation[ClientT]]:
+        return iter(self._declared.values())
+
+    def handler(self, name: str) -> Handler[ClientT, Any]:
+        return self._declared[name].handler
+
+
+class Adapter(Protocol):
+    """Owns the connection to one system of record and executes its operations."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def operations(self) -> Sequence[Operation]: ...
+
+    async def start(self) -> None:
+        """Open connections and load what the backend needs; fail loudly if it cannot."""
+
+    async def close(self) -> None: ...
+
+    async def check(self) -> BackendReadiness:
+        """Whether the backend answers now; cheap, bounded by a short timeout."""
+
+    async def call(self, operation: Operation, payload: BaseModel) -> Canonical:
+        """Execute one validated call; raise a ``schemas.errors.BackendError`` on failure."""
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
+
+
+def safe_text(text: object, limit: int = 300) -> str:
+    """A backend message made safe to pass on to an LLM or a log line.
+
+    Control characters are dropped, line breaks folded and the text bounded, so a
+    hostile backend cannot forge log lines or flood an agent's context.
+    """
+    cleaned = _CONTROL.sub("", str(text)).replace("\r", " ").replace("\n", " ").strip()
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"

@@ -1,0 +1,36 @@
+"""RFC 9457 problem documents for every error the gateway answers with."""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from schemas.errors import GatewayError
+
+PROBLEM_TYPE_BASE = "https://lastmile.dev/problems/"
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+def problem_response(error: GatewayError, request_id: str, instance: str | None) -> web.Response:
+    body: dict[str, object] = {
+        "type": PROBLEM_TYPE_BASE + error.code,
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
+        "code": error.code,
+        "request_id": request_id,
+        "retryable": error.retryable,
+    }
+    if instance is not None:
+        body["instance"] = instance
+    body.update(error.extras)
+    response = web.Response(
+        body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        status=error.status,
+        content_type=PROBLEM_CONTENT_TYPE,
+        charset="utf-8",
+    )
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="lastmile"'
+    return response

@@ -1,0 +1,121 @@
+"""The operation registry, built from config: which adapters exist and what they offer.
+
+A backend entry in ``gateway.yaml`` names an adapter module; the module's
+``operations`` (an :class:`adapters.base.OperationSet`) are bound to that backend.
+Catalog entries, with their JSON Schemas, are built once here, not per request.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping, Sequence
+
+from adapters.base import Adapter, Operation, OperationSet
+from adapters.rest import RestAdapter, RestClient, RestSettings
+from gateway.config import BasicAuthConfig, BearerAuthConfig, Config, RestBackendConfig
+from gateway.identity import operation_glob
+from schemas.api import CatalogEntry
+
+
+class RegistryError(Exception):
+    """The configured backends cannot be assembled into a registry."""
+
+
+class Registry:
+    """Operations by name, the adapter serving each, and their catalog entries."""
+
+    def __init__(self, adapters: Sequence[Adapter]) -> None:
+        self.adapters: dict[str, Adapter] = {}
+        self.operations: dict[str, Operation] = {}
+        for adapter in adapters:
+            self.adapters[adapter.name] = adapter
+            for op in adapter.operations:
+                if op.name in self.operations:
+                    other = self.operations[op.name].backend
+                    raise RegistryError(
+                        f"operation {op.name!r} is offered by both {other!r} and {adapter.name!r}"
+                    )
+                self.operations[op.name] = op
+        self.catalog: dict[str, CatalogEntry] = {
+            name: _catalog_entry(op) for name, op in sorted(self.operations.items())
+        }
+
+    def adapter_for(self, operation: Operation) -> Adapter:
+        return self.adapters[operation.backend]
+
+
+def _catalog_entry(op: Operation) -> CatalogEntry:
+    return CatalogEntry(
+        name=op.name,
+        description=op.description,
+        effect=op.effect,
+        idempotent=op.idempotent,
+        risk=op.risk,
+        owner=op.owner,
+        backend=op.backend,
+        input_schema=op.input_model.model_json_schema(),
+        output_schema=op.output_model.model_json_schema(mode="serialization"),
+    )
+
+
+def build_registry(config: Config) -> Registry:
+    """Import each backend's adapter module and bind its operations to the backend."""
+    registry = Registry([_build_adapter(name, b) for name, b in config.backends.items()])
+    _check_names(config, registry.operations)
+    return registry
+
+
+def _build_adapter(name: str, backend: RestBackendConfig) -> Adapter:
+    try:
+        module = importlib.import_module(backend.adapter)
+    except ImportError as exc:
+        raise RegistryError(
+            f"backends.{name}.adapter: cannot import module {backend.adapter!r}: {exc}"
+        ) from exc
+    operations = getattr(module, "operations", None)
+    if not isinstance(operations, OperationSet):
+        raise RegistryError(
+            f"backends.{name}.adapter: module {backend.adapter!r} has no 'operations' OperationSet"
+        )
+    rest_operations: OperationSet[RestClient] = operations  # the module declares its client kind
+    return RestAdapter(name, _rest_settings(backend), rest_operations)
+
+
+def _rest_settings(backend: RestBackendConfig) -> RestSettings:
+    auth = backend.auth
+    return RestSettings(
+        base_url=backend.base_url,
+        connect_timeout_s=backend.timeouts.connect_s,
+        read_timeout_s=backend.timeouts.read_s,
+        total_timeout_s=backend.timeouts.total_s,
+        max_connections=backend.max_connections,
+        max_response_bytes=backend.max_response_bytes,
+        health_path=backend.health_path,
+        headers=dict(backend.headers),
+        bearer_token=auth.token.get_secret_value() if isinstance(auth, BearerAuthConfig) else None,
+        basic_auth=(auth.username, auth.password.get_secret_value())
+        if isinstance(auth, BasicAuthConfig)
+        else None,
+        operation_timeouts=dict(backend.operation_timeouts_s),
+    )
+
+
+def _check_names(config: Config, operations: Mapping[str, Operation]) -> None:
+    """Names in config that match nothing are typos that silently grant or tune nothing."""
+    problems: list[str] = []
+    for name, backend in config.backends.items():
+        for op_name in backend.operation_timeouts_s:
+            if operations.get(op_name) is None or operations[op_name].backend != name:
+                problems.append(
+                    f"backends.{name}.operation_timeouts_s: {op_name!r} is not an operation "
+                    f"of this backend"
+                )
+    for index, agent in enumerate(config.agents):
+        for glob in agent.operations:
+            if not any(operation_glob(glob).match(op_name) for op_name in operations):
+                problems.append(
+                    f"agents[{index}].operations: {glob!r} matches no operation "
+                    f"(agent {agent.id!r})"
+                )
+    if problems:
+        raise RegistryError("\n".join(problems))

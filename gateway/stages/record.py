@@ -1,0 +1,75 @@
+"""The outermost stage: every call ends here, whatever happened, and leaves an audit event.
+
+It is the pipeline's ``finally``: errors raised by inner stages become the call's
+outcome, anything unexpected becomes an ``internal_error`` (logged with its stack for
+engineers, never shown to the agent), and the event is durable before the answer.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import structlog
+
+from gateway.audit.store import AuditStore
+from gateway.pipeline import Invocation, Proceed
+from schemas.audit import AuditEvent
+from schemas.errors import GatewayError, InternalError
+
+log = structlog.get_logger("lastmile.call")
+
+
+class Record:
+    def __init__(self, store: AuditStore) -> None:
+        self._store = store
+
+    async def __call__(self, inv: Invocation, proceed: Proceed) -> None:
+        try:
+            await proceed(inv)
+        except GatewayError as exc:
+            inv.error = exc
+        except Exception:
+            log.exception("unexpected_error", request_id=inv.request_id)
+            inv.error = InternalError(
+                f"The gateway failed unexpectedly; quote request id {inv.request_id} when "
+                "reporting it."
+            )
+        event = audit_event(inv)
+        await self._store.append(event)
+        log.info(
+            "call",
+            request_id=inv.request_id,
+            agent=event.agent_id,
+            operation=event.operation,
+            decision=event.decision,
+            outcome=event.outcome,
+            status=event.status,
+            gateway_ms=event.gateway_ms,
+            backend_ms=event.backend_ms,
+        )
+
+
+def audit_event(inv: Invocation) -> AuditEvent:
+    error = inv.error
+    op = inv.operation
+    agent = inv.agent
+    return AuditEvent(
+        event_id=uuid.uuid4().hex,
+        time=inv.time,
+        request_id=inv.request_id,
+        protocol=inv.protocol,
+        agent_id=agent.id if agent else None,
+        agent_owner=agent.owner if agent else None,
+        on_behalf_of=inv.on_behalf_of,
+        operation=inv.operation_name,
+        backend=op.backend if op else None,
+        effect=op.effect if op else None,
+        decision=inv.decision,
+        outcome=error.code if error else "ok",
+        status=error.status if error else 200,
+        detail=error.detail if error else None,
+        input=inv.input.model_dump(mode="json") if inv.input is not None else None,
+        input_sha256=inv.input_sha256,
+        gateway_ms=round(inv.gateway_ms, 3),
+        backend_ms=round(inv.backend_ms, 3) if inv.backend_ms is not None else None,
+    )

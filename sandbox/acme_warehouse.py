@@ -1,0 +1,240 @@
+"""ACME WMS: a simulated legacy warehouse system with an SAP-flavoured REST/JSON API.
+
+It speaks the way old systems do: upper-case German abbreviations (``MATNR``,
+``WERKS``, ``LABST``), material numbers padded to 18 digits, quantities as
+zero-padded strings and dates as ``YYYYMMDD``. Data lives in SQLite so that a
+write is visible to later reads. ``POST /_sandbox/faults`` switches fault modes
+on, so tests can see how the gateway copes with a slow, failing or lying backend.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sqlite3
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+MOVEMENT_SIGN = {"101": 1, "201": -1, "551": -1}  # receipt, issue to cost centre, scrapping
+SEED_STOCK = [
+    # MATNR, MAKTX, MEINS, BRGEW, WERKS, LGORT, LABST, LAEDA
+    ("100234", "Hex bolt M8x40 zinc plated", "ST", "0.021", "1000", "0001", "125.000", "20261102"),
+    ("100235", "Hex nut M8 zinc plated", "ST", "0.005", "1000", "0001", "4000.000", "20261015"),
+    ("200410", "Pallet wrap film 500 mm", "RL", "2.300", "1000", "0002", "12.000", "20260930"),
+    ("100234", "Hex bolt M8x40 zinc plated", "ST", "0.021", "2000", "0001", "40.000", "20261110"),
+    ("300001", "Hydraulic oil HLP 46", "L", "", "2000", "0003", "850.500", "20261120"),
+]
+
+
+@dataclass
+class Stats:
+    """How often the legacy API was hit, so tests can prove a call never reached it."""
+
+    api_calls: int = 0
+
+
+@dataclass
+class FaultMode:
+    """What the API endpoints do instead of answering normally."""
+
+    mode: str = "ok"  # ok | slow | error | unavailable | garbage | truncated | not_json | huge
+    delay_s: float = 0.0
+
+
+def _matnr(material: str) -> str:
+    return material.zfill(18) if material.isdigit() else material
+
+
+def open_database(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS MARA (MATNR TEXT PRIMARY KEY, MAKTX TEXT, MEINS TEXT,
+                                         BRGEW TEXT);
+        CREATE TABLE IF NOT EXISTS MARD (MATNR TEXT, WERKS TEXT, LGORT TEXT, LABST TEXT,
+                                         LAEDA TEXT, PRIMARY KEY (MATNR, WERKS));
+        CREATE TABLE IF NOT EXISTS MKPF (MBLNR TEXT PRIMARY KEY, MJAHR TEXT, MATNR TEXT,
+                                         WERKS TEXT, BWART TEXT, ERFMG TEXT, BUDAT TEXT,
+                                         XBLNR TEXT);
+        """
+    )
+    if db.execute("SELECT COUNT(*) FROM MARA").fetchone()[0] == 0:
+        for matnr, maktx, meins, brgew, werks, lgort, labst, laeda in SEED_STOCK:
+            db.execute(
+                "INSERT OR IGNORE INTO MARA VALUES (?, ?, ?, ?)",
+                (_matnr(matnr), maktx, meins, brgew),
+            )
+            db.execute(
+                "INSERT INTO MARD VALUES (?, ?, ?, ?, ?)",
+                (_matnr(matnr), werks, lgort, labst.zfill(12), laeda),
+            )
+    return db
+
+
+def create_app(db_path: Path) -> web.Application:
+    """The ACME WMS HTTP application over the SQLite file at ``db_path``."""
+    app = web.Application(middlewares=[_faults])
+    app[DB] = open_database(db_path)
+    app[FAULTS] = FaultMode()
+    app[STATS] = Stats()
+    app[RELEASE] = asyncio.Event()
+    app.router.add_get("/health", _health)
+    app.router.add_get("/api/v1/MARA/{MATNR}", _get_material)
+    app.router.add_get("/api/v1/MARD", _get_stock)
+    app.router.add_post("/api/v1/goodsmovement", _post_goods_movement)
+    app.router.add_post("/_sandbox/faults", _set_faults)
+    app.router.add_get("/_sandbox/stats", _get_stats)
+    app.on_shutdown.append(_release_slow_calls)
+    app.on_cleanup.append(_close_db)
+    return app
+
+
+DB = web.AppKey("db", sqlite3.Connection)
+FAULTS = web.AppKey("faults", FaultMode)
+STATS = web.AppKey("stats", Stats)
+RELEASE = web.AppKey("release", asyncio.Event)
+
+
+async def _release_slow_calls(app: web.Application) -> None:
+    app[RELEASE].set()
+
+
+async def _close_db(app: web.Application) -> None:
+    app[DB].close()
+
+
+@web.middleware
+async def _faults(request: web.Request, handler: Any) -> web.StreamResponse:
+    if not request.path.startswith("/api/"):
+        return await handler(request)  # type: ignore[no-any-return]
+    request.app[STATS].api_calls += 1
+    fault = request.app[FAULTS]
+    if fault.mode == "slow":
+        # Held until the delay passes or the server shuts down, so tests never wait it out.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(request.app[RELEASE].wait(), fault.delay_s)
+    elif fault.mode == "error":
+        return web.json_response({"TYPE": "A", "MESSAGE": "ABAP runtime error"}, status=500)
+    elif fault.mode == "unavailable":
+        return web.json_response({"MESSAGE": "System in maintenance"}, status=503)
+    elif fault.mode == "not_json":
+        return web.Response(text="<html>Gateway Error</html>", content_type="text/html")
+    elif fault.mode == "huge":
+        return web.json_response({"MESSAGE": "x" * (8 * 1024 * 1024)})
+    response: web.StreamResponse = await handler(request)
+    if fault.mode == "garbage" and response.status == 200:
+        garbage = {
+            "MATNR": "?",
+            "WERKS": "1000",
+            "LGORT": "0001",
+            "LABST": "12,5 ST",
+            "LAEDA": "20261102",
+            "MEINS": "ST",
+        }
+        return web.json_response({"MARD": garbage})
+    if fault.mode == "truncated" and response.status == 200:
+        return web.json_response({"MARD": {"MATNR": "000000000000100234"}})
+    return response
+
+
+async def _set_faults(request: web.Request) -> web.Response:
+    body = await request.json()
+    fault = request.app[FAULTS]
+    fault.mode = str(body.get("mode", "ok"))
+    fault.delay_s = float(body.get("delay_s", 0))
+    return web.json_response({"mode": fault.mode})
+
+
+async def _get_stats(request: web.Request) -> web.Response:
+    return web.json_response({"api_calls": request.app[STATS].api_calls})
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.json_response({"STATUS": "OK"})
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"TYPE": "E", "MESSAGE": message}, status=status)
+
+
+async def _get_material(request: web.Request) -> web.Response:
+    matnr = _matnr(request.match_info["MATNR"])
+    row = request.app[DB].execute("SELECT * FROM MARA WHERE MATNR = ?", (matnr,)).fetchone()
+    if row is None:
+        return _error(404, f"Material {matnr.lstrip('0')} does not exist")
+    return web.json_response(
+        {"MARA": dict(zip(("MATNR", "MAKTX", "MEINS", "BRGEW"), row, strict=True))}
+    )
+
+
+async def _get_stock(request: web.Request) -> web.Response:
+    matnr = _matnr(request.query.get("MATNR", ""))
+    werks = request.query.get("WERKS", "")
+    row = (
+        request.app[DB]
+        .execute(
+            "SELECT MARD.*, MARA.MEINS FROM MARD JOIN MARA USING (MATNR) "
+            "WHERE MATNR = ? AND WERKS = ?",
+            (matnr, werks),
+        )
+        .fetchone()
+    )
+    if row is None:
+        return _error(404, f"Material {matnr.lstrip('0')} not maintained in plant {werks}")
+    fields = ("MATNR", "WERKS", "LGORT", "LABST", "LAEDA", "MEINS")
+    return web.json_response({"MARD": dict(zip(fields, row, strict=True))})
+
+
+async def _post_goods_movement(request: web.Request) -> web.Response:
+    body = await request.json()
+    matnr, werks, bwart = _matnr(str(body.get("MATNR", ""))), body.get("WERKS"), body.get("BWART")
+    if bwart not in MOVEMENT_SIGN:
+        return _error(400, f"Movement type {bwart} is not defined")
+    try:
+        erfmg = Decimal(str(body.get("ERFMG")))
+    except InvalidOperation:
+        return _error(400, "Quantity ERFMG is not numeric")
+    db = request.app[DB]
+    row = db.execute(
+        "SELECT LABST FROM MARD WHERE MATNR = ? AND WERKS = ?", (matnr, werks)
+    ).fetchone()
+    if row is None:
+        return _error(404, f"Material {matnr.lstrip('0')} not maintained in plant {werks}")
+    new_stock = Decimal(row[0]) + MOVEMENT_SIGN[bwart] * erfmg
+    if new_stock < 0:
+        return _error(409, f"Deficit of unrestricted stock {-new_stock:.3f}")
+    budat = str(body.get("BUDAT", date.today().strftime("%Y%m%d")))
+    db.execute("BEGIN IMMEDIATE")
+    count = db.execute("SELECT COUNT(*) FROM MKPF").fetchone()[0]
+    mblnr = str(4900000001 + count)
+    db.execute(
+        "INSERT INTO MKPF VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (mblnr, budat[:4], matnr, werks, bwart, f"{erfmg:.3f}", budat, body.get("XBLNR") or ""),
+    )
+    db.execute(
+        "UPDATE MARD SET LABST = ?, LAEDA = ? WHERE MATNR = ? AND WERKS = ?",
+        (f"{new_stock:.3f}".zfill(12), budat, matnr, werks),
+    )
+    db.execute("COMMIT")
+    return web.json_response(
+        {"MBLNR": mblnr, "MJAHR": budat[:4], "LABST_NEW": f"{new_stock:.3f}".zfill(12)},
+        status=201,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the ACME WMS sandbox on loopback.")
+    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--db", type=Path, default=Path("acme_wms.sqlite"))
+    args = parser.parse_args()
+    web.run_app(create_app(args.db), host="127.0.0.1", port=args.port)
+
+
+if __name__ == "__main__":
+    main()
