@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.app import AUDIT_STORE, build_app
 from gateway.config import Config, parse_config
-from gateway.demo import DEMO_KEYS
+from gateway.demo.session import DEMO_KEYS
 from gateway.logs import configure_logging
 from sandbox import acme_warehouse
 

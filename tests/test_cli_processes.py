@@ -1,0 +1,127 @@
+"""The long-running commands, as real processes: `serve`, `sandbox`, `demo --keep-running`."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.demo.session import DEMO_KEYS
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def lastmile(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "gateway", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=cwd,
+        env=env,
+    )
+
+
+def wait_for_line(process: subprocess.Popen[str], marker: str) -> list[str]:
+    """Read the process's output until a line holds ``marker`` (blocking reads, no sleeps)."""
+    assert process.stdout is not None
+    seen: list[str] = []
+    for line in process.stdout:
+        seen.append(line)
+        if marker in line:
+            return seen
+    raise AssertionError(f"process ended without printing {marker!r}: {''.join(seen)}")
+
+
+def get(
+    url: str, key: str | None = None, body: dict[str, str] | None = None
+) -> tuple[int, dict[str, object]]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode() if body else None)  # noqa: S310
+    if key:
+        request.add_header("Authorization", f"Bearer {key}")
+    if body:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture
+def stopped() -> Iterator[list[subprocess.Popen[str]]]:
+    processes: list[subprocess.Popen[str]] = []
+    yield processes
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout:
+            process.stdout.close()
+
+
+def test_serve_and_sandbox_answer_a_real_agent_call(
+    tmp_path: Path, stopped: list[subprocess.Popen[str]]
+) -> None:
+    wms_port, gateway_port = free_port(), free_port()
+    sandbox = lastmile("sandbox", "--port", str(wms_port), "--db", str(tmp_path / "wms.sqlite"))
+    stopped.append(sandbox)
+    wait_for_line(sandbox, "ACME WMS sandbox on")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LASTMILE_ACME_WMS_URL": f"http://127.0.0.1:{wms_port}",
+        "LASTMILE_AUDIT_DB": str(tmp_path / "audit.sqlite"),
+    }
+    gateway = lastmile("serve", "--port", str(gateway_port), cwd=tmp_path, env=env)
+    stopped.append(gateway)
+    base = f"http://127.0.0.1:{gateway_port}"
+
+    # The gateway logs one JSON line at start-up once it listens (see gateway.commands.serve).
+    wait_for_line(gateway, '"event": "listening"')
+    status, body = get(
+        f"{base}/v1/operations/warehouse.stock.get",
+        DEMO_KEYS["inventory-bot"],
+        {"material": "100235", "plant": "1000"},
+    )
+    assert status == 200
+    assert body["output"]["quantity"] == "4000.000"  # type: ignore[index]
+
+    gateway.send_signal(signal.SIGINT)
+    assert gateway.wait(timeout=10) == 0
+    audit = subprocess.run(
+        [sys.executable, "-m", "gateway", "audit", "list"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    [event] = [json.loads(line) for line in audit.stdout.splitlines()]
+    assert event["operation"] == "warehouse.stock.get"
+    assert event["outcome"] == "ok"
+
+
+def test_demo_keep_running_stays_up_until_interrupted(stopped: list[subprocess.Popen[str]]) -> None:
+    demo = lastmile("demo", "--keep-running")
+    stopped.append(demo)
+
+    lines = wait_for_line(demo, "/readyz\n")
+    url = lines[-1].split()[2]
+    status, body = get(url)
+    assert status == 200
+    assert body["ready"] is True
+
+    demo.send_signal(signal.SIGINT)
+    assert demo.wait(timeout=20) == 0
