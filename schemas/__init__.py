@@ -9,7 +9,7 @@ from schemas.api import (
     Readiness,
 )
 from schemas.audit import AuditEvent, Decision
-from schemas.common import CanonicalModel, Effect, Risk
+from schemas.common import CanonicalModel, Effect, Risk, Sensitive
 
 __all__ = [
     "AuditEvent",
@@ -23,4 +23,5 @@ __all__ = [
     "Problem",
     "Readiness",
     "Risk",
+    "Sensitive",
 ]
