@@ -13,11 +13,12 @@ from pathlib import Path
 from aiohttp import web
 
 from gateway.api.middleware import MAX_BODY_BYTES, gateway_middleware
-from gateway.api.rest import DIRECTORY, PIPELINE, REGISTRY, add_routes
+from gateway.api.rest import add_routes
+from gateway.appkeys import AGENTS, AUDIT_STORE, CONFIG, PIPELINE, REGISTRY, STAFF
 from gateway.audit.store import AuditStore
 from gateway.audit.store_sqlite import SqliteAuditStore
 from gateway.config import Config
-from gateway.identity import AgentDirectory
+from gateway.identity import AgentDirectory, StaffDirectory
 from gateway.pipeline import Pipeline, Stage
 from gateway.registry import Registry, build_registry
 from gateway.stages import (
@@ -29,8 +30,6 @@ from gateway.stages import (
     ValidateInput,
     ValidateOutput,
 )
-
-AUDIT_STORE = web.AppKey("audit_store", AuditStore)
 
 
 def standard_stages(
@@ -56,8 +55,10 @@ def build_app(config: Config, registry: Registry | None = None) -> web.Applicati
         middlewares=[gateway_middleware], client_max_size=config.server.max_body_bytes
     )
     app[MAX_BODY_BYTES] = config.server.max_body_bytes
+    app[CONFIG] = config
     app[REGISTRY] = registry
-    app[DIRECTORY] = directory
+    app[AGENTS] = directory
+    app[STAFF] = StaffDirectory.from_config(config.staff)
     app[AUDIT_STORE] = store
     app[PIPELINE] = Pipeline(standard_stages(registry, directory, store))
     app.cleanup_ctx.append(_lifecycle)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -142,6 +143,24 @@ class AgentConfig(_Section):
     revoked: bool = False
 
 
+class StaffRole(StrEnum):
+    """What a person may do at the gateway; agents never hold these roles."""
+
+    APPROVER = "approver"  # decides on calls held for approval
+    OPERATOR = "operator"  # halts and resumes traffic
+    AUDITOR = "auditor"  # reads the audit trail, nothing else
+
+
+class StaffConfig(_Section):
+    """A person with their own key: approvers, operators, auditors."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._@-]{0,127}$")
+    name: str = ""
+    key_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    roles: list[StaffRole] = Field(min_length=1)
+    revoked: bool = False
+
+
 class AuditConfig(_Section):
     path: EnvStr = "lastmile-audit.sqlite"
 
@@ -154,20 +173,23 @@ class Config(_Section):
     server: ServerConfig = ServerConfig()
     backends: dict[str, BackendConfig] = Field(min_length=1)
     agents: list[AgentConfig] = []
+    staff: list[StaffConfig] = []
     audit: AuditConfig = AuditConfig()
     logging: LoggingConfig = LoggingConfig()
 
     @model_validator(mode="after")
-    def _unique_agents(self) -> Config:
-        seen_ids: set[str] = set()
+    def _unique_identities(self) -> Config:
+        """Ids are unique per kind; a key belongs to exactly one agent or person."""
         seen_keys: set[str] = set()
-        for agent in self.agents:
-            if agent.id in seen_ids:
-                raise ValueError(f"agent id {agent.id!r} appears twice")
-            if agent.key_sha256 in seen_keys:
-                raise ValueError(f"agent {agent.id!r} shares its key with another agent")
-            seen_ids.add(agent.id)
-            seen_keys.add(agent.key_sha256)
+        for kind, holders in (("agent", self.agents), ("staff member", self.staff)):
+            seen_ids: set[str] = set()
+            for holder in holders:
+                if holder.id in seen_ids:
+                    raise ValueError(f"{kind} id {holder.id!r} appears twice")
+                if holder.key_sha256 in seen_keys:
+                    raise ValueError(f"{kind} {holder.id!r} shares its key with another holder")
+                seen_ids.add(holder.id)
+                seen_keys.add(holder.key_sha256)
         return self
 
 

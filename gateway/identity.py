@@ -1,10 +1,14 @@
-"""Agents and their API keys.
+"""Agents, staff, and their API keys.
 
 Config holds only the SHA-256 digest of each key. A presented key is hashed and
-compared against every agent's digest with :func:`hmac.compare_digest`, without
+compared against every holder's digest with :func:`hmac.compare_digest`, without
 stopping at the first match, so the time taken says nothing about which digest, or
 how much of one, matched. Keys are high-entropy random strings (``lastmile keys new``),
 so a fast hash is the right tool; a password hash would only slow every call.
+
+Agents call operations; staff (approvers, operators, auditors) use the administrative
+APIs. They live in separate directories, so an agent key never opens a staff API and a
+staff key never calls an operation.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
 
-from gateway.config import AgentConfig
-from schemas.errors import Unauthenticated
+from gateway.config import AgentConfig, StaffConfig, StaffRole
+from schemas.errors import Forbidden, Unauthenticated
 
 KEY_PREFIX = "lm_"
 
@@ -38,7 +43,7 @@ def operation_glob(glob: str) -> re.Pattern[str]:
 
 @dataclass(slots=True)
 class Agent:
-    """An authenticated caller; carries no secret, so it is safe to log and audit."""
+    """An authenticated agent; carries no secret, so it is safe to log and audit."""
 
     id: str
     owner: str
@@ -70,18 +75,39 @@ class Agent:
         return decided
 
 
-class AgentDirectory:
-    """Finds the agent behind a bearer key."""
+@dataclass(frozen=True, slots=True)
+class StaffMember:
+    """An authenticated person acting through the administrative APIs."""
 
-    def __init__(self, agents: Iterable[tuple[str, Agent]]) -> None:
-        self._by_digest = [(bytes.fromhex(digest), agent) for digest, agent in agents]
+    id: str
+    name: str
+    roles: frozenset[StaffRole]
+    revoked: bool = False
 
     @classmethod
-    def from_config(cls, configs: Iterable[AgentConfig]) -> AgentDirectory:
-        return cls((c.key_sha256, Agent.from_config(c)) for c in configs)
+    def from_config(cls, config: StaffConfig) -> StaffMember:
+        return cls(config.id, config.name, frozenset(config.roles), config.revoked)
 
-    def authenticate(self, authorization: str | None) -> Agent:
-        """The agent for an ``Authorization: Bearer <key>`` header value, or
+
+class _KeyHolder(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def revoked(self) -> bool: ...
+
+
+HolderT = TypeVar("HolderT", bound=_KeyHolder)
+
+
+class KeyDirectory(Generic[HolderT]):
+    """Finds the holder of a bearer key."""
+
+    def __init__(self, holders: Iterable[tuple[str, HolderT]]) -> None:
+        self._by_digest = [(bytes.fromhex(digest), holder) for digest, holder in holders]
+
+    def authenticate(self, authorization: str | None) -> HolderT:
+        """The holder of an ``Authorization: Bearer <key>`` header value, or
         :class:`Unauthenticated` saying what to send instead."""
         if not authorization:
             raise Unauthenticated(
@@ -93,14 +119,34 @@ class AgentDirectory:
                 "Unsupported authorization scheme: send 'Authorization: Bearer <key>'."
             )
         digest = hashlib.sha256(key.strip().encode("utf-8")).digest()
-        found: Agent | None = None
-        for candidate, agent in self._by_digest:
+        found: HolderT | None = None
+        for candidate, holder in self._by_digest:
             if hmac.compare_digest(candidate, digest):
-                found = agent
+                found = holder
         if found is None:
             raise Unauthenticated("The API key is not valid.")
         if found.revoked:
-            raise Unauthenticated(
-                "The API key has been revoked; ask the agent's owner for a new one."
-            )
+            raise Unauthenticated("The API key has been revoked; ask its owner for a new one.")
         return found
+
+    def holders(self) -> list[HolderT]:
+        return [holder for _, holder in self._by_digest]
+
+
+class AgentDirectory(KeyDirectory[Agent]):
+    @classmethod
+    def from_config(cls, configs: Iterable[AgentConfig]) -> AgentDirectory:
+        return cls((c.key_sha256, Agent.from_config(c)) for c in configs)
+
+
+class StaffDirectory(KeyDirectory[StaffMember]):
+    @classmethod
+    def from_config(cls, configs: Iterable[StaffConfig]) -> StaffDirectory:
+        return cls((c.key_sha256, StaffMember.from_config(c)) for c in configs)
+
+    def authenticate_role(self, authorization: str | None, role: StaffRole) -> StaffMember:
+        """The staff member behind the key, who must hold ``role``."""
+        member = self.authenticate(authorization)
+        if role not in member.roles:
+            raise Forbidden(f"{member.id!r} does not hold the {role.value!r} role needed here.")
+        return member

@@ -14,13 +14,13 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
 from adapters.base import Canonical, Operation
 from gateway.identity import Agent
-from schemas.audit import Decision
+from schemas.audit import ApprovalRecord, Attempt, Decision
 from schemas.errors import GatewayError
 
 
@@ -50,6 +50,17 @@ class Invocation:
     raw_output: Canonical | None = None
     output: BaseModel | None = None
     decision: Decision = Decision.NONE
+    shadow_decision: Decision | None = None
+    policy_ids: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    approval: ApprovalRecord | None = None
+    idempotency_key: str | None = None
+    dry_run: bool = False
+    replayed: bool = False
+    attempts: list[Attempt] = field(default_factory=list)
+    backend_reference: str | None = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
     error: GatewayError | None = None
     backend_ms: float | None = None
 

@@ -24,6 +24,7 @@ written for an LLM (what went wrong, what to do instead)::
     │       ├── BackendUnavailable   503 backend_unavailable
     │       └── BackendTimeout       504 timeout
     ├── AuditUnavailable             503 audit_unavailable
+    ├── StateUnavailable             503 state_unavailable
     └── InternalError                500 internal_error
 """
 
@@ -145,6 +146,13 @@ class AuditUnavailable(GatewayError):
     """The audit event could not be made durable, so the call cannot be acknowledged."""
 
     status, code, title = 503, "audit_unavailable", "The audit trail cannot be written"
+
+
+class StateUnavailable(GatewayError):
+    """The store of limits, budgets or idempotency keys cannot be reached (writes fail closed)."""
+
+    status, code, title = 503, "state_unavailable", "The gateway's state store is unavailable"
+    retryable = True
 
 
 class InternalError(GatewayError):

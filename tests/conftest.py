@@ -13,7 +13,8 @@ import pytest
 from aiohttp import ClientResponse, ClientSession
 from aiohttp.test_utils import TestClient, TestServer
 
-from gateway.app import AUDIT_STORE, build_app
+from gateway.app import build_app
+from gateway.appkeys import AUDIT_STORE
 from gateway.config import Config, parse_config
 from gateway.demo.session import DEMO_KEYS
 from gateway.logs import configure_logging
@@ -22,6 +23,9 @@ from sandbox import acme_warehouse
 INVENTORY = DEMO_KEYS["inventory-bot"]
 REPLENISH = DEMO_KEYS["replenishment-bot"]
 RETIRED = DEMO_KEYS["retired-bot"]
+APPROVER = DEMO_KEYS["maria.schmidt"]
+OPERATOR = DEMO_KEYS["ops-oncall"]
+AUDITOR = DEMO_KEYS["kpmg-auditor"]
 
 TEST_CONFIG = """
 server:
@@ -48,6 +52,16 @@ agents:
     key_sha256: f727e44676293a7bc2a031bfe54b8eba6badca7f1b19fd41398c546ed6ed22d4
     operations: ["warehouse.stock.get"]
     revoked: true
+staff:
+  - id: maria.schmidt
+    key_sha256: 65e551edd3e9bcf275443d9af10d1fc0ab877b9fd6a4d5fc32ca389d7868396d
+    roles: [approver]
+  - id: ops-oncall
+    key_sha256: 97062f7cb3719274eba9f0168cf0ba8a237c906b894e0bdf63cda41f0f79d04b
+    roles: [operator]
+  - id: kpmg-auditor
+    key_sha256: 67067abd2596b17571d7628ea1f771ff2947f6d7378c0ed86cfacdb7954a69c3
+    roles: [auditor]
 audit:
   path: ${AUDIT_DB}
 """

@@ -15,9 +15,8 @@ from aiohttp import web
 from adapters.base import safe_text
 from gateway.api.middleware import BACKEND_MS, MAX_BODY_BYTES, REQUEST_ID
 from gateway.api.problems import problem_response
-from gateway.identity import AgentDirectory
-from gateway.pipeline import Invocation, Pipeline
-from gateway.registry import Registry
+from gateway.appkeys import AGENTS, PIPELINE, REGISTRY
+from gateway.pipeline import Invocation
 from schemas.api import Readiness
 from schemas.errors import (
     FieldError,
@@ -28,10 +27,6 @@ from schemas.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-
-REGISTRY = web.AppKey("registry", Registry)
-DIRECTORY = web.AppKey("directory", AgentDirectory)
-PIPELINE = web.AppKey("pipeline", Pipeline)
 
 JSON = "application/json"
 _ON_BEHALF_OF = re.compile(r"^[\w.@+:/-]{1,200}$")
@@ -118,7 +113,7 @@ async def invoke(request: web.Request) -> web.StreamResponse:
 
 
 async def list_operations(request: web.Request) -> web.Response:
-    agent = request.app[DIRECTORY].authenticate(request.headers.get("Authorization"))
+    agent = request.app[AGENTS].authenticate(request.headers.get("Authorization"))
     entries = [
         entry.model_dump(mode="json")
         for name, entry in request.app[REGISTRY].catalog.items()
@@ -128,7 +123,7 @@ async def list_operations(request: web.Request) -> web.Response:
 
 
 async def get_operation(request: web.Request) -> web.Response:
-    agent = request.app[DIRECTORY].authenticate(request.headers.get("Authorization"))
+    agent = request.app[AGENTS].authenticate(request.headers.get("Authorization"))
     name = request.match_info["name"]
     entry = request.app[REGISTRY].catalog.get(name)
     if entry is None:

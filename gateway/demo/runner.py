@@ -21,7 +21,8 @@ from typing import TextIO
 import aiohttp
 from aiohttp import web
 
-from gateway.app import AUDIT_STORE, build_app
+from gateway.app import build_app
+from gateway.appkeys import AUDIT_STORE
 from gateway.config import load_config
 from gateway.demo import audit_trail, warehouse
 from gateway.demo.session import DEMO_KEYS, Chapter, DemoContext, DemoFailed

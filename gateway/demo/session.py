@@ -15,8 +15,13 @@ DEMO_KEYS = {
     "inventory-bot": "lm_demo_inventory_4f9c2a7e1b",
     "replenishment-bot": "lm_demo_replenish_8d31e05c6a",
     "retired-bot": "lm_demo_retired_2b7f4e9d13",
+    # staff: people with their own keys, for the administrative APIs
+    "maria.schmidt": "lm_demo_approver_5c1e8a2f90",
+    "ops-oncall": "lm_demo_operator_93b7d04e1c",
+    "kpmg-auditor": "lm_demo_auditor_6fa2c9e815",
 }
-"""Public demo keys whose hashes are in the embedded default config. Never use in production."""
+"""Public demo keys (agents and staff) whose hashes are in the embedded default config.
+Never use them in production."""
 
 
 class DemoFailed(Exception):

@@ -86,3 +86,30 @@ def test_revoked_key_is_refused_even_though_it_matches() -> None:
     directory = AgentDirectory.from_config([_agent(key, revoked=True)])
     with pytest.raises(Unauthenticated, match="revoked"):
         directory.authenticate(f"Bearer {key}")
+
+
+def test_staff_roles_are_checked_and_staff_keys_call_no_operations() -> None:
+    from gateway.config import StaffConfig, StaffRole
+    from gateway.identity import StaffDirectory
+    from schemas.errors import Forbidden
+
+    approver, auditor = new_key(), new_key()
+    staff = StaffDirectory.from_config(
+        [
+            StaffConfig(id="maria", key_sha256=hash_key(approver), roles=[StaffRole.APPROVER]),
+            StaffConfig(id="audit", key_sha256=hash_key(auditor), roles=[StaffRole.AUDITOR]),
+        ]
+    )
+    assert staff.authenticate_role(f"Bearer {approver}", StaffRole.APPROVER).id == "maria"
+    with pytest.raises(Forbidden, match="'approver' role"):
+        staff.authenticate_role(f"Bearer {auditor}", StaffRole.APPROVER)
+    agents = AgentDirectory.from_config([_agent(new_key())])
+    with pytest.raises(Unauthenticated):
+        agents.authenticate(f"Bearer {approver}")
+
+
+async def test_a_staff_key_cannot_invoke_operations(gateway: Gateway) -> None:
+    response = await gateway.invoke(
+        "warehouse.stock.get", STOCK, key=None, Authorization="Bearer lm_demo_approver_5c1e8a2f90"
+    )
+    assert response.status == 401

@@ -1,0 +1,18 @@
+"""The typed keys under which the application holds what requests need (no globals)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gateway.audit.store import AuditStore
+from gateway.config import Config
+from gateway.identity import AgentDirectory, StaffDirectory
+from gateway.pipeline import Pipeline
+from gateway.registry import Registry
+
+CONFIG = web.AppKey("config", Config)
+REGISTRY = web.AppKey("registry", Registry)
+AGENTS = web.AppKey("agents", AgentDirectory)
+STAFF = web.AppKey("staff", StaffDirectory)
+PIPELINE = web.AppKey("pipeline", Pipeline)
+AUDIT_STORE = web.AppKey("audit_store", AuditStore)
