@@ -14,17 +14,19 @@ from aiohttp import web
 
 from gateway.api.middleware import MAX_BODY_BYTES, gateway_middleware
 from gateway.api.rest import add_routes
-from gateway.appkeys import AGENTS, AUDIT_STORE, CONFIG, PIPELINE, REGISTRY, STAFF
+from gateway.appkeys import AGENTS, AUDIT_STORE, CONFIG, METRICS, PIPELINE, REGISTRY, STAFF
 from gateway.audit.store import AuditStore
 from gateway.audit.store_sqlite import SqliteAuditStore
 from gateway.config import Config
 from gateway.identity import AgentDirectory, StaffDirectory
+from gateway.metrics import Metrics
 from gateway.pipeline import Pipeline, Stage
 from gateway.registry import Registry, build_registry
 from gateway.stages import (
     CallBackend,
     CheckScope,
     Identify,
+    Measure,
     Record,
     Resolve,
     ValidateInput,
@@ -33,10 +35,11 @@ from gateway.stages import (
 
 
 def standard_stages(
-    registry: Registry, directory: AgentDirectory, store: AuditStore
+    registry: Registry, directory: AgentDirectory, store: AuditStore, metrics: Metrics
 ) -> tuple[Stage, ...]:
     """The order of the call path, in one place (see ARCHITECTURE.md)."""
     return (
+        Measure(metrics),
         Record(store),
         Identify(directory),
         Resolve(registry),
@@ -60,7 +63,8 @@ def build_app(config: Config, registry: Registry | None = None) -> web.Applicati
     app[AGENTS] = directory
     app[STAFF] = StaffDirectory.from_config(config.staff)
     app[AUDIT_STORE] = store
-    app[PIPELINE] = Pipeline(standard_stages(registry, directory, store))
+    app[METRICS] = metrics = Metrics()
+    app[PIPELINE] = Pipeline(standard_stages(registry, directory, store, metrics))
     app.cleanup_ctx.append(_lifecycle)
     add_routes(app)
     return app

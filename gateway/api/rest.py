@@ -15,7 +15,7 @@ from aiohttp import web
 from adapters.base import safe_text
 from gateway.api.middleware import BACKEND_MS, MAX_BODY_BYTES, REQUEST_ID
 from gateway.api.problems import problem_response
-from gateway.appkeys import AGENTS, PIPELINE, REGISTRY
+from gateway.appkeys import AGENTS, METRICS, PIPELINE, REGISTRY
 from gateway.pipeline import Invocation
 from schemas.api import Readiness
 from schemas.errors import (
@@ -150,9 +150,18 @@ async def readyz(request: web.Request) -> web.Response:
     )
 
 
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text exposition; scraped from inside the operator's network."""
+    return web.Response(
+        body=request.app[METRICS].exposition(),
+        headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
+    )
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
     app.router.add_get("/v1/operations", list_operations)
     app.router.add_get("/v1/operations/{name}", get_operation)
     app.router.add_post("/v1/operations/{name}", invoke)

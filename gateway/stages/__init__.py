@@ -2,6 +2,7 @@
 
 from gateway.stages.backend import CallBackend
 from gateway.stages.identity import Identify
+from gateway.stages.measure import Measure
 from gateway.stages.record import Record
 from gateway.stages.resolve import CheckScope, Resolve
 from gateway.stages.validation import ValidateInput, ValidateOutput
@@ -10,6 +11,7 @@ __all__ = [
     "CallBackend",
     "CheckScope",
     "Identify",
+    "Measure",
     "Record",
     "Resolve",
     "ValidateInput",
