@@ -19,6 +19,7 @@ import aiohttp
 from pydantic import BaseModel
 
 from adapters.base import Canonical, Operation, OperationSet, safe_text
+from adapters.tracing import trace_headers
 from schemas.api import BackendReadiness
 from schemas.errors import (
     BackendError,
@@ -85,7 +86,12 @@ class RestClient:
         url = self._settings.base_url.rstrip("/") + path
         try:
             async with self._session.request(
-                method, url, params=params, json=body, timeout=self._timeout
+                method,
+                url,
+                params=params,
+                json=body,
+                timeout=self._timeout,
+                headers=trace_headers(),
             ) as response:
                 raw = await self._read_bounded(response)
                 status = response.status

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -22,6 +23,11 @@ from gateway.identity import AgentDirectory, StaffDirectory
 from gateway.metrics import Metrics
 from gateway.pipeline import Pipeline, Stage
 from gateway.registry import Registry, build_registry
+from gateway.tracing import build_tracer, traced
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
+
 from gateway.stages import (
     CallBackend,
     CheckScope,
@@ -50,7 +56,9 @@ def standard_stages(
     )
 
 
-def build_app(config: Config, registry: Registry | None = None) -> web.Application:
+def build_app(
+    config: Config, registry: Registry | None = None, tracer: Tracer | None = None
+) -> web.Application:
     registry = registry or build_registry(config)
     directory = AgentDirectory.from_config(config.agents)
     store = SqliteAuditStore(Path(config.audit.path))
@@ -64,7 +72,10 @@ def build_app(config: Config, registry: Registry | None = None) -> web.Applicati
     app[STAFF] = StaffDirectory.from_config(config.staff)
     app[AUDIT_STORE] = store
     app[METRICS] = metrics = Metrics()
-    app[PIPELINE] = Pipeline(standard_stages(registry, directory, store, metrics))
+    stages = standard_stages(registry, directory, store, metrics)
+    if tracer is None and config.tracing.enabled:
+        tracer = build_tracer(config.tracing)
+    app[PIPELINE] = Pipeline(traced(stages, tracer) if tracer is not None else stages)
     app.cleanup_ctx.append(_lifecycle)
     add_routes(app)
     return app

@@ -28,6 +28,8 @@ from pydantic import (
     model_validator,
 )
 
+from gateway.tracing_config import TracingConfig
+
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -176,6 +178,7 @@ class Config(_Section):
     staff: list[StaffConfig] = []
     audit: AuditConfig = AuditConfig()
     logging: LoggingConfig = LoggingConfig()
+    tracing: TracingConfig = TracingConfig()
 
     @model_validator(mode="after")
     def _unique_identities(self) -> Config:
