@@ -1,9 +1,15 @@
-"""``lastmile serve``: run the gateway."""
+"""``lastmile serve``: run the gateway until SIGINT or SIGTERM.
+
+The server is started by hand rather than with ``web.run_app`` so that the
+``listening`` log line comes only once the socket accepts connections: supervisors
+and tests can wait for it instead of polling.
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Awaitable, Callable
+import asyncio
+import signal
 from pathlib import Path
 
 import structlog
@@ -29,13 +35,23 @@ def _serve(args: argparse.Namespace) -> int:
     app = build_app(config)
     host = args.host or config.server.host
     port = args.port if args.port is not None else config.server.port
-    app.on_startup.append(_announce(host, port))
-    web.run_app(app, host=host, port=port, access_log=None, print=None)
+    asyncio.run(serve_until_stopped(app, host, port))
     return 0
 
 
-def _announce(host: str, port: int) -> Callable[[web.Application], Awaitable[None]]:
-    async def announce(app: web.Application) -> None:
-        structlog.get_logger("lastmile").info("listening", host=host, port=port)
-
-    return announce
+async def serve_until_stopped(app: web.Application, host: str, port: int) -> None:
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port, backlog=1024)
+        await site.start()
+        log = structlog.get_logger("lastmile")
+        log.info("listening", host=host, port=port)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        await runner.cleanup()
