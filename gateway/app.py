@@ -15,6 +15,7 @@ from aiohttp import web
 
 from gateway.api.middleware import MAX_BODY_BYTES, gateway_middleware
 from gateway.api.rest import add_routes
+from gateway.api.shedding import IN_FLIGHT, InFlight, shed_load
 from gateway.appkeys import AGENTS, AUDIT_STORE, CONFIG, METRICS, PIPELINE, REGISTRY, STAFF
 from gateway.audit.store import AuditStore
 from gateway.audit.store_sqlite import SqliteAuditStore
@@ -63,8 +64,9 @@ def build_app(
     directory = AgentDirectory.from_config(config.agents)
     store = SqliteAuditStore(Path(config.audit.path))
     app = web.Application(
-        middlewares=[gateway_middleware], client_max_size=config.server.max_body_bytes
+        middlewares=[gateway_middleware, shed_load], client_max_size=config.server.max_body_bytes
     )
+    app[IN_FLIGHT] = in_flight = InFlight(config.server.max_in_flight)
     app[MAX_BODY_BYTES] = config.server.max_body_bytes
     app[CONFIG] = config
     app[REGISTRY] = registry
@@ -72,6 +74,12 @@ def build_app(
     app[STAFF] = StaffDirectory.from_config(config.staff)
     app[AUDIT_STORE] = store
     app[METRICS] = metrics = Metrics()
+    metrics.gauge(
+        "lastmile_in_flight_calls", "Operation calls being served.", lambda: in_flight.count
+    )
+    metrics.gauge(
+        "lastmile_shed_calls", "Calls refused as overloaded since start.", lambda: in_flight.shed
+    )
     stages = standard_stages(registry, directory, store, metrics)
     if tracer is None and config.tracing.enabled:
         tracer = build_tracer(config.tracing)

@@ -91,6 +91,9 @@ class ServerConfig(_Section):
     host: EnvStr = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    max_in_flight: int = Field(
+        default=1024, ge=1, description="Operation calls served at once; more get 503 overloaded"
+    )
 
 
 class TimeoutsConfig(_Section):

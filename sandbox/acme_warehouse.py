@@ -13,7 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -34,9 +34,17 @@ SEED_STOCK = [
 
 @dataclass
 class Stats:
-    """How often the legacy API was hit, so tests can prove a call never reached it."""
+    """How often the legacy API was hit, so tests can prove a call never reached it,
+    and how many calls are held in slow mode right now, so tests can wait for them."""
 
     api_calls: int = 0
+    held: int = 0
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def set_held(self, delta: int) -> None:
+        async with self.changed:
+            self.held += delta
+            self.changed.notify_all()
 
 
 @dataclass
@@ -90,6 +98,7 @@ def create_app(db_path: Path) -> web.Application:
     app.router.add_post("/api/v1/goodsmovement", _post_goods_movement)
     app.router.add_post("/_sandbox/faults", _set_faults)
     app.router.add_get("/_sandbox/stats", _get_stats)
+    app.router.add_get("/_sandbox/wait_held", _wait_held)
     app.on_shutdown.append(_release_slow_calls)
     app.on_cleanup.append(_close_db)
     return app
@@ -117,8 +126,12 @@ async def _faults(request: web.Request, handler: Any) -> web.StreamResponse:
     fault = request.app[FAULTS]
     if fault.mode == "slow":
         # Held until the delay passes or the server shuts down, so tests never wait it out.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(request.app[RELEASE].wait(), fault.delay_s)
+        await request.app[STATS].set_held(+1)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(request.app[RELEASE].wait(), fault.delay_s)
+        finally:
+            await request.app[STATS].set_held(-1)
     elif fault.mode == "error":
         return web.json_response({"TYPE": "A", "MESSAGE": "ABAP runtime error"}, status=500)
     elif fault.mode == "unavailable":
@@ -152,7 +165,19 @@ async def _set_faults(request: web.Request) -> web.Response:
 
 
 async def _get_stats(request: web.Request) -> web.Response:
-    return web.json_response({"api_calls": request.app[STATS].api_calls})
+    stats = request.app[STATS]
+    return web.json_response({"api_calls": stats.api_calls, "held": stats.held})
+
+
+async def _wait_held(request: web.Request) -> web.Response:
+    """Answer once at least ``count`` calls are held in slow mode (or after 10 s: 408)."""
+    stats, count = request.app[STATS], int(request.query.get("count", "1"))
+    try:
+        async with stats.changed:
+            await asyncio.wait_for(stats.changed.wait_for(lambda: stats.held >= count), 10)
+    except TimeoutError:
+        return web.json_response({"held": stats.held}, status=408)
+    return web.json_response({"held": stats.held})
 
 
 async def _health(request: web.Request) -> web.Response:

@@ -25,6 +25,7 @@ written for an LLM (what went wrong, what to do instead)::
     │       └── BackendTimeout       504 timeout
     ├── AuditUnavailable             503 audit_unavailable
     ├── StateUnavailable             503 state_unavailable
+    ├── Overloaded                   503 overloaded
     └── InternalError                500 internal_error
 """
 
@@ -152,6 +153,13 @@ class StateUnavailable(GatewayError):
     """The store of limits, budgets or idempotency keys cannot be reached (writes fail closed)."""
 
     status, code, title = 503, "state_unavailable", "The gateway's state store is unavailable"
+    retryable = True
+
+
+class Overloaded(GatewayError):
+    """The gateway is at its bound of calls in flight; shed fast rather than queue."""
+
+    status, code, title = 503, "overloaded", "The gateway is overloaded"
     retryable = True
 
 

@@ -107,6 +107,14 @@ class Gateway:
             response = await http.get(self.wms.make_url("/_sandbox/stats"))
             return int((await response.json())["api_calls"])
 
+    async def wait_held(self, count: int) -> None:
+        """Return once ``count`` calls are held by the sandbox's slow mode."""
+        async with ClientSession() as http:
+            response = await http.get(
+                self.wms.make_url("/_sandbox/wait_held"), params={"count": count}
+            )
+            assert response.status == 200, "the calls never reached the sandbox"
+
     async def fault(self, mode: str, delay_s: float = 0) -> None:
         async with ClientSession() as http:
             response = await http.post(
