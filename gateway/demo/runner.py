@@ -23,19 +23,20 @@ from aiohttp import web
 
 from gateway.app import AUDIT_STORE, build_app
 from gateway.config import load_config
-from gateway.demo import audit_trail, warehouse
+from gateway.demo import audit_trail, finance, warehouse
 from gateway.demo.session import DEMO_KEYS, Chapter, DemoContext, DemoFailed
 from gateway.logs import configure_logging
-from sandbox import acme_warehouse
+from sandbox import acme_finance, acme_warehouse
 
 SandboxFactory = Callable[[Path], web.Application]
 
 SANDBOXES: tuple[tuple[str, str, SandboxFactory], ...] = (
     # name, environment variable the embedded config reads its URL from, app factory(workdir)
     ("acme_wms", "LASTMILE_ACME_WMS_URL", lambda d: acme_warehouse.create_app(d / "wms.sqlite")),
+    ("acme_erp", "LASTMILE_ACME_ERP_URL", lambda d: acme_finance.create_app(d / "erp.sqlite")),
 )
 
-CHAPTERS: tuple[Chapter, ...] = (warehouse.play, audit_trail.play)
+CHAPTERS: tuple[Chapter, ...] = (warehouse.play, finance.play, audit_trail.play)
 
 
 async def start_site(app: web.Application, stack: AsyncExitStack) -> str:

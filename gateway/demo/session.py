@@ -15,6 +15,7 @@ DEMO_KEYS = {
     "inventory-bot": "lm_demo_inventory_4f9c2a7e1b",
     "replenishment-bot": "lm_demo_replenish_8d31e05c6a",
     "retired-bot": "lm_demo_retired_2b7f4e9d13",
+    "support-bot": "lm_demo_support_69be90dd11",
 }
 """Public demo keys whose hashes are in the embedded default config. Never use in production."""
 
