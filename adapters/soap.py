@@ -143,20 +143,31 @@ class WsdlClient:
         return b"".join(chunks)
 
     def _reply(self, op: Any, status: int, raw: bytes) -> Any:
-        """Interpret one reply: faults, HTTP errors, the body, business errors."""
+        """Interpret one reply: HTTP errors, faults, the body, business errors.
+
+        SOAP faults arrive with HTTP 500 (SOAP 1.1, SOAP 1.2 Receiver) or 400 (SOAP 1.2
+        Sender), so those statuses are read for a fault before they count as failures.
+        """
         if status in (502, 503, 504):
             raise BackendUnavailable(f"The backend is unavailable (HTTP {status}).")
-        if status >= 400 and status != 500:
+        if status in (401, 403):
+            raise BackendError(
+                f"The backend refused the gateway's credentials (HTTP {status}); the "
+                "backend's owner must fix the configured credentials."
+            )
+        if status not in (200, 400, 500):
             raise BackendError(f"The backend refused the call with HTTP {status}.")
         try:
             doc = parse_untrusted(raw)
         except ContractViolation:
-            if status == 500:
-                raise BackendError("The backend failed (HTTP 500) without a SOAP fault.") from None
+            if status != 200:
+                raise BackendError(
+                    f"The backend failed (HTTP {status}) without a SOAP fault."
+                ) from None
             raise
         binding = self._wsdl.binding
         fault = doc.find(f"{{{self._wsdl.envelope_ns}}}Body/{{{self._wsdl.envelope_ns}}}Fault")
-        if fault is not None or status == 500:
+        if fault is not None or status != 200:
             try:
                 binding.process_error(doc, op)
             except Fault as exc:
@@ -203,11 +214,12 @@ class SoapAdapter:
             self.wsdl = await asyncio.to_thread(load_wsdl, self._settings.wsdl)
         except StartupFailed as exc:
             raise StartupFailed(f"backend {self._name!r}: {exc}") from exc
-        auth = aiohttp.BasicAuth(*self._settings.basic_auth) if self._settings.basic_auth else None
+        headers = dict(self._settings.headers)
+        if self._settings.basic_auth:
+            headers["Authorization"] = aiohttp.encode_basic_auth(*self._settings.basic_auth)
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=self._settings.max_connections),
-            headers=dict(self._settings.headers),
-            auth=auth,
+            headers=headers,
             raise_for_status=False,
         )
 

@@ -153,7 +153,7 @@ class SoapBackendConfig(_Section):
     )
     service: str | None = Field(default=None, description="WSDL service; default: the first")
     port: str | None = Field(default=None, description="WSDL port; default: by soap_version")
-    soap_version: Literal["1.1", "1.2"] = "1.1"
+    soap_version: Annotated[Literal["1.1", "1.2"], BeforeValidator(_substitute)] = "1.1"
     timeouts: TimeoutsConfig = TimeoutsConfig()
     operation_timeouts_s: dict[str, Annotated[float, Field(gt=0, le=600)]] = {}
     max_connections: int = Field(default=100, ge=1, le=10_000)
