@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo serve test lint format lock clean
+.PHONY: install demo serve test lint format lock clean bench-soap
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: lint
 format: install
 	$(BIN)/ruff format gateway adapters schemas sandbox tests
 	$(BIN)/ruff check --fix gateway adapters schemas sandbox tests
+
+# Per-call cost of the SOAP adapter against a bare zeep call (not part of `make test`).
+bench-soap: install
+	$(BIN)/python -m bench.soap_cost
 
 # Re-resolve the lock from pyproject.toml's lower bounds in a throwaway virtualenv.
 lock:

@@ -265,3 +265,13 @@ async def test_readiness_reports_the_endpoint(adapter: SoapAdapter, erp: Erp) ->
     down = await adapter.check()
     assert down.ready is False
     assert "cannot be reached" in down.detail
+
+
+async def test_a_large_reply_within_the_limit_is_read_off_the_event_loop(
+    adapter: SoapAdapter, erp: Erp
+) -> None:
+    await erp.fault("huge", size_bytes=40_000)  # above INLINE_PARSE_BYTES, below the limit
+
+    reply = await adapter.client(2.0).call("ZFI_CUSTOMER_GET", KUNNR="0000100001")
+
+    assert reply["CUSTOMER"]["NAME1"] == "A" * 40_000
