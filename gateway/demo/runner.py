@@ -99,6 +99,12 @@ def _print_curl_lines(url: str, out: TextIO) -> None:
         '-H \'Content-Type: application/json\' -d \'{"material": "100235", "plant": "1000"}\'',
         file=out,
     )
+    support = DEMO_KEYS["support-bot"]
+    print(
+        f"  curl -s {url}/v1/operations/finance.invoices.list -H 'Authorization: Bearer "
+        f"{support}' -H 'Content-Type: application/json' -d '{{\"customer_id\": \"100001\"}}'",
+        file=out,
+    )
     print(f"  curl -s {url}/readyz", file=out, flush=True)
 
 
