@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import aiohttp
+import structlog
 from lxml import etree
 from pydantic import BaseModel
 from zeep.exceptions import Error as ZeepError
@@ -38,6 +39,8 @@ from schemas.errors import (
     BackendUnavailable,
     ContractViolation,
 )
+
+log = structlog.get_logger("lastmile.soap")
 
 INLINE_PARSE_BYTES = 16 * 1024
 """Replies up to this size are read on the event loop; larger ones in a worker thread.
@@ -179,9 +182,25 @@ class WsdlClient:
                 raise BackendError("The backend failed with an unreadable SOAP fault.") from exc
         try:
             result = to_plain(op.process_reply(doc))
-        except (ZeepError, etree.LxmlError, ValueError, TypeError, AttributeError) as exc:
+        except (
+            ZeepError,
+            etree.LxmlError,
+            ValueError,  # dates (isodate)
+            ArithmeticError,  # decimal.InvalidOperation
+            TypeError,
+            AttributeError,
+        ) as exc:
+            # The specifics may quote backend data: engineers get them in the log, the
+            # agent only what kind of failure it was.
+            log.warning(
+                "soap_reply_contract_violation",
+                address=self._wsdl.address,
+                soap_operation=op.name,
+                error=safe_text(exc),
+            )
             raise ContractViolation(
-                f"The backend's reply to {op.name!r} does not fit its WSDL: {safe_text(exc)}"
+                f"The backend's reply to {op.name!r} does not fit its WSDL "
+                f"({type(exc).__name__}); the answer was withheld."
             ) from exc
         business_errors(result)
         return result

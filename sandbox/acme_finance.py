@@ -43,7 +43,7 @@ WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utilit
 WSDL_TEXT = resources.files("sandbox").joinpath("acme_finance.wsdl").read_text("utf-8")
 FAULT_MODES = frozenset(
     {"ok", "slow", "http500", "soap_fault", "drip", "malformed", "xxe", "billion_laughs"}
-    | {"huge", "commit_then_timeout"}
+    | {"huge", "garbage", "commit_then_timeout"}
 )
 
 
@@ -54,8 +54,9 @@ class Faults:
     ``slow`` holds each call ``delay_s`` before handling it; ``http500`` answers a seeded
     random ``rate`` of calls with a bare HTTP 500; ``soap_fault`` answers with a fault of
     ``fault_code`` (Server or Client); ``drip`` sends a valid reply a few bytes every
-    ``delay_s``; ``malformed``, ``xxe``, ``billion_laughs`` and ``huge`` send hostile or
-    broken bodies; ``commit_then_timeout`` stores a write, then holds its reply ``delay_s``.
+    ``delay_s``; ``malformed``, ``xxe``, ``billion_laughs``, ``huge`` and ``garbage`` send
+    hostile or broken bodies; ``commit_then_timeout`` stores a write, then holds its reply
+    ``delay_s``.
     """
 
     mode: str = "ok"
@@ -263,7 +264,7 @@ async def _fault_before(
             else "Function module parameters are inconsistent"
         )
         return _fault_response(version, SoapFault(faults.fault_code, message))
-    elif faults.mode in ("malformed", "xxe", "billion_laughs", "huge"):
+    elif faults.mode in ("malformed", "xxe", "billion_laughs", "huge", "garbage"):
         body = hostile_body(faults.mode, version, operation, faults.size_bytes)
         return web.Response(body=body, content_type=_content_type(version), charset="utf-8")
     return None

@@ -275,3 +275,18 @@ async def test_a_large_reply_within_the_limit_is_read_off_the_event_loop(
     reply = await adapter.client(2.0).call("ZFI_CUSTOMER_GET", KUNNR="0000100001")
 
     assert reply["CUSTOMER"]["NAME1"] == "A" * 40_000
+
+
+async def test_values_that_do_not_fit_their_xsd_type_are_contract_violations(
+    adapter: SoapAdapter, erp: Erp, log_lines: Any
+) -> None:
+    await erp.fault("garbage")
+
+    with pytest.raises(ContractViolation, match="does not fit its WSDL") as caught:
+        await invoke(
+            adapter, "finance.invoices.get", request(InvoiceQuery, {"invoice_number": "9000000001"})
+        )
+
+    assert "1.190,00" not in caught.value.detail  # backend data is withheld from the agent
+    [logged] = [line for line in log_lines() if line["event"] == "soap_reply_contract_violation"]
+    assert logged["soap_operation"] == "ZFI_INVOICE_GET"
