@@ -11,6 +11,7 @@ whatever a later document might reference.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -120,11 +121,12 @@ def load_wsdl(source: WsdlSource) -> LoadedWsdl:
     except (ModuleNotFoundError, ValueError) as exc:
         raise StartupFailed(f"cannot load WSDL {source.location}: {exc}") from exc
     remote = urlparse(location).scheme in ("http", "https")
-    cache = (
-        SqliteCache(path=str(source.cache_path), timeout=source.cache_ttl_s)
-        if remote and source.cache_path is not None
-        else None
-    )
+    try:
+        cache = _cache(source) if remote else None
+    except (OSError, sqlite3.Error) as exc:
+        raise StartupFailed(
+            f"cannot open the WSDL cache {source.cache_path}: {_cause(exc)}"
+        ) from exc
     transport = GuardedTransport(_origin(location) if remote else None, cache, source.timeout_s)
     wsse = None
     if source.ws_security is not None:
@@ -145,6 +147,13 @@ def load_wsdl(source: WsdlSource) -> LoadedWsdl:
     finally:
         transport.sealed = True
     return LoadedWsdl(client, binding, address, source.soap_version, tuple(transport.fetched))
+
+
+def _cache(source: WsdlSource) -> SqliteCache | None:
+    if source.cache_path is None:
+        return None
+    source.cache_path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteCache(path=str(source.cache_path), timeout=source.cache_ttl_s)
 
 
 def _select_port(client: zeep.Client, source: WsdlSource) -> tuple[SoapBinding, str]:

@@ -3,6 +3,7 @@ errors, hostile replies, timeouts, SOAP 1.2, and nothing of zeep reaching the ca
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -290,3 +291,18 @@ async def test_values_that_do_not_fit_their_xsd_type_are_contract_violations(
     assert "1.190,00" not in caught.value.detail  # backend data is withheld from the agent
     [logged] = [line for line in log_lines() if line["event"] == "soap_reply_contract_violation"]
     assert logged["soap_operation"] == "ZFI_INVOICE_GET"
+
+
+async def test_concurrent_calls_share_the_pool_and_stay_apart(
+    adapter: SoapAdapter, erp: Erp
+) -> None:
+    customers = ["100001", "100002", "100003"] * 5
+    replies = await asyncio.gather(
+        *(
+            invoke(adapter, "finance.customers.get", request(CustomerQuery, {"customer_id": c}))
+            for c in customers
+        )
+    )
+
+    assert [r["customer_id"] for r in replies] == customers
+    assert (await erp.stats())["calls"] == {"ZFI_CUSTOMER_GET": 15}

@@ -3,6 +3,7 @@ and the credentials the SOAP adapter sends (HTTP basic, WS-Security UsernameToke
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,10 @@ async def test_ws_security_username_token_is_sent(
     with pytest.raises(BackendFault, match="FailedAuthentication") as caught:
         await wrong.client(2.0).call("ZFI_CUSTOMER_GET", KUNNR="0000100001")
     assert caught.value.retryable is False
+
+
+async def test_the_cache_directory_is_created(erp: Erp, tmp_path: Path) -> None:
+    cache = tmp_path / "new" / "dir" / "wsdl.sqlite"
+    loaded = await asyncio.to_thread(load_wsdl, WsdlSource(erp.wsdl_url, cache_path=cache))
+    assert cache.exists()
+    assert loaded.fetched == (erp.wsdl_url,)
