@@ -105,6 +105,14 @@ class OperationSet(Generic[ClientT]):
         return self._declared[name].handler
 
 
+class StartupFailed(Exception):
+    """An adapter cannot serve its backend (e.g. its WSDL cannot be loaded).
+
+    Raised by :meth:`Adapter.start`; the message names what failed and why, and the
+    gateway refuses to start rather than serve a backend it cannot describe.
+    """
+
+
 class Adapter(Protocol):
     """Owns the connection to one system of record and executes its operations."""
 

@@ -1,6 +1,6 @@
 """The ``lastmile`` command. Each subcommand lives in ``gateway/commands/``; add yours to
-:data:`COMMANDS`. Config and registry errors end the command with exit code 2 and one
-line per problem on stderr, never a traceback."""
+:data:`COMMANDS`. Config, registry and adapter start-up errors end the command with exit
+code 2 and one line per problem on stderr, never a traceback."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from adapters.base import StartupFailed
 from gateway.commands import audit, check_config, demo, keys, sandbox, serve
 from gateway.config import ConfigError
 from gateway.registry import RegistryError
@@ -43,6 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except RegistryError as exc:
         print(str(exc), file=sys.stderr)
+        return 2
+    except StartupFailed as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
         return 2
     return code
 

@@ -128,7 +128,55 @@ class RestBackendConfig(_Section):
     auth: Annotated[BearerAuthConfig | BasicAuthConfig, Field(discriminator="type")] | None = None
 
 
-BackendConfig = Annotated[RestBackendConfig, Field(discriminator="kind")]
+class WsSecurityAuthConfig(_Section):
+    """WS-Security UsernameToken in the SOAP header (``digest`` sends PasswordDigest)."""
+
+    type: Literal["ws_security"]
+    username: EnvStr
+    password: Secret
+    digest: bool = False
+
+
+def _wsdl_location(value: str) -> str:
+    if not re.match(r"^(https?://[^\s/]+|package:[A-Za-z_][\w.]*/\S+|[^:]+$)", value):
+        raise ValueError(
+            f"expected an http(s) URL, a file path or 'package:PACKAGE/FILE', got {value!r}"
+        )
+    return value
+
+
+class SoapBackendConfig(_Section):
+    """A legacy system reached over SOAP; the WSDL is loaded (and cached) at start-up."""
+
+    kind: Literal["soap"]
+    adapter: str = Field(pattern=r"^[A-Za-z_][\w.]*$", description="Python module path")
+    wsdl: Annotated[EnvStr, AfterValidator(_wsdl_location)] = Field(
+        description="WSDL URL, file path, or 'package:PACKAGE/FILE' for a file shipped in a "
+        "Python package"
+    )
+    endpoint: Annotated[EnvStr, AfterValidator(_http_url)] | None = Field(
+        default=None, description="Overrides the WSDL's soap:address"
+    )
+    service: str | None = Field(default=None, description="WSDL service; default: the first")
+    port: str | None = Field(default=None, description="WSDL port; default: by soap_version")
+    soap_version: Annotated[Literal["1.1", "1.2"], BeforeValidator(_substitute)] = "1.1"
+    timeouts: TimeoutsConfig = TimeoutsConfig()
+    operation_timeouts_s: dict[str, Annotated[float, Field(gt=0, le=600)]] = {}
+    max_connections: int = Field(default=100, ge=1, le=10_000)
+    max_response_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    headers: dict[str, EnvStr] = {}
+    wsdl_cache: EnvStr | None = Field(
+        default="lastmile-wsdl-cache.sqlite",
+        description="SQLite file caching fetched WSDL/XSD documents across restarts; null disables",
+    )
+    wsdl_cache_ttl_s: int = Field(default=86_400, ge=1)
+    wsdl_load_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    auth: Annotated[BasicAuthConfig | WsSecurityAuthConfig, Field(discriminator="type")] | None = (
+        None
+    )
+
+
+BackendConfig = Annotated[RestBackendConfig | SoapBackendConfig, Field(discriminator="kind")]
 
 
 class AgentConfig(_Section):
@@ -241,12 +289,25 @@ def parse_config(text: str, source: str, env: Mapping[str, str] | None = None) -
         raise ConfigError(source, problems) from exc
 
 
+_UNION_TAGS = frozenset(
+    {
+        "rest",
+        "soap",
+        "bearer",
+        "basic",
+        "ws_security",
+        "function-after[_http_url(), str]",
+        "function-after[_wsdl_location(), str]",
+    }
+)
+
+
 def _dotted(loc: tuple[Any, ...]) -> str:
     parts: list[str] = []
     for item in loc:
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif item in ("rest", "bearer", "basic", "function-after[_http_url(), str]"):
+        elif item in _UNION_TAGS:
             continue  # pydantic's name for the union member or validator, not a place in the file
         else:
             parts.append(("." if parts else "") + str(item))

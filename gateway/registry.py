@@ -9,10 +9,21 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from adapters.base import Adapter, Operation, OperationSet
 from adapters.rest import RestAdapter, RestClient, RestSettings
-from gateway.config import BasicAuthConfig, BearerAuthConfig, Config, RestBackendConfig
+from adapters.soap import SoapAdapter, SoapClient, SoapSettings
+from adapters.soap_wsdl import WsdlSource
+from gateway.config import (
+    BackendConfig,
+    BasicAuthConfig,
+    BearerAuthConfig,
+    Config,
+    RestBackendConfig,
+    SoapBackendConfig,
+    WsSecurityAuthConfig,
+)
 from gateway.identity import operation_glob
 from schemas.api import CatalogEntry
 
@@ -65,7 +76,7 @@ def build_registry(config: Config) -> Registry:
     return registry
 
 
-def _build_adapter(name: str, backend: RestBackendConfig) -> Adapter:
+def _build_adapter(name: str, backend: BackendConfig) -> Adapter:
     try:
         module = importlib.import_module(backend.adapter)
     except ImportError as exc:
@@ -77,6 +88,9 @@ def _build_adapter(name: str, backend: RestBackendConfig) -> Adapter:
         raise RegistryError(
             f"backends.{name}.adapter: module {backend.adapter!r} has no 'operations' OperationSet"
         )
+    if isinstance(backend, SoapBackendConfig):
+        soap_operations: OperationSet[SoapClient] = operations  # the module declares its kind
+        return SoapAdapter(name, _soap_settings(backend), soap_operations)
     rest_operations: OperationSet[RestClient] = operations  # the module declares its client kind
     return RestAdapter(name, _rest_settings(backend), rest_operations)
 
@@ -93,6 +107,38 @@ def _rest_settings(backend: RestBackendConfig) -> RestSettings:
         health_path=backend.health_path,
         headers=dict(backend.headers),
         bearer_token=auth.token.get_secret_value() if isinstance(auth, BearerAuthConfig) else None,
+        basic_auth=(auth.username, auth.password.get_secret_value())
+        if isinstance(auth, BasicAuthConfig)
+        else None,
+        operation_timeouts=dict(backend.operation_timeouts_s),
+    )
+
+
+def _soap_settings(backend: SoapBackendConfig) -> SoapSettings:
+    auth = backend.auth
+    wsse = (
+        (auth.username, auth.password.get_secret_value(), auth.digest)
+        if isinstance(auth, WsSecurityAuthConfig)
+        else None
+    )
+    return SoapSettings(
+        wsdl=WsdlSource(
+            location=backend.wsdl,
+            cache_path=Path(backend.wsdl_cache) if backend.wsdl_cache else None,
+            cache_ttl_s=backend.wsdl_cache_ttl_s,
+            timeout_s=backend.wsdl_load_timeout_s,
+            service=backend.service,
+            port=backend.port,
+            soap_version=backend.soap_version,
+            endpoint=backend.endpoint,
+            ws_security=wsse,
+        ),
+        connect_timeout_s=backend.timeouts.connect_s,
+        read_timeout_s=backend.timeouts.read_s,
+        total_timeout_s=backend.timeouts.total_s,
+        max_connections=backend.max_connections,
+        max_response_bytes=backend.max_response_bytes,
+        headers=dict(backend.headers),
         basic_auth=(auth.username, auth.password.get_secret_value())
         if isinstance(auth, BasicAuthConfig)
         else None,

@@ -20,6 +20,7 @@ written for an LLM (what went wrong, what to do instead)::
     │   ├── BackendRejected          422 backend_rejected     (business error)
     │   ├── BackendNotFound          404 backend_not_found
     │   ├── ContractViolation        502 backend_contract_violation
+    │   ├── BackendFault             502 backend_fault        (SOAP fault; retryable by code)
     │   └── TransientBackendError    503 backend_unavailable  (retryable)
     │       ├── BackendUnavailable   503 backend_unavailable
     │       └── BackendTimeout       504 timeout
@@ -128,6 +129,22 @@ class ContractViolation(BackendError):
 
     status, code = 502, "backend_contract_violation"
     title = "The backend answered outside its contract"
+
+
+class BackendFault(BackendError):
+    """The backend answered with a protocol-level fault (a SOAP Fault).
+
+    Whether a retry may help depends on the fault: a server/receiver fault that means
+    "try later" is retryable, a client/sender fault (the request itself is wrong) is not.
+    ``fault_code`` is the backend's own code, passed on for engineers and agents.
+    """
+
+    status, code, title = 502, "backend_fault", "The backend answered with a fault"
+
+    def __init__(self, detail: str, *, fault_code: str, retryable: bool) -> None:
+        super().__init__(detail, extras={"fault_code": fault_code})
+        self.fault_code = fault_code
+        self.retryable = retryable
 
 
 class TransientBackendError(BackendError):

@@ -24,19 +24,20 @@ from aiohttp import web
 from gateway.app import build_app
 from gateway.appkeys import AUDIT_STORE
 from gateway.config import load_config
-from gateway.demo import audit_trail, warehouse
+from gateway.demo import audit_trail, finance, warehouse
 from gateway.demo.session import DEMO_KEYS, Chapter, DemoContext, DemoFailed
 from gateway.logs import configure_logging
-from sandbox import acme_warehouse
+from sandbox import acme_finance, acme_warehouse
 
 SandboxFactory = Callable[[Path], web.Application]
 
 SANDBOXES: tuple[tuple[str, str, SandboxFactory], ...] = (
     # name, environment variable the embedded config reads its URL from, app factory(workdir)
     ("acme_wms", "LASTMILE_ACME_WMS_URL", lambda d: acme_warehouse.create_app(d / "wms.sqlite")),
+    ("acme_erp", "LASTMILE_ACME_ERP_URL", lambda d: acme_finance.create_app(d / "erp.sqlite")),
 )
 
-CHAPTERS: tuple[Chapter, ...] = (warehouse.play, audit_trail.play)
+CHAPTERS: tuple[Chapter, ...] = (warehouse.play, finance.play, audit_trail.play)
 
 
 async def start_site(app: web.Application, stack: AsyncExitStack) -> str:
@@ -97,6 +98,12 @@ def _print_curl_lines(url: str, out: TextIO) -> None:
     print(
         f"  curl -s {url}/v1/operations/warehouse.stock.get -H 'Authorization: Bearer {key}' "
         '-H \'Content-Type: application/json\' -d \'{"material": "100235", "plant": "1000"}\'',
+        file=out,
+    )
+    support = DEMO_KEYS["support-bot"]
+    print(
+        f"  curl -s {url}/v1/operations/finance.invoices.list -H 'Authorization: Bearer "
+        f"{support}' -H 'Content-Type: application/json' -d '{{\"customer_id\": \"100001\"}}'",
         file=out,
     )
     print(f"  curl -s {url}/readyz", file=out, flush=True)

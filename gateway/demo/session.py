@@ -19,6 +19,7 @@ DEMO_KEYS = {
     "maria.schmidt": "lm_demo_approver_5c1e8a2f90",
     "ops-oncall": "lm_demo_operator_93b7d04e1c",
     "kpmg-auditor": "lm_demo_auditor_6fa2c9e815",
+    "support-bot": "lm_demo_support_69be90dd11",
 }
 """Public demo keys (agents and staff) whose hashes are in the embedded default config.
 Never use them in production."""

@@ -119,8 +119,15 @@ def test_embedded_default_config_is_valid() -> None:
         "warehouse.goods_movements.create",
         "warehouse.items.get",
         "warehouse.stock.get",
+        "finance.customers.get",
+        "finance.customers.search",
+        "finance.invoices.get",
+        "finance.invoices.list",
+        "finance.credit_notes.create",
+        "finance.payments.post",
     }
     assert registry.operations["warehouse.goods_movements.create"].timeout_s == 15
+    assert registry.operations["finance.credit_notes.create"].timeout_s == 15
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -143,7 +150,7 @@ def test_check_config_cli_reports_errors_and_exits_2(tmp_path: Path) -> None:
 def test_check_config_cli_accepts_the_default() -> None:
     result = run_cli("check-config")
     assert result.returncode == 0, result.stderr
-    assert "3 operation(s), 3 agent(s)" in result.stdout
+    assert "9 operation(s), 4 agent(s)" in result.stdout
 
 
 def test_check_config_cli_missing_file(tmp_path: Path) -> None:
