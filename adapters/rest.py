@@ -175,11 +175,11 @@ class RestAdapter:
         headers = dict(self._settings.headers)
         if self._settings.bearer_token:
             headers["Authorization"] = f"Bearer {self._settings.bearer_token}"
-        auth = aiohttp.BasicAuth(*self._settings.basic_auth) if self._settings.basic_auth else None
+        if self._settings.basic_auth:
+            headers["Authorization"] = aiohttp.encode_basic_auth(*self._settings.basic_auth)
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=self._settings.max_connections),
             headers=headers,
-            auth=auth,
             raise_for_status=False,
         )
 
