@@ -6,6 +6,7 @@ from aiohttp import web
 
 from gateway.audit.store import AuditStore
 from gateway.config import Config
+from gateway.guardrails.runtime import Guardrails
 from gateway.identity import AgentDirectory, StaffDirectory
 from gateway.pipeline import Pipeline
 from gateway.registry import Registry
@@ -16,3 +17,4 @@ AGENTS = web.AppKey("agents", AgentDirectory)
 STAFF = web.AppKey("staff", StaffDirectory)
 PIPELINE = web.AppKey("pipeline", Pipeline)
 AUDIT_STORE = web.AppKey("audit_store", AuditStore)
+GUARDRAILS = web.AppKey("guardrails", Guardrails)

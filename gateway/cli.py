@@ -8,7 +8,17 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from gateway.commands import audit, check_config, demo, keys, sandbox, serve
+from gateway.commands import (
+    approvals,
+    audit,
+    check_config,
+    demo,
+    halt,
+    keys,
+    policy,
+    sandbox,
+    serve,
+)
 from gateway.config import ConfigError
 from gateway.registry import RegistryError
 
@@ -21,6 +31,9 @@ COMMANDS: tuple[Register, ...] = (
     keys.register,
     sandbox.register,
     audit.register,
+    policy.register,
+    approvals.register,
+    halt.register,
 )
 
 

@@ -24,7 +24,7 @@ from aiohttp import web
 from gateway.app import build_app
 from gateway.appkeys import AUDIT_STORE
 from gateway.config import load_config
-from gateway.demo import audit_trail, warehouse
+from gateway.demo import audit_trail, guardrails, warehouse
 from gateway.demo.session import DEMO_KEYS, Chapter, DemoContext, DemoFailed
 from gateway.logs import configure_logging
 from sandbox import acme_warehouse
@@ -36,7 +36,7 @@ SANDBOXES: tuple[tuple[str, str, SandboxFactory], ...] = (
     ("acme_wms", "LASTMILE_ACME_WMS_URL", lambda d: acme_warehouse.create_app(d / "wms.sqlite")),
 )
 
-CHAPTERS: tuple[Chapter, ...] = (warehouse.play, audit_trail.play)
+CHAPTERS: tuple[Chapter, ...] = (warehouse.play, guardrails.play, audit_trail.play)
 
 
 async def start_site(app: web.Application, stack: AsyncExitStack) -> str:
@@ -63,6 +63,7 @@ async def run_demo(keep_running: bool = False, out: TextIO | None = None) -> int
                 for name, variable, factory in SANDBOXES:
                     urls[name] = env[variable] = await start_site(factory(workdir), stack)
                 env["LASTMILE_AUDIT_DB"] = str(workdir / "audit.sqlite")
+                env["LASTMILE_APPROVALS_DB"] = str(workdir / "approvals.sqlite")
                 app = build_app(load_config(env=env))
                 gateway_url = await start_site(app, stack)
                 systems = ", ".join(f"{name} at {url}" for name, url in urls.items())

@@ -1,0 +1,1 @@
+"""Guardrails: Cedar policy, budgets, approvals, dry run, kill switch, redaction."""
