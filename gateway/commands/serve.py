@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Awaitable, Callable
+import asyncio
+import signal
 from pathlib import Path
 
 import structlog
@@ -29,13 +30,22 @@ def _serve(args: argparse.Namespace) -> int:
     app = build_app(config)
     host = args.host or config.server.host
     port = args.port if args.port is not None else config.server.port
-    app.on_startup.append(_announce(host, port))
-    web.run_app(app, host=host, port=port, access_log=None, print=None)
+    asyncio.run(_run(app, host, port))
     return 0
 
 
-def _announce(host: str, port: int) -> Callable[[web.Application], Awaitable[None]]:
-    async def announce(app: web.Application) -> None:
+async def _run(app: web.Application, host: str, port: int) -> None:
+    """Serve until SIGINT or SIGTERM; announce ``listening`` only once the socket is bound,
+    so whoever waits for that line can connect at once."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
         structlog.get_logger("lastmile").info("listening", host=host, port=port)
-
-    return announce
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
