@@ -63,7 +63,7 @@ def standard_stages(
         Resolve(registry),
         CheckScope(),
         ValidateInput(),
-        Decide(guards.policy),
+        Decide(lambda: guards.policy),
         EnforceBudgets(guards.budgets, guards.state),
         Hold(guards.desk),
         Preview(registry),

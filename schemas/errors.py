@@ -21,7 +21,8 @@ written for an LLM (what went wrong, what to do instead)::
     │   ├── MalformedJson            400 malformed_json
     │   ├── UnsupportedMediaType     415 unsupported_media_type
     │   ├── PayloadTooLarge          413 payload_too_large
-    │   └── ValidationFailed         422 validation_failed
+    │   ├── ValidationFailed         422 validation_failed
+    │   └── PolicyInvalid            422 policy_invalid       (reload refused; old policies stay)
     ├── BackendError                 502 backend_error
     │   ├── BackendRejected          422 backend_rejected     (business error)
     │   ├── BackendNotFound          404 backend_not_found
@@ -146,6 +147,12 @@ class ValidationFailed(RequestRejected):
     def __init__(self, detail: str, errors: Sequence[FieldError]) -> None:
         super().__init__(detail, extras={"errors": [e.model_dump() for e in errors]})
         self.errors = tuple(errors)
+
+
+class PolicyInvalid(RequestRejected):
+    """A policy reload found problems; ``problems`` in extras, the running policies stay."""
+
+    status, code, title = 422, "policy_invalid", "The policy files are invalid"
 
 
 class BackendError(GatewayError):

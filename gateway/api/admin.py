@@ -3,13 +3,16 @@
 - ``POST /v1/admin/halts`` ``{"scope": "agent", "target": "support-bot", "reason": "..."}``
   (scope ``all`` takes no target); the next matching call is refused with ``halted``;
 - ``GET /v1/admin/halts``: the live halts;
-- ``DELETE /v1/admin/halts/{id}``: resume (the id is ``all`` or ``<scope>:<target>``).
+- ``DELETE /v1/admin/halts/{id}``: resume (the id is ``all`` or ``<scope>:<target>``);
+- ``POST /v1/admin/policies/reload``: re-read and validate the policy files; all or
+  nothing (a bad file leaves the running policies in force).
 
-Each halt and resume is an audit event naming the operator.
+Each halt, resume and reload is an audit event naming the operator.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict
 from typing import Annotated
 
@@ -18,11 +21,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gateway.api.approvals import staff_with_role
 from gateway.api.middleware import REQUEST_ID
-from gateway.appkeys import AGENTS, AUDIT_STORE, GUARDRAILS, REGISTRY
+from gateway.appkeys import AGENTS, AUDIT_STORE, CONFIG, GUARDRAILS, REGISTRY
 from gateway.audit.admin import record_admin_action
 from gateway.config import StaffRole
 from gateway.guardrails.halts import HaltScope
-from schemas.errors import FieldError, NotFound, ValidationFailed
+from gateway.guardrails.policy import PolicyError
+from gateway.guardrails.runtime import load_policy
+from schemas.errors import FieldError, NotFound, PolicyInvalid, ValidationFailed
 
 
 class HaltRequest(BaseModel):
@@ -98,7 +103,33 @@ async def _resume(request: web.Request) -> web.Response:
     return web.json_response({**asdict(halt), "resumed_by": member.id})
 
 
+async def _reload(request: web.Request) -> web.Response:
+    member = staff_with_role(request, StaffRole.OPERATOR)
+    app = request.app
+    config = app[CONFIG]
+    try:
+        engine = await asyncio.to_thread(load_policy, config, app[REGISTRY], app[AGENTS])
+    except PolicyError as exc:
+        raise PolicyInvalid(
+            "The policy files have problems; the running policies stay in force: "
+            + "; ".join(exc.problems[:5]),
+            extras={"problems": exc.problems},
+        ) from None
+    app[GUARDRAILS].policy = engine
+    count = len(engine.rules) if engine else 0
+    await record_admin_action(
+        app[AUDIT_STORE],
+        request_id=request[REQUEST_ID],
+        actor=member.id,
+        action="policy_reload",
+        target=", ".join(config.guardrails.policies) or "(no policy files)",
+        detail=f"{count} policies in force",
+    )
+    return web.json_response({"policies": count, "files": config.guardrails.policies})
+
+
 def add_admin_routes(app: web.Application) -> None:
     app.router.add_post("/v1/admin/halts", _halt)
     app.router.add_get("/v1/admin/halts", _list)
     app.router.add_delete("/v1/admin/halts/{id}", _resume)
+    app.router.add_post("/v1/admin/policies/reload", _reload)

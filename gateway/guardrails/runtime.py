@@ -49,6 +49,16 @@ def load_policy(
     return PolicyEngine.load(files, list(registry.operations.values()), directory.holders())
 
 
+def check_guardrails(config: Config, registry: Registry) -> None:
+    """Raise :class:`PolicyError` for budgets that name nothing or fields inputs lack,
+    and for policy files that do not parse or validate."""
+    section = config.guardrails
+    problems = BudgetBook(section.budgets, section.costs).check(registry.operations)
+    if problems:
+        raise PolicyError("guardrails.budgets", problems)
+    load_policy(config, registry, AgentDirectory.from_config(config.agents))
+
+
 def build_guardrails(
     config: Config,
     registry: Registry,

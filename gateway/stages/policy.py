@@ -8,6 +8,8 @@ its report shows every guardrail's answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from gateway.guardrails.policy import PolicyEngine, Verdict
 from gateway.pipeline import Invocation, Proceed
 from schemas.audit import Decision
@@ -27,14 +29,17 @@ def note_shadow(inv: Invocation, decision: Decision, ids: list[str], reasons: li
 
 
 class Decide:
-    def __init__(self, engine: PolicyEngine | None) -> None:
-        self._engine = engine
+    """``current`` returns the policies in force now (an operator may reload them)."""
+
+    def __init__(self, current: Callable[[], PolicyEngine | None]) -> None:
+        self._current = current
 
     async def __call__(self, inv: Invocation, proceed: Proceed) -> None:
-        if self._engine is None:
+        engine = self._current()
+        if engine is None:
             await proceed(inv)
             return
-        verdict, shadow = self._engine.decide(inv)
+        verdict, shadow = engine.decide(inv)
         inv.policy_ids += verdict.policy_ids
         inv.reasons += verdict.reasons
         if shadow is not None and SEVERITY[shadow.decision] > SEVERITY[verdict.decision]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -218,3 +220,33 @@ async def test_approvals_cli_lists_and_approves_over_http(
     )
     assert refused == 1
     assert os.environ["LASTMILE_STAFF_KEY"] == REPLENISH
+
+
+async def test_an_edited_stored_input_never_runs(guarded: Guarded, tmp_path: Path) -> None:
+    held = await hold(guarded)
+    with sqlite3.connect(tmp_path / "approvals.sqlite") as db:
+        db.execute(
+            "UPDATE approvals SET input_json = replace(input_json, '150', '999') WHERE id = ?",
+            (held["approval_id"],),
+        )
+    calls = await guarded.wms_calls()
+
+    approved = await guarded.staff(
+        "POST", held["status_url"] + "/approve", APPROVER, {"reason": "go"}
+    )
+
+    body = await approved.json()
+    assert body["status"] == "failed"
+    assert "no longer matches the approved hash" in body["error"]["detail"]
+    assert await guarded.wms_calls() == calls
+
+
+def test_budget_and_policy_problems_fail_check_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    default = Path("gateway/defaults/gateway.yaml").read_text()
+    config = tmp_path / "gateway.yaml"
+    config.write_text(default.replace("measure: input.quantity", "measure: input.colour"))
+
+    assert main(["check-config", str(config)]) == 2
+    assert "has no input field 'colour'" in capsys.readouterr().err

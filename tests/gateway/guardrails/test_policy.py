@@ -12,7 +12,7 @@ from gateway.app import build_app
 from gateway.cli import main
 from gateway.guardrails.policy import PolicyError
 from schemas.audit import Decision
-from tests.conftest import INVENTORY, REPLENISH
+from tests.conftest import APPROVER, INVENTORY, OPERATOR, REPLENISH
 from tests.gateway.guardrails.conftest import (
     POLICIES,
     Guarded,
@@ -201,3 +201,27 @@ def test_policy_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     err = capsys.readouterr().err
     assert str(bad) in err
     assert "nope" in err
+
+
+async def test_reload_swaps_policies_all_or_nothing(guarded: Guarded, tmp_path: Path) -> None:
+    policy_file = tmp_path / "policies.cedar"
+    policy_file.write_text(
+        POLICIES.replace('context.input.kind == "scrap"', 'context.input.kind == "issue"')
+    )
+
+    reloaded = await guarded.staff("POST", "/v1/admin/policies/reload", OPERATOR)
+
+    assert reloaded.status == 200
+    assert (await reloaded.json())["policies"] == 5
+    assert (await guarded.invoke(WRITE, movement(kind="issue"), REPLENISH, **OBO)).status == 403
+    assert (await guarded.invoke(WRITE, movement(kind="scrap"), REPLENISH, **OBO)).status == 200
+
+    policy_file.write_text("permit (principal, action, resource")
+    broken = await guarded.staff("POST", "/v1/admin/policies/reload", OPERATOR)
+
+    assert broken.status == 422
+    assert (await broken.json())["code"] == "policy_invalid"
+    assert (await guarded.invoke(WRITE, movement(kind="issue"), REPLENISH, **OBO)).status == 403
+    [event] = [e for e in await guarded.audit() if e.action == "policy_reload"]
+    assert event.actor == "ops-oncall"
+    assert (await guarded.staff("POST", "/v1/admin/policies/reload", APPROVER)).status == 403
