@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.api.middleware import new_request_id
 from gateway.guardrails.approval_store import ApprovalStore, HeldCall
 from gateway.identity import AgentDirectory, StaffMember
 from gateway.pipeline import Invocation, Pipeline
@@ -154,7 +153,7 @@ class ApprovalDesk:
     async def _execute(self, held: HeldCall) -> None:
         assert self.executor is not None  # noqa: S101 - wired by build_app
         inv = Invocation(
-            request_id=new_request_id(),
+            request_id="req_" + uuid.uuid4().hex,
             protocol="approval",
             operation_name=held.operation,
             credentials=None,
