@@ -79,21 +79,16 @@ def read_policy_file(name: str) -> tuple[str, str]:
         raise PolicyError(name, [f"{name}: cannot read: {exc.strerror}"]) from exc
 
 
-class _Set:
-    """One evaluable subset of the rules, parsed once."""
-
-    def __init__(self, rules: Sequence[Rule]) -> None:
-        self.rules = tuple(rules)
-        document = {
-            "staticPolicies": {r.id: r.body for r in rules},
-            "templates": {},
-            "templateLinks": [],
-        }
-        self.handle = cedarpy.PolicySet.from_json_str(json.dumps(document))
-
-
 class PolicyEngine:
-    """Decides calls with Cedar; holds the parsed policy sets, schema and entities."""
+    """Decides calls with Cedar; holds the parsed policies, schema and entities.
+
+    One Cedar evaluation per call answers every question: the engine evaluates a copy of
+    the policies in which every policy is a ``permit`` with its own conditions, so Cedar
+    reports exactly the policies whose scope and conditions match the request (a policy
+    that errors on the request matches nothing, as in Cedar). The verdict is then worked
+    out from the matches with Cedar's semantics (a matching forbid wins; nothing
+    permitted is a deny), separately for the policies in force and with shadow ones.
+    """
 
     def __init__(
         self,
@@ -104,25 +99,16 @@ class PolicyEngine:
     ) -> None:
         self.rules = {r.id: r for r in rules}
         self.schema_json = schema
-        self._schema = cedarpy.Schema.from_json_str(json.dumps(schema))
+        self._has_shadow = any(r.mode == "shadow" for r in rules)
         ops = list(operations)
         self._shapes: dict[str, Shape] = {op.name: model_shape(op.input_model) for op in ops}
+        parsed_schema = cedarpy.Schema.from_json_str(json.dumps(schema))
         entities = cedar_entities(agents, sorted({op.backend for op in ops}))
-        self._entities = cedarpy.Entities.from_json_str(json.dumps(entities), self._schema)
-        permits = [r for r in rules if r.effect == "permit"]
-        hard = [r for r in rules if r.effect == "forbid" and r.decision == "deny"]
-        soft = [r for r in rules if r.effect == "forbid" and r.decision == "approval_required"]
-
-        def enforced(group: list[Rule]) -> list[Rule]:
-            return [r for r in group if r.mode == "enforce"]
-
-        self._enforced = self._pair(enforced(permits) + enforced(hard), enforced(soft))
-        self._has_shadow = any(r.mode == "shadow" for r in rules)
-        self._everything = self._pair(permits + hard, soft) if self._has_shadow else None
-
-    @staticmethod
-    def _pair(base: list[Rule], soft: list[Rule]) -> tuple[_Set, _Set | None]:
-        return _Set(base), (_Set(base + soft) if soft else None)
+        # with the schema, the action entities (and their read/write groups) are added
+        self._entities = cedarpy.Entities.from_json_str(json.dumps(entities), parsed_schema)
+        matchers = {r.id: {**r.body, "effect": "permit"} for r in rules}
+        document = {"staticPolicies": matchers, "templates": {}, "templateLinks": []}
+        self._matchers = cedarpy.PolicySet.from_json_str(json.dumps(document))
 
     @classmethod
     def load(
@@ -163,45 +149,41 @@ class PolicyEngine:
             on_behalf_of=inv.on_behalf_of,
             dry_run=inv.dry_run,
         )
-        enforced = self._verdict(self._enforced, request, inv.agent, inv.operation)
-        shadow = None
-        if self._everything is not None:
-            shadow = self._verdict(self._everything, request, inv.agent, inv.operation)
-        return enforced, shadow
-
-    def _verdict(
-        self, sets: tuple[_Set, _Set | None], request: dict[str, Any], agent: Agent, op: Operation
-    ) -> Verdict:
-        base, with_soft = sets
-        result = self._evaluate(base, request)
-        ids = list(result.diagnostics.reasons)
-        if not result.allowed:
-            if not ids:
-                return Verdict(
-                    Decision.DENY,
-                    [],
-                    [
-                        f"No policy permits agent {agent.id!r} to call {op.name!r} on backend "
-                        f"{op.backend!r} (deny by default)."
-                    ],
-                )
-            return Verdict(Decision.DENY, ids, [self.rules[i].reason for i in ids])
-        if with_soft is not None:
-            held = self._evaluate(with_soft, request)
-            if not held.allowed:
-                soft_ids = list(held.diagnostics.reasons)
-                return Verdict(
-                    Decision.APPROVAL_REQUIRED, soft_ids, [self.rules[i].reason for i in soft_ids]
-                )
-        return Verdict(Decision.ALLOW, ids, [self.rules[i].reason for i in ids])
-
-    def _evaluate(self, policies: _Set, request: dict[str, Any]) -> cedarpy.AuthzResult:
-        result = cedarpy.is_authorized(request, policies.handle, self._entities, self._schema)
+        # The request is built from the same shapes as the schema and the policies were
+        # validated against it at load time, so it is not validated again per call.
+        result = cedarpy.is_authorized(request, self._matchers, self._entities)
         if result.diagnostics.errors:
             # A policy that errors on this request does not apply (Cedar's semantics); the
             # errors are worth an operator's attention but never an agent's.
             log.warning("policy_evaluation_error", errors=result.diagnostics.errors[:5])
-        return result
+        matched = [self.rules[i] for i in result.diagnostics.reasons] if result.allowed else []
+        enforced = [r for r in matched if r.mode == "enforce"]
+        verdict = self._verdict(enforced, inv.agent, inv.operation)
+        shadow = self._verdict(matched, inv.agent, inv.operation) if self._has_shadow else None
+        return verdict, shadow
+
+    @staticmethod
+    def _verdict(matched: list[Rule], agent: Agent, op: Operation) -> Verdict:
+        def of(rules: list[Rule], decision: Decision) -> Verdict:
+            return Verdict(decision, [r.id for r in rules], [r.reason for r in rules])
+
+        denies = [r for r in matched if r.effect == "forbid" and r.decision == "deny"]
+        if denies:
+            return of(denies, Decision.DENY)
+        permits = [r for r in matched if r.effect == "permit"]
+        if not permits:
+            return Verdict(
+                Decision.DENY,
+                [],
+                [
+                    f"No policy permits agent {agent.id!r} to call {op.name!r} on backend "
+                    f"{op.backend!r} (deny by default)."
+                ],
+            )
+        holds = [r for r in matched if r.effect == "forbid" and r.decision == "approval_required"]
+        if holds:
+            return of(holds, Decision.APPROVAL_REQUIRED)
+        return of(permits, Decision.ALLOW)
 
 
 def _parse_file(name: str, text: str, schema: dict[str, Any]) -> tuple[list[Rule], list[str]]:
