@@ -8,6 +8,7 @@ lastmile resume agent support-bot
 from __future__ import annotations
 
 import argparse
+import sys
 
 from gateway.commands.staff_http import add_connection_arguments, request
 
@@ -20,7 +21,7 @@ def _target(args: argparse.Namespace) -> str:
 
 def _halt(args: argparse.Namespace) -> int:
     if args.scope != "all" and not args.target:
-        print(f"name the {args.scope} to halt")
+        print(f"name the {args.scope} to halt", file=sys.stderr)
         return 2
     body = {"scope": args.scope, "target": _target(args), "reason": args.reason}
     return request(args, "POST", "/v1/admin/halts", body)

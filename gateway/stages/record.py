@@ -45,6 +45,8 @@ class Record:
             agent=event.agent_id,
             operation=event.operation,
             decision=event.decision,
+            shadow_decision=event.shadow_decision,
+            policy_ids=event.policy_ids or None,
             outcome=event.outcome,
             status=event.status,
             gateway_ms=event.gateway_ms,

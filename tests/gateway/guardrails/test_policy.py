@@ -3,7 +3,9 @@ approval required, shadow mode; and bad policy files that must never half-load."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -225,3 +227,29 @@ async def test_reload_swaps_policies_all_or_nothing(guarded: Guarded, tmp_path: 
     [event] = [e for e in await guarded.audit() if e.action == "policy_reload"]
     assert event.actor == "ops-oncall"
     assert (await guarded.staff("POST", "/v1/admin/policies/reload", APPROVER)).status == 403
+
+
+def test_serve_refuses_to_start_on_a_bad_policy_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.cedar"
+    bad.write_text('forbid (principal, action == Action::"nope.nope.nope", resource);')
+    config = tmp_path / "gateway.yaml"
+    default = Path("gateway/defaults/gateway.yaml").read_text()
+    config.write_text(default.replace("${LASTMILE_POLICIES:-builtin:warehouse.cedar}", str(bad)))
+
+    assert main(["serve", "--config", str(config), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err
+    assert "nope.nope.nope" in err
+
+
+async def test_decisions_are_logged_for_calibration(
+    guarded: Guarded, log_lines: Callable[[], list[dict[str, Any]]]
+) -> None:
+    await guarded.invoke(WRITE, movement(), REPLENISH)  # no end user: the shadow policy fires
+
+    [line] = [entry for entry in log_lines() if entry.get("event") == "call"]
+    assert line["decision"] == "allow"
+    assert line["shadow_decision"] == "deny"
+    assert "shadow:name-the-user" in line["policy_ids"]
