@@ -65,7 +65,9 @@ class Budget:
 
 
 def _window(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+    """``24h``, ``7d``, ``15m``: days only from two days on, as people say them."""
+    units = (("h", 3600), ("m", 60)) if seconds < 2 * 86400 else (("d", 86400), ("h", 3600))
+    for unit, size in units:
         if seconds >= size and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
     return f"{seconds:g}s"
