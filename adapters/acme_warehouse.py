@@ -7,6 +7,8 @@ is the operation's description in the catalog.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from adapters.base import Canonical, OperationSet
 from adapters.legacy import field, material_number, padded_material, yyyymmdd
 from adapters.rest import RestClient
@@ -48,6 +50,7 @@ async def get_item(client: RestClient, query: ItemQuery) -> Canonical:
         "description": field(mara, "MAKTX"),
         "base_unit": field(mara, "MEINS"),
         "gross_weight_kg": weight or None,
+        "responsible_buyer": mara.get("EKMAIL") or None,
     }
 
 
@@ -114,3 +117,29 @@ async def create_goods_movement(client: RestClient, request: GoodsMovementReques
         "reference": request.reference,
         "stock_after": field(posted, "LABST_NEW"),
     }
+
+
+@operations.before_after("warehouse.goods_movements.create")
+async def stock_before_and_after(
+    client: RestClient, request: GoodsMovementRequest
+) -> tuple[Canonical, Canonical]:
+    """The stock a goods movement would change, now and after it (for dry runs)."""
+    stock = await get_stock(client, StockQuery(material=request.material, plant=request.plant))
+    before = Decimal(str(stock["quantity"]))
+    sign = 1 if request.kind is MovementKind.RECEIPT else -1
+    after = before + sign * request.quantity
+    unit = stock["unit"]
+    return (
+        {
+            "material": request.material,
+            "plant": request.plant,
+            "quantity": f"{before:f}",
+            "unit": unit,
+        },
+        {
+            "material": request.material,
+            "plant": request.plant,
+            "quantity": f"{after:f}",
+            "unit": unit,
+        },
+    )

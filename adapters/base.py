@@ -15,7 +15,7 @@ import inspect
 import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -32,6 +32,8 @@ the mapping against the output model and turns any mismatch into a contract viol
 ClientT = TypeVar("ClientT", contravariant=True)
 InputT = TypeVar("InputT", bound=BaseModel)
 Handler = Callable[[ClientT, InputT], Awaitable[Canonical]]
+StateReader = Callable[[ClientT, InputT], Awaitable[tuple[Canonical, Canonical]]]
+"""Reads the current state a write would change: ``(before, after)`` for a dry run."""
 
 _OPERATION_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){2,}$")
 
@@ -71,6 +73,7 @@ class OperationSet(Generic[ClientT]):
 
     def __init__(self) -> None:
         self._declared: dict[str, DeclaredOperation[ClientT]] = {}
+        self._state_readers: dict[str, StateReader[ClientT, Any]] = {}
 
     def operation(
         self,
@@ -104,6 +107,22 @@ class OperationSet(Generic[ClientT]):
     def handler(self, name: str) -> Handler[ClientT, Any]:
         return self._declared[name].handler
 
+    def before_after(
+        self, name: str
+    ) -> Callable[[StateReader[ClientT, InputT]], StateReader[ClientT, InputT]]:
+        """Declare how a dry run of write ``name`` reads the state before and after it."""
+
+        def register(reader: StateReader[ClientT, InputT]) -> StateReader[ClientT, InputT]:
+            if name not in self._declared:
+                raise ValueError(f"declare operation {name!r} before its state reader")
+            self._state_readers[name] = reader
+            return reader
+
+        return register
+
+    def state_reader(self, name: str) -> StateReader[ClientT, Any] | None:
+        return self._state_readers.get(name)
+
 
 class StartupFailed(Exception):
     """An adapter cannot serve its backend (e.g. its WSDL cannot be loaded).
@@ -132,6 +151,31 @@ class Adapter(Protocol):
 
     async def call(self, operation: Operation, payload: BaseModel) -> Canonical:
         """Execute one validated call; raise a ``schemas.errors.BackendError`` on failure."""
+
+
+@dataclass(frozen=True, slots=True)
+class BackendPreview:
+    """What a call would send to the backend, without sending it (a dry run).
+
+    ``request`` is the mapped backend request (for REST: method, path, query, JSON body);
+    ``before`` and ``after`` show the state a write would change, where the adapter can
+    read it.
+    """
+
+    request: Mapping[str, Any] | None
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+
+
+@runtime_checkable
+class Previewing(Protocol):
+    """Optional part of the adapter contract: render a call without making it.
+
+    Reads the adapter needs to build the request (or the before/after state) may be
+    sent; a write never is.
+    """
+
+    async def preview(self, operation: Operation, payload: BaseModel) -> BackendPreview: ...
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")

@@ -9,6 +9,7 @@ most specific ``schemas.errors`` class, so handlers and the pipeline never see t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -18,9 +19,10 @@ from typing import Any
 import aiohttp
 from pydantic import BaseModel
 
-from adapters.base import Canonical, Operation, OperationSet, safe_text
+from adapters.base import BackendPreview, Canonical, Operation, OperationSet, safe_text
 from adapters.tracing import trace_headers
 from schemas.api import BackendReadiness
+from schemas.common import Effect
 from schemas.errors import (
     BackendError,
     BackendNotFound,
@@ -119,6 +121,50 @@ class RestClient:
         return b"".join(chunks)
 
 
+class _Captured(Exception):
+    """Stops a handler at the request a dry run must not send."""
+
+
+class CapturingClient(RestClient):
+    """A client that records the request a handler would send instead of sending it.
+
+    For writes, reads (GET) still go through, since handlers may need them to build
+    the request; the first other request is captured and the handler stopped there.
+    For reads, the first request is captured.
+    """
+
+    __slots__ = ("_reads_pass", "captured")
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        settings: RestSettings,
+        total_s: float,
+        reads_pass: bool,
+    ) -> None:
+        super().__init__(session, settings, total_s)
+        self._reads_pass = reads_pass
+        self.captured: dict[str, Any] | None = None
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> Any:
+        if method == "GET" and self._reads_pass:
+            return await super().request(method, path, params=params, body=body)
+        self.captured = {
+            "method": method,
+            "path": path,
+            "query": dict(params) if params else None,
+            "body": dict(body) if body is not None else None,
+        }
+        raise _Captured
+
+
 def _interpret(status: int, raw: bytes) -> Any:
     try:
         decoded = json.loads(raw) if raw else None
@@ -203,6 +249,27 @@ class RestAdapter:
             return BackendReadiness(name=self._name, ready=False, detail=exc.detail)
         elapsed = (time.perf_counter() - started) * 1000
         return BackendReadiness(name=self._name, ready=True, latency_ms=round(elapsed, 2))
+
+    async def preview(self, operation: Operation, payload: BaseModel) -> BackendPreview:
+        """The request ``call`` would send, captured instead of sent, and the state before
+        and after where the operation declares a state reader."""
+        total = operation.timeout_s or self._settings.total_timeout_s
+        if self._session is None:
+            raise BackendUnavailable(f"Backend {self._name!r} is not started.")
+        capturing = CapturingClient(
+            self._session, self._settings, total, reads_pass=operation.effect is Effect.WRITE
+        )
+        reader = self._set.state_reader(operation.name)
+        try:
+            async with asyncio.timeout(total):
+                with contextlib.suppress(_Captured):
+                    await self._set.handler(operation.name)(capturing, payload)
+                before, after = (
+                    await reader(self._client(total), payload) if reader else (None, None)
+                )
+        except TimeoutError as exc:
+            raise BackendTimeout(f"The backend did not answer within {total:g} s.") from exc
+        return BackendPreview(capturing.captured, before, after)
 
     async def call(self, operation: Operation, payload: BaseModel) -> Canonical:
         total = operation.timeout_s or self._settings.total_timeout_s

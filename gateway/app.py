@@ -1,25 +1,39 @@
 """Builds the aiohttp application from a :class:`~gateway.config.Config`.
 
 Everything a request needs hangs off the application (``AppKey``s): the registry,
-the agent directory, the composed pipeline. Adapters and the audit store are opened
-in a cleanup context, so start-up fails loudly and shut-down closes what was opened.
+the agent directory, the composed pipeline, the guardrails. Adapters, the audit store
+and the approval store are opened in a cleanup context, so start-up fails loudly and
+shut-down closes what was opened. A bad policy file fails :func:`build_app` itself.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from gateway.api.admin import add_admin_routes
+from gateway.api.approvals import add_approval_routes
 from gateway.api.middleware import MAX_BODY_BYTES, gateway_middleware
 from gateway.api.rest import add_routes
 from gateway.api.shedding import IN_FLIGHT, InFlight, shed_load
-from gateway.appkeys import AGENTS, AUDIT_STORE, CONFIG, METRICS, PIPELINE, REGISTRY, STAFF
+from gateway.appkeys import (
+    AGENTS,
+    AUDIT_STORE,
+    CONFIG,
+    GUARDRAILS,
+    METRICS,
+    PIPELINE,
+    REGISTRY,
+    STAFF,
+)
 from gateway.audit.store import AuditStore
 from gateway.audit.store_sqlite import SqliteAuditStore
 from gateway.config import Config
+from gateway.guardrails.runtime import Guardrails, build_guardrails
 from gateway.identity import AgentDirectory, StaffDirectory
 from gateway.metrics import Metrics
 from gateway.pipeline import Pipeline, Stage
@@ -31,38 +45,78 @@ if TYPE_CHECKING:
 
 from gateway.stages import (
     CallBackend,
+    CheckHalt,
     CheckScope,
+    Decide,
+    EnforceBudgets,
+    Hold,
     Identify,
     Measure,
+    Preview,
     Record,
+    Redact,
     Resolve,
     ValidateInput,
     ValidateOutput,
 )
+from gateway.state import Clock, MemoryStateStore, StateStore
 
 
 def standard_stages(
-    registry: Registry, directory: AgentDirectory, store: AuditStore, metrics: Metrics
+    registry: Registry,
+    directory: AgentDirectory,
+    store: AuditStore,
+    guards: Guardrails,
+    metrics: Metrics,
 ) -> tuple[Stage, ...]:
     """The order of the call path, in one place (see ARCHITECTURE.md)."""
     return (
         Measure(metrics),
-        Record(store),
+        Record(store, guards.redactor),
         Identify(directory),
+        CheckHalt(guards.halts, registry),
         Resolve(registry),
         CheckScope(),
         ValidateInput(),
+        Decide(lambda: guards.policy),
+        EnforceBudgets(guards.budgets, guards.state),
+        Hold(guards.desk),
+        Preview(registry),
         CallBackend(registry),
         ValidateOutput(),
+        Redact(guards.redactor),
+    )
+
+
+def approved_stages(registry: Registry, store: AuditStore, guards: Guardrails) -> tuple[Stage, ...]:
+    """The backend part of the path, for a held call a person approved: the stored input
+    is validated again; halts and the allow-list still apply; budgets are charged."""
+    return (
+        Record(store, guards.redactor),
+        CheckHalt(guards.halts, registry),
+        CheckScope(),
+        ValidateInput(),
+        EnforceBudgets(guards.budgets, guards.state, force=True),
+        CallBackend(registry),
+        ValidateOutput(),
+        Redact(guards.redactor),
     )
 
 
 def build_app(
-    config: Config, registry: Registry | None = None, tracer: Tracer | None = None
+    config: Config,
+    registry: Registry | None = None,
+    *,
+    clock: Clock = time.time,
+    state: StateStore | None = None,
+    tracer: Tracer | None = None,
 ) -> web.Application:
+    """``clock`` drives budget windows and approval expiry (tests move it);
+    ``state`` defaults to an in-process store; ``tracer`` overrides ``tracing:``."""
     registry = registry or build_registry(config)
     directory = AgentDirectory.from_config(config.agents)
     store = SqliteAuditStore(Path(config.audit.path))
+    guards = build_guardrails(config, registry, directory, state or MemoryStateStore(clock), clock)
     app = web.Application(
         middlewares=[gateway_middleware, shed_load], client_max_size=config.server.max_body_bytes
     )
@@ -73,6 +127,7 @@ def build_app(
     app[AGENTS] = directory
     app[STAFF] = StaffDirectory.from_config(config.staff)
     app[AUDIT_STORE] = store
+    app[GUARDRAILS] = guards
     app[METRICS] = metrics = Metrics()
     metrics.gauge(
         "lastmile_in_flight_calls", "Operation calls being served.", lambda: in_flight.count
@@ -80,19 +135,24 @@ def build_app(
     metrics.gauge(
         "lastmile_shed_calls", "Calls refused as overloaded since start.", lambda: in_flight.shed
     )
-    stages = standard_stages(registry, directory, store, metrics)
+    stages = standard_stages(registry, directory, store, guards, metrics)
     if tracer is None and config.tracing.enabled:
         tracer = build_tracer(config.tracing)
     app[PIPELINE] = Pipeline(traced(stages, tracer) if tracer is not None else stages)
+    guards.desk.executor = Pipeline(approved_stages(registry, store, guards))
     app.cleanup_ctx.append(_lifecycle)
     add_routes(app)
+    add_approval_routes(app)
+    add_admin_routes(app)
     return app
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     store = app[AUDIT_STORE]
+    guards = app[GUARDRAILS]
     adapters = list(app[REGISTRY].adapters.values())
     await store.open()
+    await guards.desk.store.open()
     started = []
     try:
         for adapter in adapters:
@@ -102,4 +162,6 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     finally:
         for adapter in reversed(started):
             await adapter.close()
+        await guards.desk.store.close()
+        await guards.state.close()
         await store.close()

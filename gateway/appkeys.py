@@ -6,6 +6,7 @@ from aiohttp import web
 
 from gateway.audit.store import AuditStore
 from gateway.config import Config
+from gateway.guardrails.runtime import Guardrails
 from gateway.identity import AgentDirectory, StaffDirectory
 from gateway.metrics import Metrics
 from gateway.pipeline import Pipeline
@@ -18,3 +19,4 @@ STAFF = web.AppKey("staff", StaffDirectory)
 PIPELINE = web.AppKey("pipeline", Pipeline)
 AUDIT_STORE = web.AppKey("audit_store", AuditStore)
 METRICS = web.AppKey("metrics", Metrics)
+GUARDRAILS = web.AppKey("guardrails", Guardrails)

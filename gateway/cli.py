@@ -9,7 +9,17 @@ import sys
 from collections.abc import Callable, Sequence
 
 from adapters.base import StartupFailed
-from gateway.commands import audit, check_config, demo, keys, sandbox, serve
+from gateway.commands import (
+    approvals,
+    audit,
+    check_config,
+    demo,
+    halt,
+    keys,
+    policy,
+    sandbox,
+    serve,
+)
 from gateway.config import ConfigError
 from gateway.registry import RegistryError
 
@@ -22,6 +32,9 @@ COMMANDS: tuple[Register, ...] = (
     keys.register,
     sandbox.register,
     audit.register,
+    policy.register,
+    approvals.register,
+    halt.register,
 )
 
 

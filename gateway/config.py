@@ -193,6 +193,9 @@ class AgentConfig(_Section):
         min_length=1,
         description="Allow-list of operation names; '*' matches within and across dots",
     )
+    may_see: list[str] = Field(
+        default=[], description="sensitive field categories this agent may see unredacted"
+    )
     revoked: bool = False
 
 
@@ -230,6 +233,7 @@ class Config(_Section):
     audit: AuditConfig = AuditConfig()
     logging: LoggingConfig = LoggingConfig()
     tracing: TracingConfig = TracingConfig()
+    guardrails: GuardrailsConfig = Field(default_factory=lambda: GuardrailsConfig())
 
     @model_validator(mode="after")
     def _unique_identities(self) -> Config:
@@ -246,6 +250,10 @@ class Config(_Section):
                 seen_keys.add(holder.key_sha256)
         return self
 
+
+from gateway.guardrails.config import GuardrailsConfig  # noqa: E402 - it builds on EnvStr
+
+Config.model_rebuild()
 
 DEFAULT_CONFIG_NAME = "<embedded default gateway.yaml>"
 

@@ -51,6 +51,7 @@ class Agent:
     environment: str
     allowed: tuple[str, ...]
     revoked: bool = False
+    may_see: frozenset[str] = frozenset()
     _patterns: tuple[re.Pattern[str], ...] = field(default=(), repr=False)
     _decided: dict[str, bool] = field(default_factory=dict, repr=False)
 
@@ -63,6 +64,7 @@ class Agent:
             environment=config.environment,
             allowed=tuple(config.operations),
             revoked=config.revoked,
+            may_see=frozenset(config.may_see),
             _patterns=tuple(operation_glob(glob) for glob in config.operations),
         )
 
@@ -137,6 +139,10 @@ class AgentDirectory(KeyDirectory[Agent]):
     @classmethod
     def from_config(cls, configs: Iterable[AgentConfig]) -> AgentDirectory:
         return cls((c.key_sha256, Agent.from_config(c)) for c in configs)
+
+    def find(self, agent_id: str) -> Agent | None:
+        """The agent with this id (for calls executed later, e.g. after approval)."""
+        return next((a for a in self.holders() if a.id == agent_id), None)
 
 
 class StaffDirectory(KeyDirectory[StaffMember]):

@@ -49,6 +49,8 @@ class Invocation:
     input_sha256: str | None = None
     raw_output: Canonical | None = None
     output: BaseModel | None = None
+    visible_output: dict[str, Any] | None = None  # the output as this agent may see it
+    preview: dict[str, Any] | None = None  # a dry run's report: decision, budgets, payload
     decision: Decision = Decision.NONE
     shadow_decision: Decision | None = None
     policy_ids: list[str] = field(default_factory=list)

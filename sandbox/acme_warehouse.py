@@ -31,6 +31,12 @@ SEED_STOCK = [
     ("300001", "Hydraulic oil HLP 46", "L", "", "2000", "0003", "850.500", "20261120"),
 ]
 
+BUYERS = {  # EKMAIL: the responsible buyer's e-mail (personal data)
+    "100234": "jonas.weber@acme.example",
+    "100235": "jonas.weber@acme.example",
+    "200410": "lea.fischer@acme.example",
+}
+
 
 @dataclass
 class Stats:
@@ -64,7 +70,7 @@ def open_database(path: Path) -> sqlite3.Connection:
     db.executescript(
         """
         CREATE TABLE IF NOT EXISTS MARA (MATNR TEXT PRIMARY KEY, MAKTX TEXT, MEINS TEXT,
-                                         BRGEW TEXT);
+                                         BRGEW TEXT, EKMAIL TEXT);
         CREATE TABLE IF NOT EXISTS MARD (MATNR TEXT, WERKS TEXT, LGORT TEXT, LABST TEXT,
                                          LAEDA TEXT, PRIMARY KEY (MATNR, WERKS));
         CREATE TABLE IF NOT EXISTS MKPF (MBLNR TEXT PRIMARY KEY, MJAHR TEXT, MATNR TEXT,
@@ -75,8 +81,8 @@ def open_database(path: Path) -> sqlite3.Connection:
     if db.execute("SELECT COUNT(*) FROM MARA").fetchone()[0] == 0:
         for matnr, maktx, meins, brgew, werks, lgort, labst, laeda in SEED_STOCK:
             db.execute(
-                "INSERT OR IGNORE INTO MARA VALUES (?, ?, ?, ?)",
-                (_matnr(matnr), maktx, meins, brgew),
+                "INSERT OR IGNORE INTO MARA VALUES (?, ?, ?, ?, ?)",
+                (_matnr(matnr), maktx, meins, brgew, BUYERS.get(matnr, "")),
             )
             db.execute(
                 "INSERT INTO MARD VALUES (?, ?, ?, ?, ?)",
@@ -194,7 +200,7 @@ async def _get_material(request: web.Request) -> web.Response:
     if row is None:
         return _error(404, f"Material {matnr.lstrip('0')} does not exist")
     return web.json_response(
-        {"MARA": dict(zip(("MATNR", "MAKTX", "MEINS", "BRGEW"), row, strict=True))}
+        {"MARA": dict(zip(("MATNR", "MAKTX", "MEINS", "BRGEW", "EKMAIL"), row, strict=True))}
     )
 
 

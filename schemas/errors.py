@@ -7,15 +7,22 @@ written for an LLM (what went wrong, what to do instead)::
 
     GatewayError
     ├── Unauthenticated              401 unauthenticated
+    ├── ApprovalRequired             202 approval_required    (held for a person; not a failure)
     ├── Forbidden                    403 forbidden
+    │   ├── PolicyDenied             403 policy_denied
+    │   └── SelfApproval             403 self_approval
     ├── UnknownOperation             404 unknown_operation
     ├── NotFound                     404 not_found            (routes)
     ├── MethodNotAllowed             405 method_not_allowed
+    ├── ApprovalClosed               409 approval_closed      (no longer pending)
+    ├── BudgetExceeded               429 budget_exceeded      (Retry-After)
+    ├── Halted                       503 halted               (kill switch)
     ├── RequestRejected              400 bad_request
     │   ├── MalformedJson            400 malformed_json
     │   ├── UnsupportedMediaType     415 unsupported_media_type
     │   ├── PayloadTooLarge          413 payload_too_large
-    │   └── ValidationFailed         422 validation_failed
+    │   ├── ValidationFailed         422 validation_failed
+    │   └── PolicyInvalid            422 policy_invalid       (reload refused; old policies stay)
     ├── BackendError                 502 backend_error
     │   ├── BackendRejected          422 backend_rejected     (business error)
     │   ├── BackendNotFound          404 backend_not_found
@@ -70,6 +77,42 @@ class Forbidden(GatewayError):
     status, code, title = 403, "forbidden", "Operation not permitted for this agent"
 
 
+class PolicyDenied(Forbidden):
+    """A Cedar policy (or deny-by-default) refused the call; extras name the policies."""
+
+    status, code, title = 403, "policy_denied", "Denied by policy"
+
+
+class SelfApproval(Forbidden):
+    """A person tried to approve a call made on their own behalf."""
+
+    status, code, title = 403, "self_approval", "You cannot approve your own request"
+
+
+class ApprovalRequired(GatewayError):
+    """The call is held until a person approves it; extras carry the approval id and the
+    URL to poll. Not a failure: the REST face answers 202 Accepted."""
+
+    status, code, title = 202, "approval_required", "Held for human approval"
+
+
+class ApprovalClosed(GatewayError):
+    status, code, title = 409, "approval_closed", "The approval is no longer pending"
+
+
+class BudgetExceeded(GatewayError):
+    """A budget or stateful limit would be exceeded; ``retry_after_s`` in extras."""
+
+    status, code, title = 429, "budget_exceeded", "Budget exceeded"
+    retryable = True
+
+
+class Halted(GatewayError):
+    """An operator halted this traffic (kill switch); the detail carries their reason."""
+
+    status, code, title = 503, "halted", "Halted by an operator"
+
+
 class UnknownOperation(GatewayError):
     status, code, title = 404, "unknown_operation", "Unknown operation"
 
@@ -106,6 +149,12 @@ class ValidationFailed(RequestRejected):
     def __init__(self, detail: str, errors: Sequence[FieldError]) -> None:
         super().__init__(detail, extras={"errors": [e.model_dump() for e in errors]})
         self.errors = tuple(errors)
+
+
+class PolicyInvalid(RequestRejected):
+    """A policy reload found problems; ``problems`` in extras, the running policies stay."""
+
+    status, code, title = 422, "policy_invalid", "The policy files are invalid"
 
 
 class BackendError(GatewayError):

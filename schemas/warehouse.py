@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from schemas.common import CanonicalModel
+from schemas.common import CanonicalModel, Sensitive
 
 MaterialNumber = Annotated[
     str,
@@ -54,6 +54,11 @@ class Item(CanonicalModel):
     base_unit: str = Field(description="Unit in which stock is counted, e.g. 'PC', 'KG'.")
     gross_weight_kg: Decimal | None = Field(
         default=None, description="Gross weight of one base unit in kilograms, if recorded."
+    )
+    responsible_buyer: Annotated[str | None, Sensitive("personal_contact")] = Field(
+        default=None,
+        description="E-mail address of the buyer responsible for the item (personal data: "
+        "shown only to agents holding the 'personal_contact' scope).",
     )
 
 

@@ -59,6 +59,7 @@ agents:
     owner: team-treasury
     key_sha256: {TREASURY_SHA}
     operations: ["finance.*"]
+    may_see: [tax_id, bank_account]
 audit:
   path: ${{AUDIT_DB}}
 """

@@ -6,6 +6,7 @@ import json
 
 from aiohttp import web
 
+from gateway.guardrails.safety import scrub
 from schemas.errors import GatewayError
 
 PROBLEM_TYPE_BASE = "https://lastmile.dev/problems/"
@@ -17,7 +18,7 @@ def problem_response(error: GatewayError, request_id: str, instance: str | None)
         "type": PROBLEM_TYPE_BASE + error.code,
         "title": error.title,
         "status": error.status,
-        "detail": error.detail,
+        "detail": scrub(error.detail),
         "code": error.code,
         "request_id": request_id,
         "retryable": error.retryable,
@@ -31,6 +32,9 @@ def problem_response(error: GatewayError, request_id: str, instance: str | None)
         content_type=PROBLEM_CONTENT_TYPE,
         charset="utf-8",
     )
+    retry_after = error.extras.get("retry_after_s")
+    if isinstance(retry_after, int | float):
+        response.headers["Retry-After"] = str(max(1, round(retry_after)))
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="lastmile"'
     return response

@@ -8,6 +8,7 @@ outcome. Protocol details (headers, content types, body limits) stop here.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 
 from aiohttp import web
@@ -19,6 +20,7 @@ from gateway.appkeys import AGENTS, METRICS, PIPELINE, REGISTRY
 from gateway.pipeline import Invocation
 from schemas.api import Readiness
 from schemas.errors import (
+    ApprovalRequired,
     FieldError,
     Forbidden,
     MalformedJson,
@@ -82,6 +84,41 @@ def _on_behalf_of(request: web.Request) -> str | None:
     return value
 
 
+def _dry_run(request: web.Request) -> bool:
+    value = request.headers.get("X-Dry-Run")
+    if value is None:
+        return False
+    if value.strip().lower() in ("true", "1", "yes"):
+        return True
+    if value.strip().lower() in ("false", "0", "no"):
+        return False
+    raise ValidationFailed(
+        "The X-Dry-Run header must be 'true' or 'false'.",
+        [
+            FieldError(
+                field="header:X-Dry-Run",
+                message="not a boolean",
+                expected="true or false",
+                received=safe_text(value, 40),
+            )
+        ],
+    )
+
+
+def _held(error: ApprovalRequired, request_id: str, operation: str) -> web.Response:
+    """202 Accepted: the call is stored for a person to approve; poll the status URL."""
+    body = {
+        "request_id": request_id,
+        "operation": operation,
+        "status": "approval_required",
+        "detail": error.detail,
+        **error.extras,
+    }
+    response = web.Response(text=json.dumps(body), status=202, content_type=JSON)
+    response.headers["Location"] = str(error.extras["status_url"])
+    return response
+
+
 async def invoke(request: web.Request) -> web.StreamResponse:
     request_id = request[REQUEST_ID]
     inv = Invocation(
@@ -91,13 +128,24 @@ async def invoke(request: web.Request) -> web.StreamResponse:
         credentials=request.headers.get("Authorization"),
         input_source=RequestBody(request),
         on_behalf_of=_on_behalf_of(request),
+        dry_run=_dry_run(request),
     )
     await request.app[PIPELINE].run(inv)
     if inv.backend_ms is not None:
         request[BACKEND_MS] = inv.backend_ms
+    if isinstance(inv.error, ApprovalRequired):
+        return _held(inv.error, request_id, inv.operation_name)
     if inv.error is not None:
         return problem_response(inv.error, request_id, request.path)
+    if inv.preview is not None:
+        report = {"request_id": request_id, "operation": inv.operation_name, "dry_run": True}
+        return web.json_response({**report, **inv.preview})
     assert inv.output is not None  # noqa: S101 - a call without error has an output
+    output = (
+        json.dumps(inv.visible_output, separators=(",", ":")).encode()
+        if inv.visible_output is not None
+        else inv.output.model_dump_json().encode()
+    )
     body = b"".join(
         (
             b'{"request_id":"',
@@ -105,7 +153,7 @@ async def invoke(request: web.Request) -> web.StreamResponse:
             b'","operation":"',
             inv.operation_name.encode(),
             b'","output":',
-            inv.output.model_dump_json().encode(),
+            output,
             b"}",
         )
     )

@@ -1,4 +1,5 @@
-"""``lastmile check-config``: validate a gateway.yaml, its adapters and allow-lists."""
+"""``lastmile check-config``: validate a gateway.yaml, its adapters, allow-lists, budgets
+and policy files."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from gateway.config import load_config
+from gateway.guardrails.runtime import check_guardrails
 from gateway.registry import build_registry
 
 
@@ -18,6 +20,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def _check_config(args: argparse.Namespace) -> int:
     config = load_config(args.file)
     registry = build_registry(config)
+    check_guardrails(config, registry)
     source = args.file or "the embedded default config"
     print(
         f"{source}: OK ({len(config.backends)} backend(s), {len(registry.operations)} "

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from gateway.demo.session import DemoContext, DemoFailed
+from schemas.audit import EventKind
 
 
 async def play(demo: DemoContext) -> None:
     demo.step("the session's audit trail")
     events = await demo.audit()
-    if len(events) != demo.invocations:
+    # one event per agent invocation, plus people's acts and the calls they approved
+    calls = [e for e in events if e.kind is EventKind.CALL and e.protocol != "approval"]
+    if len(calls) != demo.invocations:
         raise DemoFailed(
-            f"expected {demo.invocations} audit events (one per invocation), found {len(events)}"
+            f"expected {demo.invocations} audit events (one per invocation), found {len(calls)}"
         )
-    header = ("time", "agent", "operation", "decision", "outcome", "on behalf of")
-    demo.say("   {:<12} {:<18} {:<33} {:<8} {:<18} {}".format(*header))
+    header = ("time", "agent / person", "operation", "decision", "outcome", "on behalf of")
+    demo.say("   {:<12} {:<18} {:<33} {:<17} {:<18} {}".format(*header))
     for e in events:
+        who = e.actor if e.kind is EventKind.ADMIN else e.agent_id
         demo.say(
-            f"   {e.time.strftime('%H:%M:%S.%f')[:12]} {e.agent_id or '-':<18} {e.operation:<33} "
-            f"{e.decision.value:<8} {e.outcome:<18} {e.on_behalf_of or ''}"
+            f"   {e.time.strftime('%H:%M:%S.%f')[:12]} {who or '-':<18} {e.operation:<33} "
+            f"{e.decision.value:<17} {e.outcome:<18} {e.on_behalf_of or e.target or ''}"
         )

@@ -24,7 +24,7 @@ from aiohttp import web
 from gateway.app import build_app
 from gateway.appkeys import AUDIT_STORE
 from gateway.config import load_config
-from gateway.demo import audit_trail, finance, warehouse
+from gateway.demo import audit_trail, finance, guardrails, warehouse
 from gateway.demo.session import DEMO_KEYS, Chapter, DemoContext, DemoFailed
 from gateway.logs import configure_logging
 from sandbox import acme_finance, acme_warehouse
@@ -37,7 +37,7 @@ SANDBOXES: tuple[tuple[str, str, SandboxFactory], ...] = (
     ("acme_erp", "LASTMILE_ACME_ERP_URL", lambda d: acme_finance.create_app(d / "erp.sqlite")),
 )
 
-CHAPTERS: tuple[Chapter, ...] = (warehouse.play, finance.play, audit_trail.play)
+CHAPTERS: tuple[Chapter, ...] = (warehouse.play, finance.play, guardrails.play, audit_trail.play)
 
 
 async def start_site(app: web.Application, stack: AsyncExitStack) -> str:
@@ -64,6 +64,7 @@ async def run_demo(keep_running: bool = False, out: TextIO | None = None) -> int
                 for name, variable, factory in SANDBOXES:
                     urls[name] = env[variable] = await start_site(factory(workdir), stack)
                 env["LASTMILE_AUDIT_DB"] = str(workdir / "audit.sqlite")
+                env["LASTMILE_APPROVALS_DB"] = str(workdir / "approvals.sqlite")
                 app = build_app(load_config(env=env))
                 gateway_url = await start_site(app, stack)
                 systems = ", ".join(f"{name} at {url}" for name, url in urls.items())

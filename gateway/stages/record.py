@@ -12,6 +12,8 @@ import uuid
 import structlog
 
 from gateway.audit.store import AuditStore
+from gateway.guardrails.redaction import Redactor
+from gateway.guardrails.safety import scrub
 from gateway.pipeline import Invocation, Proceed
 from schemas.audit import AuditEvent
 from schemas.errors import GatewayError, InternalError
@@ -20,8 +22,9 @@ log = structlog.get_logger("lastmile.call")
 
 
 class Record:
-    def __init__(self, store: AuditStore) -> None:
+    def __init__(self, store: AuditStore, redactor: Redactor | None = None) -> None:
         self._store = store
+        self._redactor = redactor or Redactor()
 
     async def __call__(self, inv: Invocation, proceed: Proceed) -> None:
         try:
@@ -34,7 +37,7 @@ class Record:
                 f"The gateway failed unexpectedly; quote request id {inv.request_id} when "
                 "reporting it."
             )
-        event = audit_event(inv)
+        event = audit_event(inv, self._redactor)
         await self._store.append(event)
         log.info(
             "call",
@@ -42,6 +45,8 @@ class Record:
             agent=event.agent_id,
             operation=event.operation,
             decision=event.decision,
+            shadow_decision=event.shadow_decision,
+            policy_ids=event.policy_ids or None,
             outcome=event.outcome,
             status=event.status,
             gateway_ms=event.gateway_ms,
@@ -49,10 +54,19 @@ class Record:
         )
 
 
-def audit_event(inv: Invocation) -> AuditEvent:
+def audit_event(inv: Invocation, redactor: Redactor | None = None) -> AuditEvent:
+    """The call's audit event; sensitive input fields are redacted (the hash of the full
+    input stays), and the detail is scrubbed of anything secret."""
     error = inv.error
     op = inv.operation
     agent = inv.agent
+    redactor = redactor or Redactor()
+    data = None
+    if inv.input is not None:
+        data = redactor.redact(type(inv.input), inv.input.model_dump(mode="json"))
+    detail = scrub(error.detail) if error else None
+    if inv.preview is not None:
+        detail = f"dry run: would {inv.preview['decision']}"
     return AuditEvent(
         event_id=uuid.uuid4().hex,
         time=inv.time,
@@ -71,8 +85,8 @@ def audit_event(inv: Invocation) -> AuditEvent:
         approval=inv.approval,
         outcome=error.code if error else "ok",
         status=error.status if error else 200,
-        detail=error.detail if error else None,
-        input=inv.input.model_dump(mode="json") if inv.input is not None else None,
+        detail=detail,
+        input=data,
         input_sha256=inv.input_sha256,
         idempotency_key=inv.idempotency_key,
         replayed=inv.replayed,

@@ -80,6 +80,7 @@ async def test_item_master_read_maps_empty_weight_to_null(gateway: Gateway) -> N
         "description": "Hydraulic oil HLP 46",
         "base_unit": "L",
         "gross_weight_kg": None,
+        "responsible_buyer": None,
     }
 
 

@@ -28,7 +28,11 @@ CREDIT = {
 async def test_support_bot_reads_a_customer_and_invoices(finance_gateway: FinanceGateway) -> None:
     customer = await finance_gateway.invoke("finance.customers.get", {"customer_id": "100001"})
     assert customer.status == 200
-    assert (await customer.json())["output"]["tax_id"] == "DE129273398"
+    assert (await customer.json())["output"]["tax_id"] == "[redacted:tax_id]"  # no may_see scope
+    cleared = await finance_gateway.invoke(
+        "finance.customers.get", {"customer_id": "100001"}, key=TREASURY
+    )
+    assert (await cleared.json())["output"]["tax_id"] == "DE129273398"
 
     listed = await finance_gateway.invoke(
         "finance.invoices.list", {"customer_id": "100001", "status": "open"}
