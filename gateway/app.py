@@ -14,43 +14,77 @@ from aiohttp import web
 
 from gateway.api.middleware import MAX_BODY_BYTES, gateway_middleware
 from gateway.api.rest import add_routes
-from gateway.appkeys import AGENTS, AUDIT_STORE, CONFIG, PIPELINE, REGISTRY, STAFF
+from gateway.appkeys import (
+    AGENTS,
+    AUDIT_STORE,
+    CONFIG,
+    PIPELINE,
+    REGISTRY,
+    RESILIENCE,
+    STAFF,
+    STATE_STORE,
+)
 from gateway.audit.store import AuditStore
 from gateway.audit.store_sqlite import SqliteAuditStore
 from gateway.config import Config
 from gateway.identity import AgentDirectory, StaffDirectory
 from gateway.pipeline import Pipeline, Stage
 from gateway.registry import Registry, build_registry
+from gateway.resilience.guard import Resilience
+from gateway.resilience.ratelimit import RateLimiter
+from gateway.resilience.timing import Timing
 from gateway.stages import (
     CallBackend,
     CheckScope,
+    Idempotency,
     Identify,
+    Limit,
     Record,
     Resolve,
     ValidateInput,
     ValidateOutput,
 )
+from gateway.state.factory import build_state_store, open_state_store
+from gateway.state.store import StateStore
 
 
 def standard_stages(
-    registry: Registry, directory: AgentDirectory, store: AuditStore
+    registry: Registry,
+    directory: AgentDirectory,
+    store: AuditStore,
+    state: StateStore,
+    resilience: Resilience,
+    config: Config,
 ) -> tuple[Stage, ...]:
-    """The order of the call path, in one place (see ARCHITECTURE.md)."""
+    """The order of the call path, in one place (see ARCHITECTURE.md).
+
+    ``Limit`` comes after identity and scope (a 401/403 never spends anyone's quota) and
+    before the body is parsed; ``Idempotency`` needs the validated input to tell one
+    payload from another and wraps everything that reaches the backend.
+    """
     return (
         Record(store),
         Identify(directory),
         Resolve(registry),
         CheckScope(),
+        Limit(RateLimiter(state), config.resilience, config.state.reads_fail_open),
         ValidateInput(),
-        CallBackend(registry),
+        Idempotency(state, config.resilience),
+        CallBackend(registry, resilience),
         ValidateOutput(),
     )
 
 
-def build_app(config: Config, registry: Registry | None = None) -> web.Application:
+def build_app(
+    config: Config, registry: Registry | None = None, *, timing: Timing | None = None
+) -> web.Application:
+    """``timing`` injects the clock and sleep of limits, breakers and retries (tests)."""
     registry = registry or build_registry(config)
+    timing = timing or Timing()
     directory = AgentDirectory.from_config(config.agents)
     store = SqliteAuditStore(Path(config.audit.path))
+    state = build_state_store(config.state, timing.clock)
+    resilience = Resilience(config, timing)
     app = web.Application(
         middlewares=[gateway_middleware], client_max_size=config.server.max_body_bytes
     )
@@ -60,8 +94,11 @@ def build_app(config: Config, registry: Registry | None = None) -> web.Applicati
     app[AGENTS] = directory
     app[STAFF] = StaffDirectory.from_config(config.staff)
     app[AUDIT_STORE] = store
-    app[PIPELINE] = Pipeline(standard_stages(registry, directory, store))
+    app[STATE_STORE] = state
+    app[RESILIENCE] = resilience
+    app[PIPELINE] = Pipeline(standard_stages(registry, directory, store, state, resilience, config))
     app.cleanup_ctx.append(_lifecycle)
+    app.cleanup_ctx.append(_state_lifecycle)
     add_routes(app)
     return app
 
@@ -79,4 +116,13 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     finally:
         for adapter in reversed(started):
             await adapter.close()
+        await store.close()
+
+
+async def _state_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    store = app[STATE_STORE]
+    await open_state_store(store)
+    try:
+        yield
+    finally:
         await store.close()

@@ -9,6 +9,8 @@ from gateway.config import Config
 from gateway.identity import AgentDirectory, StaffDirectory
 from gateway.pipeline import Pipeline
 from gateway.registry import Registry
+from gateway.resilience.guard import Resilience
+from gateway.state.store import StateStore
 
 CONFIG = web.AppKey("config", Config)
 REGISTRY = web.AppKey("registry", Registry)
@@ -16,3 +18,5 @@ AGENTS = web.AppKey("agents", AgentDirectory)
 STAFF = web.AppKey("staff", StaffDirectory)
 PIPELINE = web.AppKey("pipeline", Pipeline)
 AUDIT_STORE = web.AppKey("audit_store", AuditStore)
+RESILIENCE = web.AppKey("resilience", Resilience)
+STATE_STORE = web.AppKey("state_store", StateStore)

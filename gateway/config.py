@@ -28,6 +28,8 @@ from pydantic import (
     model_validator,
 )
 
+from gateway.resilience.config import ResilienceConfig, StateConfig
+
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -176,6 +178,8 @@ class Config(_Section):
     staff: list[StaffConfig] = []
     audit: AuditConfig = AuditConfig()
     logging: LoggingConfig = LoggingConfig()
+    state: StateConfig = StateConfig()
+    resilience: ResilienceConfig = ResilienceConfig()
 
     @model_validator(mode="after")
     def _unique_identities(self) -> Config:

@@ -3,7 +3,8 @@
 It lives beside the schemas because the codes are part of the contract with agents:
 adapters raise these, the pipeline passes them on, the API renders them as RFC 9457
 problems. Each class knows its HTTP status and its machine ``code``; ``detail`` is
-written for an LLM (what went wrong, what to do instead)::
+written for an LLM (what went wrong, what to do instead); ``headers`` are HTTP headers
+the answer must carry (``Retry-After``, ``RateLimit``), rendered generically::
 
     GatewayError
     ├── Unauthenticated              401 unauthenticated
@@ -11,17 +12,24 @@ written for an LLM (what went wrong, what to do instead)::
     ├── UnknownOperation             404 unknown_operation
     ├── NotFound                     404 not_found            (routes)
     ├── MethodNotAllowed             405 method_not_allowed
+    ├── RateLimited                  429 rate_limited         (Retry-After, RateLimit headers)
     ├── RequestRejected              400 bad_request
     │   ├── MalformedJson            400 malformed_json
     │   ├── UnsupportedMediaType     415 unsupported_media_type
     │   ├── PayloadTooLarge          413 payload_too_large
-    │   └── ValidationFailed         422 validation_failed
+    │   ├── ValidationFailed         422 validation_failed
+    │   ├── IdempotencyKeyRequired   400 idempotency_key_required
+    │   ├── IdempotencyKeyInvalid    400 idempotency_key_invalid
+    │   └── IdempotencyKeyReused     422 idempotency_key_reused (same key, other payload)
+    ├── IdempotencyInFlight          409 idempotency_in_flight  (same key, first call running)
     ├── BackendError                 502 backend_error
     │   ├── BackendRejected          422 backend_rejected     (business error)
     │   ├── BackendNotFound          404 backend_not_found
     │   ├── ContractViolation        502 backend_contract_violation
     │   └── TransientBackendError    503 backend_unavailable  (retryable)
     │       ├── BackendUnavailable   503 backend_unavailable
+    │       ├── CircuitOpen          503 backend_unavailable  (Retry-After; failing fast)
+    │       ├── BackendBusy          503 backend_busy         (bulkhead full: shed)
     │       └── BackendTimeout       504 timeout
     ├── AuditUnavailable             503 audit_unavailable
     ├── StateUnavailable             503 state_unavailable
@@ -30,6 +38,7 @@ written for an LLM (what went wrong, what to do instead)::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict
@@ -54,10 +63,23 @@ class GatewayError(Exception):
     title: str = "Internal error"
     retryable: bool = False
 
-    def __init__(self, detail: str, *, extras: Mapping[str, object] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        extras: Mapping[str, object] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.extras: dict[str, object] = dict(extras or {})
+        self.headers: dict[str, str] = dict(headers or {})
+
+
+def retry_after_headers(seconds: float) -> dict[str, str]:
+    """``Retry-After`` as an integer (RFC 9110 delay-seconds), rounded up so a retry at
+    that time is never early."""
+    return {"Retry-After": str(max(math.ceil(seconds - 1e-9), 1))}
 
 
 class Unauthenticated(GatewayError):
@@ -78,6 +100,13 @@ class NotFound(GatewayError):
 
 class MethodNotAllowed(GatewayError):
     status, code, title = 405, "method_not_allowed", "Method not allowed"
+
+
+class RateLimited(GatewayError):
+    """A rate limit (per agent, per agent and operation, or the backend's capacity) is spent."""
+
+    status, code, title = 429, "rate_limited", "Rate limit exceeded"
+    retryable = True
 
 
 class RequestRejected(GatewayError):
@@ -104,6 +133,27 @@ class ValidationFailed(RequestRejected):
     def __init__(self, detail: str, errors: Sequence[FieldError]) -> None:
         super().__init__(detail, extras={"errors": [e.model_dump() for e in errors]})
         self.errors = tuple(errors)
+
+
+class IdempotencyKeyRequired(RequestRejected):
+    status, code, title = 400, "idempotency_key_required", "Idempotency key required"
+
+
+class IdempotencyKeyInvalid(RequestRejected):
+    status, code, title = 400, "idempotency_key_invalid", "Idempotency key invalid"
+
+
+class IdempotencyKeyReused(RequestRejected):
+    """The key was used before with a different payload; a key names one call."""
+
+    status, code, title = 422, "idempotency_key_reused", "Idempotency key reused"
+
+
+class IdempotencyInFlight(GatewayError):
+    """The first call with this key is still running; retry after it has finished."""
+
+    status, code, title = 409, "idempotency_in_flight", "A call with this key is in progress"
+    retryable = True
 
 
 class BackendError(GatewayError):
@@ -136,6 +186,18 @@ class TransientBackendError(BackendError):
 
 class BackendUnavailable(TransientBackendError):
     status, code, title = 503, "backend_unavailable", "Backend unavailable"
+
+
+class CircuitOpen(TransientBackendError):
+    """The backend failed repeatedly; calls fail fast until its circuit breaker half-opens."""
+
+    status, code, title = 503, "backend_unavailable", "Backend unavailable (circuit open)"
+
+
+class BackendBusy(TransientBackendError):
+    """The backend's bulkhead is full: the call was shed to protect the system of record."""
+
+    status, code, title = 503, "backend_busy", "Backend at capacity"
 
 
 class BackendTimeout(TransientBackendError):

@@ -31,6 +31,8 @@ def problem_response(error: GatewayError, request_id: str, instance: str | None)
         content_type=PROBLEM_CONTENT_TYPE,
         charset="utf-8",
     )
+    for name, value in error.headers.items():
+        response.headers[name] = value
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="lastmile"'
     return response
