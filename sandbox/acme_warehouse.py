@@ -19,7 +19,7 @@ import argparse
 import asyncio
 import contextlib
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -45,6 +45,16 @@ class Stats:
     api_calls: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def wait_for_in_flight(self, calls: int) -> None:
+        """Return once ``calls`` API calls are in flight (tests running in-process)."""
+        async with self.changed:
+            await self.changed.wait_for(lambda: self.in_flight >= calls)
+
+    async def notify(self) -> None:
+        async with self.changed:
+            self.changed.notify_all()
 
 
 @dataclass
@@ -145,6 +155,7 @@ async def _faults(request: web.Request, handler: Any) -> web.StreamResponse:
     stats.api_calls += 1
     stats.in_flight += 1
     stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
+    await stats.notify()
     try:
         return await _answer(request, handler, _current_fault(request.app[FAULTS]))
     finally:

@@ -100,6 +100,8 @@ async def invoke(request: web.Request) -> web.StreamResponse:
         problem = problem_response(inv.error, request_id, request.path)
         for name, value in inv.response_headers.items():
             problem.headers.setdefault(name, value)
+        if inv.replayed:
+            problem.headers["Idempotent-Replayed"] = "true"
         return problem
     assert inv.output is not None  # noqa: S101 - a call without error has an output
     body = b"".join(

@@ -24,6 +24,13 @@ class ReadShortcuts:
         self._max_entries = max_entries
         self._cache: OrderedDict[ReadKey, tuple[float, Canonical]] = OrderedDict()
         self._in_flight: dict[ReadKey, asyncio.Future[Canonical]] = {}
+        self.followers = 0  # calls now waiting on another call's answer
+        self._followers_changed = asyncio.Condition()
+
+    async def wait_for_followers(self, count: int) -> None:
+        """Return once ``count`` calls wait on another's answer (for tests and probes)."""
+        async with self._followers_changed:
+            await self._followers_changed.wait_for(lambda: self.followers >= count)
 
     async def fetch(
         self,
@@ -38,7 +45,13 @@ class ReadShortcuts:
             if cached is not None and cached[0] > self._clock():
                 return cached[1], "cache"
         if coalesce and key in self._in_flight:
-            return await asyncio.shield(self._in_flight[key]), "coalesced"
+            self.followers += 1
+            async with self._followers_changed:
+                self._followers_changed.notify_all()
+            try:
+                return await asyncio.shield(self._in_flight[key]), "coalesced"
+            finally:
+                self.followers -= 1
         future: asyncio.Future[Canonical] = asyncio.get_running_loop().create_future()
         if coalesce:
             self._in_flight[key] = future

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import uuid
 from typing import Any
 
 import structlog
@@ -91,8 +92,13 @@ class Idempotency:
         if existing is not None:
             self._replay(inv, json.loads(existing), claim["fingerprint"])
             return
-        inv.backend_key = "LM" + scope[:30]
-        inv.lookup_first = await self._store.get(unknown_key) is not None
+        unknown = await self._store.get(unknown_key)
+        if unknown is not None:  # an earlier call's outcome is unknown: same backend key
+            inv.backend_key = str(json.loads(unknown)["backend_key"])
+            inv.lookup_first = True
+        else:  # a fresh one per call, so a key reused after its retention is a new write
+            inv.backend_key = "LM" + uuid.uuid4().hex[:30]
+        claim["backend_key"] = inv.backend_key
         try:
             await proceed(inv)
         except GatewayError as exc:
