@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo serve test lint format lock clean
+.PHONY: install demo serve test lint format lock clean bench-overload
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ lint: install
 
 test: lint
 	$(BIN)/pytest
+
+# Not part of `make test`: timings belong here, not in tests. Writes bench/results/overload.md.
+bench-overload: install
+	$(BIN)/python -m bench.overload
 
 format: install
 	$(BIN)/ruff format gateway adapters schemas sandbox tests
