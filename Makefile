@@ -22,8 +22,8 @@ serve: install
 	$(BIN)/lastmile serve
 
 lint: install
-	$(BIN)/ruff check gateway adapters schemas sandbox tests
-	$(BIN)/ruff format --check gateway adapters schemas sandbox tests
+	$(BIN)/ruff check gateway adapters schemas sandbox tests bench
+	$(BIN)/ruff format --check gateway adapters schemas sandbox tests bench
 	$(BIN)/mypy
 
 test: lint
@@ -34,8 +34,8 @@ bench-overload: install
 	$(BIN)/python -m bench.overload
 
 format: install
-	$(BIN)/ruff format gateway adapters schemas sandbox tests
-	$(BIN)/ruff check --fix gateway adapters schemas sandbox tests
+	$(BIN)/ruff format gateway adapters schemas sandbox tests bench
+	$(BIN)/ruff check --fix gateway adapters schemas sandbox tests bench
 
 # Re-resolve the lock from pyproject.toml's lower bounds in a throwaway virtualenv.
 lock:

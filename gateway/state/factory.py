@@ -6,6 +6,7 @@ from pathlib import Path
 
 from gateway.resilience.config import StateConfig
 from gateway.state.memory import MemoryStateStore
+from gateway.state.redis import RedisStateStore
 from gateway.state.sqlite import SqliteStateStore
 from gateway.state.store import Clock, StateStore
 
@@ -14,11 +15,11 @@ def build_state_store(config: StateConfig, clock: Clock) -> StateStore:
     if config.store == "sqlite":
         return SqliteStateStore(Path(config.path), clock)
     if config.store == "redis":
-        raise NotImplementedError("state.store: redis is not built yet; use memory or sqlite")
+        return RedisStateStore(config.url, clock)
     return MemoryStateStore(clock)
 
 
 async def open_state_store(store: StateStore) -> None:
     """Connect a store that needs it (the protocol's stores are usable once open)."""
-    if isinstance(store, SqliteStateStore):
+    if isinstance(store, SqliteStateStore | RedisStateStore):
         await store.open()

@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
-from gateway.state.store import Clock, Reservation, WindowUsage
+from gateway.state.store import Clock, Reservation, WindowUsage, retry_after
 from schemas.errors import StateUnavailable
 
 T = TypeVar("T")
@@ -103,7 +103,7 @@ class SqliteStateStore:
             entries = [(Decimal(a), float(at)) for a, at in rows]
             used = sum((a for a, _ in entries), Decimal(0))
             if used + amount > limit:
-                wait = _retry_after(entries, used, amount, limit, window_s, now)
+                wait = retry_after(entries, used, amount, limit, window_s, now)
                 return None, WindowUsage(used, limit, wait)
             token = uuid.uuid4().hex
             db.execute(
@@ -175,23 +175,3 @@ class SqliteStateStore:
             db.execute("DELETE FROM state_records WHERE key = ?", (key,))
 
         await self._run(self._transaction(work))
-
-
-def _retry_after(
-    entries: list[tuple[Decimal, float]],
-    used: Decimal,
-    amount: Decimal,
-    limit: Decimal,
-    window_s: float,
-    now: float,
-) -> float:
-    """Seconds until enough old reservations leave the window to admit ``amount``."""
-    if amount > limit:
-        return window_s
-    excess = used + amount - limit
-    freed = Decimal(0)
-    for entry_amount, at in entries:
-        freed += entry_amount
-        if freed >= excess:
-            return max(at + window_s - now, 0.0)
-    return window_s

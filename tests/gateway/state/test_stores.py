@@ -1,24 +1,63 @@
-"""The SQLite state store keeps the same contract as the in-memory one, across restarts."""
+"""Every state store keeps the in-memory store's contract; SQLite and Redis across restarts.
+
+Redis tests need a server at 127.0.0.1:6379; they skip without one, unless
+``LASTMILE_REQUIRE_SERVICES=1`` (as in CI), where its absence fails them.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
 from gateway.state import MemoryStateStore
+from gateway.state.redis import RedisStateStore
 from gateway.state.sqlite import SqliteStateStore
 from gateway.state.store import StateStore
 from schemas.errors import StateUnavailable
 from tests.gateway.state.test_memory import FakeClock
 
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
-@pytest.fixture(params=["memory", "sqlite"])
+
+def require_redis() -> None:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        if os.environ.get("LASTMILE_REQUIRE_SERVICES") == "1":
+            raise
+        pytest.skip("Redis is not running at 127.0.0.1:6379 (LASTMILE_REQUIRE_SERVICES unset)")
+
+
+async def purge(prefix: str) -> None:
+    """Remove a test's keys (some windows would otherwise live for a day)."""
+    client = Redis.from_url(REDIS_URL)
+    keys = [key async for key in client.scan_iter(f"{prefix}*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StateStore]:
     clock = FakeClock()
+    if request.param == "redis":
+        require_redis()
+        prefix = f"lastmile-test-{uuid.uuid4().hex}:"
+        redis = RedisStateStore(REDIS_URL, clock, prefix=prefix)
+        redis.clock = clock  # type: ignore[attr-defined]
+        await redis.open()
+        yield redis
+        await redis.close()
+        await purge(prefix)
+        return
     if request.param == "memory":
         memory = MemoryStateStore(clock)
         memory.clock = clock  # type: ignore[attr-defined]
@@ -92,3 +131,27 @@ async def test_a_closed_sqlite_store_is_state_unavailable(tmp_path: Path) -> Non
         await store.put_if_absent("k", b"v", 10)
     with pytest.raises(StateUnavailable):
         await store.reserve("k", Decimal(1), Decimal(1), 10)
+
+
+async def test_redis_state_is_shared_between_gateways() -> None:
+    require_redis()
+    clock, prefix = FakeClock(), f"lastmile-test-{uuid.uuid4().hex}:"
+    one, two = RedisStateStore(REDIS_URL, clock, prefix), RedisStateStore(REDIS_URL, clock, prefix)
+    await one.open()
+    await two.open()
+    assert await one.put_if_absent("idem", b"mine", 60) is None
+    assert await two.put_if_absent("idem", b"theirs", 60) == b"mine"
+    results = await asyncio.gather(
+        *(s.reserve("rl", Decimal(1), Decimal(5), 60) for s in (one, two) * 5)
+    )
+    assert len([r for r, _ in results if r is not None]) == 5
+    await one.close()
+    await two.close()
+    await purge(prefix)
+
+
+async def test_an_unreachable_redis_is_state_unavailable() -> None:
+    store = RedisStateStore("redis://127.0.0.1:1/0", FakeClock())
+    with pytest.raises(StateUnavailable):
+        await store.put_if_absent("k", b"v", 10)
+    await store.close()
