@@ -24,7 +24,7 @@ from aiohttp import web
 from gateway.app import build_app
 from gateway.appkeys import AUDIT_STORE
 from gateway.config import load_config
-from gateway.demo import audit_trail, warehouse
+from gateway.demo import audit_trail, resilience, warehouse
 from gateway.demo.session import DEMO_KEYS, Chapter, DemoContext, DemoFailed
 from gateway.logs import configure_logging
 from sandbox import acme_warehouse
@@ -36,7 +36,7 @@ SANDBOXES: tuple[tuple[str, str, SandboxFactory], ...] = (
     ("acme_wms", "LASTMILE_ACME_WMS_URL", lambda d: acme_warehouse.create_app(d / "wms.sqlite")),
 )
 
-CHAPTERS: tuple[Chapter, ...] = (warehouse.play, audit_trail.play)
+CHAPTERS: tuple[Chapter, ...] = (warehouse.play, resilience.play, audit_trail.play)
 
 
 async def start_site(app: web.Application, stack: AsyncExitStack) -> str:

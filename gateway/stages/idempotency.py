@@ -15,8 +15,10 @@ Semantics of the IETF ``Idempotency-Key`` draft and Stripe's practice:
   reference, the next call with the key looks first; if it cannot, the timeout is what
   the key answers from then on.
 
-The stage also derives the backend key the adapter attaches to the write (an external
-reference field), so a lookup can find it.
+The stage also chooses the backend key the adapter attaches to the write (an external
+reference field), so a lookup can find it. For writes that can be looked up it is written
+ahead, before the call, so even a gateway that crashes mid-call leaves the next call with
+the same key something to look up.
 """
 
 from __future__ import annotations
@@ -92,13 +94,11 @@ class Idempotency:
         if existing is not None:
             self._replay(inv, json.loads(existing), claim["fingerprint"])
             return
-        unknown = await self._store.get(unknown_key)
-        if unknown is not None:  # an earlier call's outcome is unknown: same backend key
-            inv.backend_key = str(json.loads(unknown)["backend_key"])
-            inv.lookup_first = True
-        else:  # a fresh one per call, so a key reused after its retention is a new write
-            inv.backend_key = "LM" + uuid.uuid4().hex[:30]
-        claim["backend_key"] = inv.backend_key
+        try:
+            await self._prepare(inv, claim, unknown_key)
+        except BaseException:
+            await self._forget(record_key)
+            raise
         try:
             await proceed(inv)
         except GatewayError as exc:
@@ -110,8 +110,30 @@ class Idempotency:
         result = {**claim, "state": "done", "output": _output(inv)}
         result["backend_reference"] = inv.backend_reference
         await self._keep(record_key, result)
-        if inv.lookup_first:
+        if op.lookup:
             await self._forget(unknown_key)
+
+    async def _prepare(self, inv: Invocation, claim: dict[str, Any], unknown_key: str) -> None:
+        """Choose the backend key: the one of an earlier call with this key whose outcome is
+        unknown (and look it up first), or a fresh one, written ahead for writes that can be
+        looked up, so that even a gateway crash mid-call leaves something to look up."""
+        op = inv.operation
+        assert op is not None  # noqa: S101
+        unknown = await self._store.get(unknown_key)
+        if unknown is not None:
+            earlier = json.loads(unknown)
+            if earlier.get("fingerprint") != claim["fingerprint"]:
+                raise IdempotencyKeyReused(
+                    "This Idempotency-Key was already used for a call with a different "
+                    "input. A key names exactly one call: use a new key for a different write."
+                )
+            inv.backend_key = str(earlier["backend_key"])
+            inv.lookup_first = True
+        else:  # fresh per call, so a key reused after its retention is a new write
+            inv.backend_key = "LM" + uuid.uuid4().hex[:30]
+        claim["backend_key"] = inv.backend_key
+        if op.lookup and not inv.lookup_first:
+            await self._store.put(unknown_key, _dump(claim), self._config.idempotency.retention_s)
 
     def _replay(self, inv: Invocation, stored: dict[str, Any], fingerprint: str) -> None:
         op = inv.operation
@@ -142,15 +164,17 @@ class Idempotency:
         record_key: str,
         unknown_key: str,
     ) -> None:
+        op = inv.operation
+        assert op is not None  # noqa: S101
         codes = {a.error_code for a in inv.attempts}
         if not inv.attempts or codes <= NOT_PROCESSED:
             await self._forget(record_key)  # the backend never took the write: nothing to keep
+            if op.lookup and not inv.lookup_first:
+                await self._forget(unknown_key)
             return
-        op = inv.operation
-        assert op is not None  # noqa: S101
         if "timeout" in codes and (isinstance(exc, BackendTimeout) or exc.retryable):
-            if op.lookup:
-                await self._keep(unknown_key, claim, forget=record_key)
+            if op.lookup:  # the write-ahead record stays: the next call looks first
+                await self._forget(record_key)
                 return
             exc.detail = (
                 f"The outcome of this write is unknown: {exc.detail} It may have been "
@@ -165,13 +189,13 @@ class Idempotency:
             "extras": exc.extras,
         }
         await self._keep(record_key, {**claim, "state": "done", "error": error})
+        if op.lookup:
+            await self._forget(unknown_key)
 
-    async def _keep(self, key: str, value: dict[str, Any], forget: str | None = None) -> None:
+    async def _keep(self, key: str, value: dict[str, Any]) -> None:
         """Store a settled answer; the call's outcome stands even if the store fails now."""
         try:
             await self._store.put(key, _dump(value), self._config.idempotency.retention_s)
-            if forget is not None:
-                await self._store.delete(forget)
         except StateUnavailable:
             log.error("idempotency_result_not_stored", key=key)
 

@@ -72,3 +72,20 @@ async def test_a_write_without_a_key_that_timed_out_is_not_sent_again(
     [event] = await gateway.audit(request_id=response.headers["X-Request-Id"])
     assert len(event.attempts) == 1
     assert (await sandbox_stats(gateway.wms))["documents"] == 1
+
+
+async def test_after_an_unknown_outcome_the_key_still_names_one_payload(
+    gateway_with: GatewayFactory,
+) -> None:
+    gateway = await gateway_with(NO_GATEWAY_RETRIES)
+    await sandbox_post(gateway.wms, "/_sandbox/faults", COMMITTED_TIMEOUT)
+    timed_out = await gateway.invoke(CREATE, RECEIPT, REPLENISH, **{"Idempotency-Key": "p"})
+    assert timed_out.status == 504
+
+    other = {**RECEIPT, "quantity": "7"}
+    reused = await gateway.invoke(CREATE, other, REPLENISH, **{"Idempotency-Key": "p"})
+    assert reused.status == 422
+    assert (await reused.json())["code"] == "idempotency_key_reused"
+    retried = await gateway.invoke(CREATE, RECEIPT, REPLENISH, **{"Idempotency-Key": "p"})
+    assert retried.status == 200
+    assert (await sandbox_stats(gateway.wms))["documents"] == 1
