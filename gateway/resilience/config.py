@@ -35,6 +35,7 @@ class StateConfig(_Section):
     store: Literal["memory", "sqlite", "redis"] = "memory"
     path: EnvStr = "lastmile-state.sqlite"  # for store: sqlite
     url: EnvStr = "redis://127.0.0.1:6379/0"  # for store: redis
+    prefix: EnvStr = Field(default="lastmile:", description="Redis key prefix")
     reads_fail_open: bool = Field(
         default=False,
         description="If the store cannot be reached, let reads through unlimited (writes "
@@ -129,11 +130,17 @@ class ResilienceConfig(_Section):
     read_cache_entries: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
 
     @model_validator(mode="after")
-    def _backoff_within_deadline(self) -> ResilienceConfig:
+    def _consistent_retries(self) -> ResilienceConfig:
         retries = [self.defaults.retry]
         retries += [b.retry for b in self.backends.values() if b.retry]
         retries += [o.retry for o in self.operations.values() if o.retry]
         for retry in retries:
             if retry.max_backoff_s < retry.backoff_s:
                 raise ValueError("retry.max_backoff_s must be at least retry.backoff_s")
+            if retry.deadline_s >= self.idempotency.in_flight_s:
+                raise ValueError(
+                    f"idempotency.in_flight_s ({self.idempotency.in_flight_s:g}) must exceed "
+                    f"every retry.deadline_s ({retry.deadline_s:g}): a key must stay claimed "
+                    "while its call can still run"
+                )
         return self

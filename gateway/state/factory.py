@@ -15,7 +15,7 @@ def build_state_store(config: StateConfig, clock: Clock) -> StateStore:
     if config.store == "sqlite":
         return SqliteStateStore(Path(config.path), clock)
     if config.store == "redis":
-        return RedisStateStore(config.url, clock)
+        return RedisStateStore(config.url, clock, config.prefix)
     return MemoryStateStore(clock)
 
 

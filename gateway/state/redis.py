@@ -2,10 +2,15 @@
 
 Windows are sorted sets (member ``token:amount``, score = the time of the reservation);
 records are strings holding their expiry (by the injected clock) and value, with a
-Redis TTL a little longer so Redis collects them. Check-and-write steps run as
-optimistic transactions (``WATCH`` / ``MULTI`` / ``EXEC``, retried on conflict), so
-totals are summed exactly with ``Decimal`` in Python, never as Lua doubles, and no two
-gateways can both take the last unit of a window or claim the same record.
+Redis TTL a little longer so Redis collects them. Every check-and-write is atomic, so no
+two gateways can both take the last unit of a window or claim the same record:
+
+- whole-number reservations (rate limits: one call) run as one Lua script, exact because
+  Lua's doubles hold integers exactly, and free of retries however hot the key;
+- fractional ones (budgets in EUR) run as optimistic transactions (``WATCH`` / ``MULTI`` /
+  ``EXEC``, retried on conflict), so totals are summed as ``Decimal`` in Python;
+- records are claimed the same optimistic way.
+
 Any Redis or connection error becomes ``StateUnavailable``.
 """
 
@@ -27,10 +32,29 @@ from schemas.errors import StateUnavailable
 T = TypeVar("T")
 _GRACE_S = 60  # Redis keeps a record this much longer than the clock says it lives
 
+# KEYS[1]: the window; ARGV: horizon, amount, limit, member, now, expire seconds.
+# Returns {admitted (0|1), members and scores of the window before this reservation}.
+_RESERVE_WHOLE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local rows = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local used = 0
+for i = 1, #rows, 2 do
+  local member = rows[i]
+  used = used + tonumber(string.sub(member, string.find(member, ':', 1, true) + 1))
+end
+if used + tonumber(ARGV[2]) > tonumber(ARGV[3]) then
+  return {0, rows}
+end
+redis.call('ZADD', KEYS[1], ARGV[5], ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+return {1, rows}
+"""
+
 
 class RedisStateStore:
     def __init__(self, url: str, clock: Clock = time.time, prefix: str = "lastmile:") -> None:
         self._redis: Any = aioredis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._reserve_whole = self._redis.register_script(_RESERVE_WHOLE)
         self._clock = clock
         self._prefix = prefix
 
@@ -68,6 +92,8 @@ class RedisStateStore:
     ) -> tuple[Reservation | None, WindowUsage]:
         now = self._clock()
         name = self._prefix + "w:" + key
+        if amount == amount.to_integral_value() and limit == limit.to_integral_value():
+            return await self._reserve_by_script(key, name, amount, limit, window_s, now)
 
         async def step(pipe: Any) -> tuple[Reservation | None, WindowUsage]:
             rows = await pipe.zrangebyscore(name, f"({now - window_s}", "+inf", withscores=True)
@@ -86,6 +112,24 @@ class RedisStateStore:
             return Reservation(key, token, amount, now), WindowUsage(used + amount, limit, 0.0)
 
         return await self._transaction(name, step)
+
+    async def _reserve_by_script(
+        self, key: str, name: str, amount: Decimal, limit: Decimal, window_s: float, now: float
+    ) -> tuple[Reservation | None, WindowUsage]:
+        token = uuid.uuid4().hex
+        args = [repr(now - window_s), str(amount), str(limit), f"{token}:{amount}", repr(now)]
+        admitted, rows = await self._guard(
+            lambda: self._reserve_whole(keys=[name], args=[*args, math.ceil(window_s) + _GRACE_S])
+        )
+        entries = [
+            (Decimal(rows[i].decode().split(":", 1)[1]), float(rows[i + 1]))
+            for i in range(0, len(rows), 2)
+        ]
+        used = sum((a for a, _ in entries), Decimal(0))
+        if not admitted:
+            wait = retry_after(entries, used, amount, limit, window_s, now)
+            return None, WindowUsage(used, limit, wait)
+        return Reservation(key, token, amount, now), WindowUsage(used + amount, limit, 0.0)
 
     async def release(self, reservation: Reservation) -> None:
         member = f"{reservation.token}:{reservation.amount}"

@@ -72,10 +72,23 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 async def test_concurrent_reservations_never_exceed_the_limit(store: StateStore) -> None:
     results = await asyncio.gather(
-        *(store.reserve("k", Decimal("30.50"), Decimal(2000), 86400) for _ in range(100))
+        *(store.reserve("k", Decimal("30.50"), Decimal(600), 86400) for _ in range(30))
     )
-    assert len([r for r, _ in results if r is not None]) == 65
-    assert await store.usage("k", 86400) == Decimal("1982.50")
+    assert len([r for r, _ in results if r is not None]) == 19  # 19 x 30.50 = 579.50
+    assert await store.usage("k", 86400) == Decimal("579.50")
+
+
+async def test_concurrent_whole_number_reservations_never_exceed_the_limit(
+    store: StateStore,
+) -> None:
+    results = await asyncio.gather(
+        *(store.reserve("calls", Decimal(1), Decimal(60), 1) for _ in range(100))
+    )
+    admitted = [r for r, _ in results if r is not None]
+    assert len(admitted) == 60
+    refused = [usage for r, usage in results if r is None]
+    assert all(usage.retry_after_s == 1 for usage in refused)
+    assert await store.usage("calls", 1) == Decimal(60)
 
 
 async def test_windows_slide_and_refusals_say_when_to_retry(store: StateStore) -> None:
