@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 
 BENCH_STAMP := $(VENV)/.bench-stamp
 
-.PHONY: install demo serve test lint format lock clean bench bench-soap
+.PHONY: install demo serve test lint format lock clean bench bench-soap bench-overload
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,16 +24,20 @@ serve: install
 	$(BIN)/lastmile serve
 
 lint: install
-	$(BIN)/ruff check gateway adapters schemas sandbox tests
-	$(BIN)/ruff format --check gateway adapters schemas sandbox tests
+	$(BIN)/ruff check gateway adapters schemas sandbox tests bench
+	$(BIN)/ruff format --check gateway adapters schemas sandbox tests bench
 	$(BIN)/mypy
 
 test: lint
 	$(BIN)/pytest
 
+# Not part of `make test`: timings belong here, not in tests. Writes bench/results/overload.md.
+bench-overload: install
+	$(BIN)/python -m bench.overload
+
 format: install
-	$(BIN)/ruff format gateway adapters schemas sandbox tests
-	$(BIN)/ruff check --fix gateway adapters schemas sandbox tests
+	$(BIN)/ruff format gateway adapters schemas sandbox tests bench
+	$(BIN)/ruff check --fix gateway adapters schemas sandbox tests bench
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'

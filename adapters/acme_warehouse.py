@@ -13,6 +13,7 @@ from adapters.base import Canonical, OperationSet
 from adapters.legacy import field, material_number, padded_material, yyyymmdd
 from adapters.rest import RestClient
 from schemas.common import Effect, Risk
+from schemas.errors import BackendNotFound
 from schemas.warehouse import (
     GoodsMovement,
     GoodsMovementRequest,
@@ -87,6 +88,7 @@ async def get_stock(client: RestClient, query: StockQuery) -> Canonical:
     idempotent=False,
     risk=Risk.MEDIUM,
     owner=OWNER,
+    external_reference=True,
 )
 async def create_goods_movement(client: RestClient, request: GoodsMovementRequest) -> Canonical:
     """Post a goods movement: a 'receipt' adds stock, an 'issue' or 'scrap' removes it.
@@ -104,8 +106,25 @@ async def create_goods_movement(client: RestClient, request: GoodsMovementReques
             "ERFMG": f"{request.quantity:.3f}",
             "BUDAT": request.posting_date.strftime("%Y%m%d"),
             "XBLNR": request.reference or "",
+            "EXTREF": client.external_reference or "",
         },
     )
+    return _movement(request, posted)
+
+
+@operations.lookup("warehouse.goods_movements.create")
+async def find_goods_movement(
+    client: RestClient, request: GoodsMovementRequest, key: str
+) -> Canonical | None:
+    """The goods movement posted with external reference ``key``, if the WMS has one."""
+    try:
+        found = field(await client.get("/api/v1/MKPF", {"EXTREF": key}), "MKPF")
+    except BackendNotFound:
+        return None
+    return _movement(request, found)
+
+
+def _movement(request: GoodsMovementRequest, posted: Canonical) -> Canonical:
     return {
         "document_number": field(posted, "MBLNR"),
         "fiscal_year": field(posted, "MJAHR"),

@@ -7,6 +7,13 @@ agents, policy, HTTP-in or audit; the pipeline owns those.
 
 Integration engineers declare operations with an :class:`OperationSet`; the handler's
 docstring is the description agents read, so write it for an LLM.
+
+Writes whose outcome can be unknown (the backend timed out after the request was sent)
+need two things from the adapter so the gateway never re-sends them blindly: the
+handler attaches the call's *backend key* to the write where the system allows it (an
+external reference field; ``external_reference=True``), and a *lookup* registered with
+:meth:`OperationSet.lookup` finds the write by that key. The gateway looks before any
+re-send; a write found is answered from the lookup.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ InputT = TypeVar("InputT", bound=BaseModel)
 Handler = Callable[[ClientT, InputT], Awaitable[Canonical]]
 StateReader = Callable[[ClientT, InputT], Awaitable[tuple[Canonical, Canonical]]]
 """Reads the current state a write would change: ``(before, after)`` for a dry run."""
+Finder = Callable[[ClientT, InputT, str], Awaitable[Canonical | None]]
 
 _OPERATION_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){2,}$")
 
@@ -52,6 +60,8 @@ class Operation:
     owner: str
     backend: str = ""
     timeout_s: float | None = None
+    external_reference: bool = False  # the handler attaches the backend key to the write
+    lookup: bool = False  # a finder can look the write up by that key
 
     def bound_to(self, backend: str, timeout_s: float | None) -> Operation:
         """The same operation, served by the named backend with its timeout."""
@@ -62,6 +72,7 @@ class Operation:
 class DeclaredOperation(Generic[ClientT]):
     operation: Operation
     handler: Handler[ClientT, Any]
+    finder: Finder[ClientT, Any] | None = None
 
 
 class OperationSet(Generic[ClientT]):
@@ -85,7 +96,10 @@ class OperationSet(Generic[ClientT]):
         idempotent: bool,
         risk: Risk,
         owner: str,
+        external_reference: bool = False,
     ) -> Callable[[Handler[ClientT, InputT]], Handler[ClientT, InputT]]:
+        """Declare an operation. ``external_reference=True`` says the handler attaches the
+        gateway's backend key (the client's ``external_reference``) to the write."""
         if not _OPERATION_NAME.match(name):
             raise ValueError(f"operation name {name!r} must look like 'domain.resource.verb'")
         if name in self._declared:
@@ -96,8 +110,27 @@ class OperationSet(Generic[ClientT]):
             if not description:
                 raise ValueError(f"operation {name!r} needs a docstring: it is what agents read")
             op = Operation(name, description, input, output, effect, idempotent, risk, owner)
+            op = replace(op, external_reference=external_reference)
             self._declared[name] = DeclaredOperation(op, handler)
             return handler
+
+        return register
+
+    def lookup(self, name: str) -> Callable[[Finder[ClientT, InputT]], Finder[ClientT, InputT]]:
+        """Register ``async def find(client, request, key) -> Canonical | None`` for the
+        write ``name``: the write made with backend key ``key``, in the operation's output
+        shape, or None if the system has no such write."""
+
+        def register(finder: Finder[ClientT, InputT]) -> Finder[ClientT, InputT]:
+            declared = self._declared.get(name)
+            if declared is None:
+                raise ValueError(f"declare operation {name!r} before its lookup")
+            if not declared.operation.external_reference:
+                raise ValueError(f"operation {name!r} must attach an external reference")
+            self._declared[name] = DeclaredOperation(
+                replace(declared.operation, lookup=True), declared.handler, finder
+            )
+            return finder
 
         return register
 
@@ -122,6 +155,9 @@ class OperationSet(Generic[ClientT]):
 
     def state_reader(self, name: str) -> StateReader[ClientT, Any] | None:
         return self._state_readers.get(name)
+
+    def finder(self, name: str) -> Finder[ClientT, Any] | None:
+        return self._declared[name].finder
 
 
 class StartupFailed(Exception):
@@ -149,8 +185,18 @@ class Adapter(Protocol):
     async def check(self) -> BackendReadiness:
         """Whether the backend answers now; cheap, bounded by a short timeout."""
 
-    async def call(self, operation: Operation, payload: BaseModel) -> Canonical:
-        """Execute one validated call; raise a ``schemas.errors.BackendError`` on failure."""
+    async def call(
+        self, operation: Operation, payload: BaseModel, *, backend_key: str | None = None
+    ) -> Canonical:
+        """Execute one validated call; raise a ``schemas.errors.BackendError`` on failure.
+
+        ``backend_key`` (for operations with ``external_reference``) is attached to the
+        write so that :meth:`lookup` can find it."""
+
+    async def lookup(
+        self, operation: Operation, payload: BaseModel, backend_key: str
+    ) -> Canonical | None:
+        """The write made with ``backend_key``, or None (operations with ``lookup``)."""
 
 
 @dataclass(frozen=True, slots=True)

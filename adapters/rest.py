@@ -53,11 +53,18 @@ class RestSettings:
 class RestClient:
     """What a REST handler gets: JSON calls against one backend, with this call's timeout."""
 
-    __slots__ = ("_session", "_settings", "_timeout")
+    __slots__ = ("_session", "_settings", "_timeout", "external_reference")
 
     def __init__(
-        self, session: aiohttp.ClientSession, settings: RestSettings, total_s: float
+        self,
+        session: aiohttp.ClientSession,
+        settings: RestSettings,
+        total_s: float,
+        external_reference: str | None = None,
     ) -> None:
+        #: the gateway's backend key for this write; handlers put it in the system's
+        #: external reference field so that a lookup can find the write later
+        self.external_reference = external_reference
         self._session = session
         self._settings = settings
         self._timeout = aiohttp.ClientTimeout(
@@ -234,10 +241,10 @@ class RestAdapter:
             await self._session.close()
             self._session = None
 
-    def _client(self, total_s: float) -> RestClient:
+    def _client(self, total_s: float, external_reference: str | None = None) -> RestClient:
         if self._session is None:
             raise BackendUnavailable(f"Backend {self._name!r} is not started.")
-        return RestClient(self._session, self._settings, total_s)
+        return RestClient(self._session, self._settings, total_s, external_reference)
 
     async def check(self) -> BackendReadiness:
         started = time.perf_counter()
@@ -271,11 +278,26 @@ class RestAdapter:
             raise BackendTimeout(f"The backend did not answer within {total:g} s.") from exc
         return BackendPreview(capturing.captured, before, after)
 
-    async def call(self, operation: Operation, payload: BaseModel) -> Canonical:
+    async def call(
+        self, operation: Operation, payload: BaseModel, *, backend_key: str | None = None
+    ) -> Canonical:
         total = operation.timeout_s or self._settings.total_timeout_s
-        client = self._client(total)
+        client = self._client(total, backend_key)
         try:
             async with asyncio.timeout(total):
                 return await self._set.handler(operation.name)(client, payload)
+        except TimeoutError as exc:
+            raise BackendTimeout(f"The backend did not answer within {total:g} s.") from exc
+
+    async def lookup(
+        self, operation: Operation, payload: BaseModel, backend_key: str
+    ) -> Canonical | None:
+        finder = self._set.finder(operation.name)
+        if finder is None:
+            return None
+        total = operation.timeout_s or self._settings.total_timeout_s
+        try:
+            async with asyncio.timeout(total):
+                return await finder(self._client(total, backend_key), payload, backend_key)
         except TimeoutError as exc:
             raise BackendTimeout(f"The backend did not answer within {total:g} s.") from exc

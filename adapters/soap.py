@@ -51,7 +51,15 @@ than stalling every other call on the loop. See docs/soap.md."""
 
 
 class SoapClient(Protocol):
-    """What a SOAP handler gets: calls to the WSDL operations of one backend."""
+    """What a SOAP handler gets: calls to the WSDL operations of one backend.
+
+    ``external_reference`` is the gateway's backend key for a keyed write (None
+    otherwise): a handler whose operation declares ``external_reference=True`` stores
+    it in the system's external-reference field, so the write can be found again.
+    """
+
+    @property
+    def external_reference(self) -> str | None: ...
 
     async def call(self, operation: str, /, **params: Any) -> Any:
         """Call the WSDL ``operation`` with its body parameters, by XSD element name.
@@ -83,7 +91,7 @@ class SoapSettings:
 class WsdlClient:
     """The :class:`SoapClient` of one call: the loaded WSDL, the shared session, a timeout."""
 
-    __slots__ = ("_session", "_settings", "_timeout", "_wsdl")
+    __slots__ = ("_session", "_settings", "_timeout", "_wsdl", "external_reference")
 
     def __init__(
         self,
@@ -91,7 +99,9 @@ class WsdlClient:
         session: aiohttp.ClientSession,
         settings: SoapSettings,
         total_s: float,
+        external_reference: str | None = None,
     ) -> None:
+        self.external_reference = external_reference
         self._wsdl = wsdl
         self._session = session
         self._settings = settings
@@ -250,10 +260,10 @@ class SoapAdapter:
             await self._session.close()
             self._session = None
 
-    def client(self, total_s: float) -> WsdlClient:
+    def client(self, total_s: float, external_reference: str | None = None) -> WsdlClient:
         if self._session is None or self.wsdl is None:
             raise BackendUnavailable(f"Backend {self._name!r} is not started.")
-        return WsdlClient(self.wsdl, self._session, self._settings, total_s)
+        return WsdlClient(self.wsdl, self._session, self._settings, total_s, external_reference)
 
     async def check(self) -> BackendReadiness:
         """Ready when the SOAP endpoint answers HTTP at all (a GET on it may say 405)."""
@@ -272,11 +282,27 @@ class SoapAdapter:
         elapsed = (time.perf_counter() - started) * 1000
         return BackendReadiness(name=self._name, ready=True, latency_ms=round(elapsed, 2))
 
-    async def call(self, operation: Operation, payload: BaseModel) -> Canonical:
+    async def call(
+        self, operation: Operation, payload: BaseModel, *, backend_key: str | None = None
+    ) -> Canonical:
         total = operation.timeout_s or self._settings.total_timeout_s
-        client = self.client(total)
+        client = self.client(total, backend_key)
         try:
             async with asyncio.timeout(total):
                 return await self._set.handler(operation.name)(client, payload)
+        except TimeoutError as exc:
+            raise BackendTimeout(f"The backend did not answer within {total:g} s.") from exc
+
+    async def lookup(
+        self, operation: Operation, payload: BaseModel, backend_key: str
+    ) -> Canonical | None:
+        """The write made earlier with ``backend_key``, through the operation's finder."""
+        finder = self._set.finder(operation.name)
+        if finder is None:
+            return None
+        total = operation.timeout_s or self._settings.total_timeout_s
+        try:
+            async with asyncio.timeout(total):
+                return await finder(self.client(total, backend_key), payload, backend_key)
         except TimeoutError as exc:
             raise BackendTimeout(f"The backend did not answer within {total:g} s.") from exc

@@ -6,6 +6,7 @@ Run: .venv/bin/python bench/guardrails_decide.py  (numbers go to the report, not
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
 from datetime import date
 from decimal import Decimal
@@ -23,7 +24,8 @@ N = 5000
 
 
 async def main() -> None:
-    config = load_config(env={"LASTMILE_AUDIT_DB": "/tmp/bench-audit.sqlite"})
+    workdir = tempfile.mkdtemp(prefix="lastmile-bench-")
+    config = load_config(env={"LASTMILE_AUDIT_DB": f"{workdir}/audit.sqlite"})
     registry = build_registry(config)
     directory = AgentDirectory.from_config(config.agents)
     engine = load_policy(config, registry, directory)
@@ -49,7 +51,9 @@ async def main() -> None:
             await store.reserve(charge.key, charge.amount, Decimal("1e12"), 86400)
     budget_us = (time.perf_counter() - started) / N * 1e6
     print(f"Cedar decide (5 policies, 1 shadow): {decide_us:.0f} µs per call")
-    print(f"budget reservation (2 budgets, memory store, growing window): {budget_us:.0f} µs per call")
+    print(
+        f"budget reservation (2 budgets, memory store, growing window): {budget_us:.0f} µs per call"
+    )
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ import time
 import aiohttp
 
 
-async def run(url: str, rate: float, seconds: float, body: bytes | None, headers: dict[str, str]) -> dict[str, object]:
+async def run(
+    url: str, rate: float, seconds: float, body: bytes | None, headers: dict[str, str]
+) -> dict[str, object]:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     errors = 0
@@ -45,7 +47,13 @@ async def run(url: str, rate: float, seconds: float, body: bytes | None, headers
             tasks.append(asyncio.create_task(one(scheduled)))
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - start
-    return {"sent": total, "elapsed_s": elapsed, "latencies_ms": latencies, "statuses": statuses, "errors": errors}
+    return {
+        "sent": total,
+        "elapsed_s": elapsed,
+        "latencies_ms": latencies,
+        "statuses": statuses,
+        "errors": errors,
+    }
 
 
 def main() -> None:

@@ -36,8 +36,10 @@ def wait_until_up(url: str, timeout_s: float = 30) -> None:
 
 
 @contextmanager
-def process(args: list[str], env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(  # noqa: S603 - our own servers
+def process(
+    args: list[str], env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(
         [sys.executable, *args],
         cwd=ROOT,
         env={**os.environ, **(env or {})},

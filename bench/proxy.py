@@ -25,7 +25,9 @@ async def forward(request: web.Request) -> web.Response:
         headers={"Content-Type": request.headers.get("Content-Type", "application/json")},
     ) as upstream:
         payload = await upstream.read()
-        return web.Response(body=payload, status=upstream.status, content_type=upstream.content_type)
+        return web.Response(
+            body=payload, status=upstream.status, content_type=upstream.content_type
+        )
 
 
 async def _session(app: web.Application):  # type: ignore[no-untyped-def]

@@ -18,7 +18,9 @@ def main() -> int:
         print("README.md has no bench markers; nothing updated", file=sys.stderr)
         return 1
     block = f"{START}\n{table}\n{END}"
-    readme_path.write_text(re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, readme, flags=re.S))
+    readme_path.write_text(
+        re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, readme, flags=re.S)
+    )
     print("README.md performance table updated from bench/results/latest.md")
     return 0
 

@@ -77,9 +77,11 @@ def wrk_max_rps(target: Target, seconds: int, connections: int, workdir: Path) -
         name, value = header.split(": ", 1)
         lines.append(f'wrk.headers["{name}"] = "{value}"')
     script.write_text("\n".join(lines) + "\n")
-    out = subprocess.run(  # noqa: S603
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), target.url],  # noqa: S607
-        capture_output=True, text=True, check=True,
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), target.url],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non_2xx:
@@ -91,13 +93,22 @@ def wrk_max_rps(target: Target, seconds: int, connections: int, workdir: Path) -
 
 
 def fixed_rate(target: Target, rate: float, seconds: float) -> dict[str, object]:
-    args = [sys.executable, "-m", "bench.loadgen", "--url", target.url, "--rate", str(rate),
-            "--seconds", str(seconds)]
+    args = [
+        sys.executable,
+        "-m",
+        "bench.loadgen",
+        "--url",
+        target.url,
+        "--rate",
+        str(rate),
+        "--seconds",
+        str(seconds),
+    ]
     if target.body is not None:
         args += ["--body", target.body]
     for header in target.headers:
         args += ["--header", header]
-    out = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    out = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=True).stdout
     result: dict[str, object] = json.loads(out)
     return result
 
@@ -106,7 +117,7 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
         return float("nan")
-    index = min(int(round(q / 100 * (len(ordered) - 1))), len(ordered) - 1)
+    index = min(round(q / 100 * (len(ordered) - 1)), len(ordered) - 1)
     return ordered[index]
 
 
@@ -128,10 +139,21 @@ def measure(targets: list[Target], seconds: int, workdir: Path) -> list[Measurem
         assert isinstance(statuses, dict)
         ok = sum(v for k, v in statuses.items() if str(k).startswith("2"))
         failed = len(latencies) - ok + int(run["errors"])  # type: ignore[call-overload]
-        m = Measurement(target.name, max_rps[target.name], rate, percentile(latencies, 50),
-                        percentile(latencies, 99), percentile(latencies, 99.9), ok, failed)
-        print(f"  {m.name:<8} p50 {m.p50_ms:6.2f} ms  p99 {m.p99_ms:6.2f} ms  "
-              f"p99.9 {m.p999_ms:6.2f} ms  ok {ok} failed {failed}", flush=True)
+        m = Measurement(
+            target.name,
+            max_rps[target.name],
+            rate,
+            percentile(latencies, 50),
+            percentile(latencies, 99),
+            percentile(latencies, 99.9),
+            ok,
+            failed,
+        )
+        print(
+            f"  {m.name:<8} p50 {m.p50_ms:6.2f} ms  p99 {m.p99_ms:6.2f} ms  "
+            f"p99.9 {m.p999_ms:6.2f} ms  ok {ok} failed {failed}",
+            flush=True,
+        )
         results.append(m)
     return results
 
@@ -149,17 +171,32 @@ def main() -> int:
         wms_url = f"http://127.0.0.1:{wms}"
         env = {"LASTMILE_ACME_WMS_URL": wms_url, "LASTMILE_AUDIT_DB": str(workdir / "audit.sqlite")}
         with (
-            process(["-m", "sandbox.acme_warehouse", "--port", str(wms), "--db", str(workdir / "wms.sqlite")]),
+            process(
+                [
+                    "-m",
+                    "sandbox.acme_warehouse",
+                    "--port",
+                    str(wms),
+                    "--db",
+                    str(workdir / "wms.sqlite"),
+                ]
+            ),
             process(["-m", "bench.proxy", "--port", str(proxy), "--upstream", wms_url]),
-            process(["-m", "gateway", "serve", "--config", args.config, "--port", str(gateway)], env) as gw,
+            process(
+                ["-m", "gateway", "serve", "--config", args.config, "--port", str(gateway)], env
+            ) as gw,
         ):
             wait_until_up(wms_url + "/health")
             wait_until_up(f"http://127.0.0.1:{proxy}/health")
             wait_until_up(f"http://127.0.0.1:{gateway}/healthz")
             targets = [
                 Target("direct", wms_url + LEGACY_PATH),
-                Target("gateway", f"http://127.0.0.1:{gateway}/v1/operations/warehouse.stock.get",
-                       BODY, (f"Authorization: Bearer {KEY}", "Content-Type: application/json")),
+                Target(
+                    "gateway",
+                    f"http://127.0.0.1:{gateway}/v1/operations/warehouse.stock.get",
+                    BODY,
+                    (f"Authorization: Bearer {KEY}", "Content-Type: application/json"),
+                ),
                 Target("proxy", f"http://127.0.0.1:{proxy}{LEGACY_PATH}"),
             ]
             results = measure(targets, args.seconds, workdir)
@@ -196,8 +233,9 @@ def markdown(summary: dict[str, object], results: list[Measurement]) -> str:
         for m in results
     )
     return (
-        f"Measured {info['date']} on {info['cores']} cores ({info['cpu']}), Python {info['python']}, "
-        "one gateway worker, sandbox and load generator on the same machine.\n\n"
+        f"Measured {info['date']} on {info['cores']} cores ({info['cpu']}), "
+        f"Python {info['python']}, one gateway worker, sandbox and load generator "
+        "on the same machine.\n\n"
         "| path | max req/s | fixed rate req/s | p50 ms | p99 ms | p99.9 ms |\n"
         "|---|---:|---:|---:|---:|---:|\n"
         f"{rows}\n\n"
@@ -222,8 +260,11 @@ def plot(results: list[Measurement], path: Path) -> None:
     left.set_title("max throughput (req/s)")
     width = 0.25
     for offset, (label, values) in enumerate(
-        (("p50", [m.p50_ms for m in results]), ("p99", [m.p99_ms for m in results]),
-         ("p99.9", [m.p999_ms for m in results]))
+        (
+            ("p50", [m.p50_ms for m in results]),
+            ("p99", [m.p99_ms for m in results]),
+            ("p99.9", [m.p999_ms for m in results]),
+        )
     ):
         right.bar([i + (offset - 1) * width for i in range(len(names))], values, width, label=label)
     right.set_xticks(range(len(names)), names)

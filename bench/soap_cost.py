@@ -49,7 +49,7 @@ def free_port() -> int:
 
 def start_sandbox(workdir: Path) -> tuple[subprocess.Popen[str], str]:
     port = free_port()
-    process = subprocess.Popen(  # noqa: S603 - our own CLI
+    process = subprocess.Popen(
         [sys.executable, "-m", "gateway", "sandbox", "--system", "erp", "--port", str(port),
          "--db", str(workdir / "erp.sqlite")],
         stdout=subprocess.PIPE,

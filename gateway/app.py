@@ -8,7 +8,6 @@ shut-down closes what was opened. A bad policy file fails :func:`build_app` itse
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,7 +27,9 @@ from gateway.appkeys import (
     METRICS,
     PIPELINE,
     REGISTRY,
+    RESILIENCE,
     STAFF,
+    STATE_STORE,
 )
 from gateway.audit.store import AuditStore
 from gateway.audit.store_sqlite import SqliteAuditStore
@@ -38,6 +39,9 @@ from gateway.identity import AgentDirectory, StaffDirectory
 from gateway.metrics import Metrics
 from gateway.pipeline import Pipeline, Stage
 from gateway.registry import Registry, build_registry
+from gateway.resilience.guard import Resilience
+from gateway.resilience.ratelimit import RateLimiter
+from gateway.resilience.timing import Timing
 from gateway.tracing import build_tracer, traced
 
 if TYPE_CHECKING:
@@ -50,7 +54,9 @@ from gateway.stages import (
     Decide,
     EnforceBudgets,
     Hold,
+    Idempotency,
     Identify,
+    Limit,
     Measure,
     Preview,
     Record,
@@ -59,7 +65,9 @@ from gateway.stages import (
     ValidateInput,
     ValidateOutput,
 )
-from gateway.state import Clock, MemoryStateStore, StateStore
+from gateway.state import Clock
+from gateway.state.factory import build_state_store, open_state_store
+from gateway.state.store import StateStore
 
 
 def standard_stages(
@@ -68,27 +76,39 @@ def standard_stages(
     store: AuditStore,
     guards: Guardrails,
     metrics: Metrics,
+    state: StateStore,
+    resilience: Resilience,
+    config: Config,
 ) -> tuple[Stage, ...]:
-    """The order of the call path, in one place (see ARCHITECTURE.md)."""
+    """The order of the call path, in one place (see ARCHITECTURE.md).
+
+    ``Limit`` comes after identity and scope (a 401/403 never spends anyone's quota) and
+    before the body is parsed; ``Idempotency`` needs the validated input to tell one
+    payload from another and wraps everything that reaches the backend.
+    """
     return (
         Measure(metrics),
         Record(store, guards.redactor),
         Identify(directory),
-        CheckHalt(guards.halts, registry),
+        CheckHalt(guards.halts, registry, reads_fail_open=config.state.reads_fail_open),
         Resolve(registry),
         CheckScope(),
+        Limit(RateLimiter(state), config.resilience, config.state.reads_fail_open),
         ValidateInput(),
+        Idempotency(state, config.resilience),
         Decide(lambda: guards.policy),
-        EnforceBudgets(guards.budgets, guards.state),
+        EnforceBudgets(guards.budgets, guards.state, reads_fail_open=config.state.reads_fail_open),
         Hold(guards.desk),
         Preview(registry),
-        CallBackend(registry),
+        CallBackend(registry, resilience),
         ValidateOutput(),
         Redact(guards.redactor),
     )
 
 
-def approved_stages(registry: Registry, store: AuditStore, guards: Guardrails) -> tuple[Stage, ...]:
+def approved_stages(
+    registry: Registry, store: AuditStore, guards: Guardrails, resilience: Resilience
+) -> tuple[Stage, ...]:
     """The backend part of the path, for a held call a person approved: the stored input
     is validated again; halts and the allow-list still apply; budgets are charged."""
     return (
@@ -97,7 +117,7 @@ def approved_stages(registry: Registry, store: AuditStore, guards: Guardrails) -
         CheckScope(),
         ValidateInput(),
         EnforceBudgets(guards.budgets, guards.state, force=True),
-        CallBackend(registry),
+        CallBackend(registry, resilience),
         ValidateOutput(),
         Redact(guards.redactor),
     )
@@ -107,16 +127,21 @@ def build_app(
     config: Config,
     registry: Registry | None = None,
     *,
-    clock: Clock = time.time,
+    timing: Timing | None = None,
+    clock: Clock | None = None,
     state: StateStore | None = None,
     tracer: Tracer | None = None,
 ) -> web.Application:
-    """``clock`` drives budget windows and approval expiry (tests move it);
-    ``state`` defaults to an in-process store; ``tracer`` overrides ``tracing:``."""
+    """Test seams: ``timing`` (or just its ``clock``) drives limits, breakers, retries,
+    budget windows and approval expiry, so tests move time instead of sleeping; ``state``
+    replaces the configured state store; ``tracer`` overrides ``tracing:``."""
     registry = registry or build_registry(config)
+    timing = timing or (Timing(clock=clock) if clock is not None else Timing())
     directory = AgentDirectory.from_config(config.agents)
     store = SqliteAuditStore(Path(config.audit.path))
-    guards = build_guardrails(config, registry, directory, state or MemoryStateStore(clock), clock)
+    state = state or build_state_store(config.state, timing.clock)
+    guards = build_guardrails(config, registry, directory, state, timing.clock)
+    resilience = Resilience(config, timing)
     app = web.Application(
         middlewares=[gateway_middleware, shed_load], client_max_size=config.server.max_body_bytes
     )
@@ -128,6 +153,8 @@ def build_app(
     app[STAFF] = StaffDirectory.from_config(config.staff)
     app[AUDIT_STORE] = store
     app[GUARDRAILS] = guards
+    app[STATE_STORE] = state
+    app[RESILIENCE] = resilience
     app[METRICS] = metrics = Metrics()
     metrics.gauge(
         "lastmile_in_flight_calls", "Operation calls being served.", lambda: in_flight.count
@@ -135,11 +162,12 @@ def build_app(
     metrics.gauge(
         "lastmile_shed_calls", "Calls refused as overloaded since start.", lambda: in_flight.shed
     )
-    stages = standard_stages(registry, directory, store, guards, metrics)
+    stages = standard_stages(registry, directory, store, guards, metrics, state, resilience, config)
     if tracer is None and config.tracing.enabled:
         tracer = build_tracer(config.tracing)
     app[PIPELINE] = Pipeline(traced(stages, tracer) if tracer is not None else stages)
-    guards.desk.executor = Pipeline(approved_stages(registry, store, guards))
+    guards.desk.executor = Pipeline(approved_stages(registry, store, guards, resilience))
+    app.cleanup_ctx.append(_state_lifecycle)  # first in, last out: others use the state
     app.cleanup_ctx.append(_lifecycle)
     add_routes(app)
     add_approval_routes(app)
@@ -163,5 +191,13 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         for adapter in reversed(started):
             await adapter.close()
         await guards.desk.store.close()
-        await guards.state.close()
+        await store.close()
+
+
+async def _state_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    store = app[STATE_STORE]
+    await open_state_store(store)
+    try:
+        yield
+    finally:
         await store.close()

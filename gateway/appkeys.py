@@ -11,6 +11,8 @@ from gateway.identity import AgentDirectory, StaffDirectory
 from gateway.metrics import Metrics
 from gateway.pipeline import Pipeline
 from gateway.registry import Registry
+from gateway.resilience.guard import Resilience
+from gateway.state.store import StateStore
 
 CONFIG = web.AppKey("config", Config)
 REGISTRY = web.AppKey("registry", Registry)
@@ -20,3 +22,5 @@ PIPELINE = web.AppKey("pipeline", Pipeline)
 AUDIT_STORE = web.AppKey("audit_store", AuditStore)
 METRICS = web.AppKey("metrics", Metrics)
 GUARDRAILS = web.AppKey("guardrails", Guardrails)
+RESILIENCE = web.AppKey("resilience", Resilience)
+STATE_STORE = web.AppKey("state_store", StateStore)

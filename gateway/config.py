@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from gateway.resilience.config import ResilienceConfig, StateConfig
 from gateway.tracing_config import TracingConfig
 
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -234,6 +235,8 @@ class Config(_Section):
     logging: LoggingConfig = LoggingConfig()
     tracing: TracingConfig = TracingConfig()
     guardrails: GuardrailsConfig = Field(default_factory=lambda: GuardrailsConfig())
+    state: StateConfig = StateConfig()
+    resilience: ResilienceConfig = ResilienceConfig()
 
     @model_validator(mode="after")
     def _unique_identities(self) -> Config:

@@ -65,6 +65,12 @@ class Invocation:
     after: dict[str, Any] | None = None
     error: GatewayError | None = None
     backend_ms: float | None = None
+    # resilience: headers every answer carries (RateLimit), the key the adapter attaches to
+    # the backend call (derived from the agent's idempotency key), and whether an earlier
+    # call with that key ended with an unknown outcome (look it up before sending again)
+    response_headers: dict[str, str] = field(default_factory=dict)
+    backend_key: str | None = None
+    lookup_first: bool = False
 
     @property
     def elapsed_ms(self) -> float:

@@ -156,6 +156,7 @@ def _check_names(config: Config, operations: Mapping[str, Operation]) -> None:
                     f"backends.{name}.operation_timeouts_s: {op_name!r} is not an operation "
                     f"of this backend"
                 )
+    problems += _check_resilience_names(config, operations)
     for index, agent in enumerate(config.agents):
         for glob in agent.operations:
             if not any(operation_glob(glob).match(op_name) for op_name in operations):
@@ -165,3 +166,25 @@ def _check_names(config: Config, operations: Mapping[str, Operation]) -> None:
                 )
     if problems:
         raise RegistryError("\n".join(problems))
+
+
+def _check_resilience_names(config: Config, operations: Mapping[str, Operation]) -> list[str]:
+    resilience = config.resilience
+    agents = {agent.id for agent in config.agents}
+    return [
+        *(
+            f"resilience.backends: {name!r} is not a configured backend"
+            for name in resilience.backends
+            if name not in config.backends
+        ),
+        *(
+            f"resilience.operations: {name!r} is not an operation"
+            for name in resilience.operations
+            if name not in operations
+        ),
+        *(
+            f"resilience.rate_limits.agents: {name!r} is not an agent"
+            for name in resilience.rate_limits.agents
+            if name not in agents
+        ),
+    ]

@@ -4,7 +4,13 @@ It speaks the way old systems do: upper-case German abbreviations (``MATNR``,
 ``WERKS``, ``LABST``), material numbers padded to 18 digits, quantities as
 zero-padded strings and dates as ``YYYYMMDD``. Data lives in SQLite so that a
 write is visible to later reads. ``POST /_sandbox/faults`` switches fault modes
-on, so tests can see how the gateway copes with a slow, failing or lying backend.
+on, so tests can see how the gateway copes with a slow, failing or lying backend;
+``GET /_sandbox/stats`` counts API calls, the most calls it ever served at once, and
+the material documents it holds.
+
+Goods movements carry an external reference (``EXTREF``, unique, separate from the
+16-character ``XBLNR`` the agent sees), and ``GET /api/v1/MKPF?EXTREF=`` finds one by
+it: the way a gateway learns whether a write that timed out was recorded.
 """
 
 from __future__ import annotations
@@ -44,12 +50,17 @@ class Stats:
     and how many calls are held in slow mode right now, so tests can wait for them."""
 
     api_calls: int = 0
-    held: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
-    async def set_held(self, delta: int) -> None:
+    async def wait_for_in_flight(self, calls: int) -> None:
+        """Return once ``calls`` API calls are in flight (tests running in-process)."""
         async with self.changed:
-            self.held += delta
+            await self.changed.wait_for(lambda: self.in_flight >= calls)
+
+    async def notify(self) -> None:
+        async with self.changed:
             self.changed.notify_all()
 
 
@@ -57,8 +68,11 @@ class Stats:
 class FaultMode:
     """What the API endpoints do instead of answering normally."""
 
-    mode: str = "ok"  # ok | slow | error | unavailable | garbage | truncated | not_json | huge
+    # ok | slow | hold | error | unavailable | garbage | truncated | not_json | huge |
+    # committed_timeout (a write is stored, then its answer is held back like "slow")
+    mode: str = "ok"
     delay_s: float = 0.0
+    count: int = 0  # > 0: only the next `count` API calls see the fault, then "ok"
 
 
 def _matnr(material: str) -> str:
@@ -75,7 +89,7 @@ def open_database(path: Path) -> sqlite3.Connection:
                                          LAEDA TEXT, PRIMARY KEY (MATNR, WERKS));
         CREATE TABLE IF NOT EXISTS MKPF (MBLNR TEXT PRIMARY KEY, MJAHR TEXT, MATNR TEXT,
                                          WERKS TEXT, BWART TEXT, ERFMG TEXT, BUDAT TEXT,
-                                         XBLNR TEXT);
+                                         XBLNR TEXT, EXTREF TEXT UNIQUE, LABST_NEW TEXT);
         """
     )
     if db.execute("SELECT COUNT(*) FROM MARA").fetchone()[0] == 0:
@@ -98,11 +112,14 @@ def create_app(db_path: Path) -> web.Application:
     app[FAULTS] = FaultMode()
     app[STATS] = Stats()
     app[RELEASE] = asyncio.Event()
+    app[HOLD] = asyncio.Event()
     app.router.add_get("/health", _health)
     app.router.add_get("/api/v1/MARA/{MATNR}", _get_material)
     app.router.add_get("/api/v1/MARD", _get_stock)
     app.router.add_post("/api/v1/goodsmovement", _post_goods_movement)
+    app.router.add_get("/api/v1/MKPF", _find_goods_movement)
     app.router.add_post("/_sandbox/faults", _set_faults)
+    app.router.add_post("/_sandbox/release", _release_held_calls)
     app.router.add_get("/_sandbox/stats", _get_stats)
     app.router.add_get("/_sandbox/wait_held", _wait_held)
     app.on_shutdown.append(_release_slow_calls)
@@ -114,10 +131,24 @@ DB = web.AppKey("db", sqlite3.Connection)
 FAULTS = web.AppKey("faults", FaultMode)
 STATS = web.AppKey("stats", Stats)
 RELEASE = web.AppKey("release", asyncio.Event)
+HOLD = web.AppKey("hold", asyncio.Event)
 
 
 async def _release_slow_calls(app: web.Application) -> None:
     app[RELEASE].set()
+    app[HOLD].set()
+
+
+async def _release_held_calls(request: web.Request) -> web.Response:
+    """Let every call held by the "hold" fault mode answer (the mode stays on)."""
+    request.app[HOLD].set()
+    return web.json_response({"released": True})
+
+
+async def _held_back(app: web.Application, fault: FaultMode) -> None:
+    """Wait out the fault's delay; the server's shutdown releases it, so tests never wait."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(app[RELEASE].wait(), fault.delay_s)
 
 
 async def _close_db(app: web.Application) -> None:
@@ -128,16 +159,36 @@ async def _close_db(app: web.Application) -> None:
 async def _faults(request: web.Request, handler: Any) -> web.StreamResponse:
     if not request.path.startswith("/api/"):
         return await handler(request)  # type: ignore[no-any-return]
-    request.app[STATS].api_calls += 1
-    fault = request.app[FAULTS]
+    stats = request.app[STATS]
+    stats.api_calls += 1
+    stats.in_flight += 1
+    stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
+    await stats.notify()
+    try:
+        return await _answer(request, handler, _current_fault(request.app[FAULTS]))
+    finally:
+        stats.in_flight -= 1
+
+
+def _current_fault(fault: FaultMode) -> FaultMode:
+    """The fault this call sees; a counted fault is used up one call at a time."""
+    seen = FaultMode(fault.mode, fault.delay_s)
+    if fault.count > 0:
+        fault.count -= 1
+        if fault.count == 0:
+            fault.mode = "ok"
+    return seen
+
+
+async def _answer(request: web.Request, handler: Any, fault: FaultMode) -> web.StreamResponse:
     if fault.mode == "slow":
-        # Held until the delay passes or the server shuts down, so tests never wait it out.
-        await request.app[STATS].set_held(+1)
-        try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(request.app[RELEASE].wait(), fault.delay_s)
-        finally:
-            await request.app[STATS].set_held(-1)
+        await _held_back(request.app, fault)
+    elif fault.mode == "hold":
+        await request.app[HOLD].wait()
+    elif fault.mode == "committed_timeout" and request.method == "POST":
+        response: web.StreamResponse = await handler(request)  # the write is committed ...
+        await _held_back(request.app, fault)  # ... and its answer comes too late
+        return response
     elif fault.mode == "error":
         return web.json_response({"TYPE": "A", "MESSAGE": "ABAP runtime error"}, status=500)
     elif fault.mode == "unavailable":
@@ -146,7 +197,7 @@ async def _faults(request: web.Request, handler: Any) -> web.StreamResponse:
         return web.Response(text="<html>Gateway Error</html>", content_type="text/html")
     elif fault.mode == "huge":
         return web.json_response({"MESSAGE": "x" * (8 * 1024 * 1024)})
-    response: web.StreamResponse = await handler(request)
+    response = await handler(request)
     if fault.mode == "garbage" and response.status == 200:
         garbage = {
             "MATNR": "?",
@@ -167,23 +218,35 @@ async def _set_faults(request: web.Request) -> web.Response:
     fault = request.app[FAULTS]
     fault.mode = str(body.get("mode", "ok"))
     fault.delay_s = float(body.get("delay_s", 0))
+    fault.count = int(body.get("count", 0))
+    if fault.mode == "hold":
+        request.app[HOLD].clear()
     return web.json_response({"mode": fault.mode})
 
 
 async def _get_stats(request: web.Request) -> web.Response:
     stats = request.app[STATS]
-    return web.json_response({"api_calls": stats.api_calls, "held": stats.held})
+    documents = request.app[DB].execute("SELECT COUNT(*) FROM MKPF").fetchone()[0]
+    return web.json_response(
+        {
+            "api_calls": stats.api_calls,
+            "in_flight": stats.in_flight,
+            "max_in_flight": stats.max_in_flight,
+            "documents": documents,
+        }
+    )
 
 
 async def _wait_held(request: web.Request) -> web.Response:
-    """Answer once at least ``count`` calls are held in slow mode (or after 10 s: 408)."""
+    """Answer once at least ``count`` API calls are in flight (held by a slow or hold
+    fault), or after 10 s with 408: tests wait on this instead of on time."""
     stats, count = request.app[STATS], int(request.query.get("count", "1"))
     try:
         async with stats.changed:
-            await asyncio.wait_for(stats.changed.wait_for(lambda: stats.held >= count), 10)
+            await asyncio.wait_for(stats.changed.wait_for(lambda: stats.in_flight >= count), 10)
     except TimeoutError:
-        return web.json_response({"held": stats.held}, status=408)
-    return web.json_response({"held": stats.held})
+        return web.json_response({"in_flight": stats.in_flight}, status=408)
+    return web.json_response({"in_flight": stats.in_flight})
 
 
 async def _health(request: web.Request) -> web.Response:
@@ -241,12 +304,27 @@ async def _post_goods_movement(request: web.Request) -> web.Response:
     if new_stock < 0:
         return _error(409, f"Deficit of unrestricted stock {-new_stock:.3f}")
     budat = str(body.get("BUDAT", date.today().strftime("%Y%m%d")))
+    extref = str(body.get("EXTREF") or "") or None
+    if extref is not None and _movement_by_extref(db, extref) is not None:
+        return _error(409, f"External reference {extref} was already posted")
     db.execute("BEGIN IMMEDIATE")
     count = db.execute("SELECT COUNT(*) FROM MKPF").fetchone()[0]
     mblnr = str(4900000001 + count)
+    labst_new = f"{new_stock:.3f}".zfill(12)
     db.execute(
-        "INSERT INTO MKPF VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (mblnr, budat[:4], matnr, werks, bwart, f"{erfmg:.3f}", budat, body.get("XBLNR") or ""),
+        "INSERT INTO MKPF VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            mblnr,
+            budat[:4],
+            matnr,
+            werks,
+            bwart,
+            f"{erfmg:.3f}",
+            budat,
+            body.get("XBLNR") or "",
+            extref,
+            labst_new,
+        ),
     )
     db.execute(
         "UPDATE MARD SET LABST = ?, LAEDA = ? WHERE MATNR = ? AND WERKS = ?",
@@ -254,9 +332,27 @@ async def _post_goods_movement(request: web.Request) -> web.Response:
     )
     db.execute("COMMIT")
     return web.json_response(
-        {"MBLNR": mblnr, "MJAHR": budat[:4], "LABST_NEW": f"{new_stock:.3f}".zfill(12)},
-        status=201,
+        {"MBLNR": mblnr, "MJAHR": budat[:4], "LABST_NEW": labst_new}, status=201
     )
+
+
+_MKPF_FIELDS = ("MBLNR", "MJAHR", "MATNR", "WERKS", "BWART", "ERFMG", "BUDAT", "XBLNR", "EXTREF")
+
+
+def _movement_by_extref(db: sqlite3.Connection, extref: str) -> dict[str, Any] | None:
+    row = db.execute(
+        f"SELECT {', '.join(_MKPF_FIELDS)}, LABST_NEW FROM MKPF WHERE EXTREF = ?",  # noqa: S608
+        (extref,),
+    ).fetchone()
+    return dict(zip((*_MKPF_FIELDS, "LABST_NEW"), row, strict=True)) if row else None
+
+
+async def _find_goods_movement(request: web.Request) -> web.Response:
+    extref = request.query.get("EXTREF", "")
+    found = _movement_by_extref(request.app[DB], extref) if extref else None
+    if found is None:
+        return _error(404, f"No material document with external reference {extref}")
+    return web.json_response({"MKPF": found})
 
 
 def main() -> None:

@@ -56,6 +56,7 @@ class BackendReadiness(BaseModel):
     ready: bool
     detail: str = ""
     latency_ms: float | None = None
+    circuit: str | None = None  # the gateway's circuit breaker: closed | open | half_open
 
 
 class Readiness(BaseModel):

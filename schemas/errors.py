@@ -3,7 +3,8 @@
 It lives beside the schemas because the codes are part of the contract with agents:
 adapters raise these, the pipeline passes them on, the API renders them as RFC 9457
 problems. Each class knows its HTTP status and its machine ``code``; ``detail`` is
-written for an LLM (what went wrong, what to do instead)::
+written for an LLM (what went wrong, what to do instead); ``headers`` are HTTP headers
+the answer must carry (``Retry-After``, ``RateLimit``), rendered generically::
 
     GatewayError
     ├── Unauthenticated              401 unauthenticated
@@ -17,12 +18,17 @@ written for an LLM (what went wrong, what to do instead)::
     ├── ApprovalClosed               409 approval_closed      (no longer pending)
     ├── BudgetExceeded               429 budget_exceeded      (Retry-After)
     ├── Halted                       503 halted               (kill switch)
+    ├── RateLimited                  429 rate_limited         (Retry-After, RateLimit headers)
     ├── RequestRejected              400 bad_request
     │   ├── MalformedJson            400 malformed_json
     │   ├── UnsupportedMediaType     415 unsupported_media_type
     │   ├── PayloadTooLarge          413 payload_too_large
     │   ├── ValidationFailed         422 validation_failed
-    │   └── PolicyInvalid            422 policy_invalid       (reload refused; old policies stay)
+    │   ├── PolicyInvalid            422 policy_invalid       (reload refused; old policies stay)
+    │   ├── IdempotencyKeyRequired   400 idempotency_key_required
+    │   ├── IdempotencyKeyInvalid    400 idempotency_key_invalid
+    │   └── IdempotencyKeyReused     422 idempotency_key_reused (same key, other payload)
+    ├── IdempotencyInFlight          409 idempotency_in_flight  (same key, first call running)
     ├── BackendError                 502 backend_error
     │   ├── BackendRejected          422 backend_rejected     (business error)
     │   ├── BackendNotFound          404 backend_not_found
@@ -30,6 +36,8 @@ written for an LLM (what went wrong, what to do instead)::
     │   ├── BackendFault             502 backend_fault        (SOAP fault; retryable by code)
     │   └── TransientBackendError    503 backend_unavailable  (retryable)
     │       ├── BackendUnavailable   503 backend_unavailable
+    │       ├── CircuitOpen          503 backend_unavailable  (Retry-After; failing fast)
+    │       ├── BackendBusy          503 backend_busy         (bulkhead full: shed)
     │       └── BackendTimeout       504 timeout
     ├── AuditUnavailable             503 audit_unavailable
     ├── StateUnavailable             503 state_unavailable
@@ -39,6 +47,7 @@ written for an LLM (what went wrong, what to do instead)::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict
@@ -63,10 +72,23 @@ class GatewayError(Exception):
     title: str = "Internal error"
     retryable: bool = False
 
-    def __init__(self, detail: str, *, extras: Mapping[str, object] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        extras: Mapping[str, object] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.extras: dict[str, object] = dict(extras or {})
+        self.headers: dict[str, str] = dict(headers or {})
+
+
+def retry_after_headers(seconds: float) -> dict[str, str]:
+    """``Retry-After`` as an integer (RFC 9110 delay-seconds), rounded up so a retry at
+    that time is never early."""
+    return {"Retry-After": str(max(math.ceil(seconds - 1e-9), 1))}
 
 
 class Unauthenticated(GatewayError):
@@ -125,6 +147,13 @@ class MethodNotAllowed(GatewayError):
     status, code, title = 405, "method_not_allowed", "Method not allowed"
 
 
+class RateLimited(GatewayError):
+    """A rate limit (per agent, per agent and operation, or the backend's capacity) is spent."""
+
+    status, code, title = 429, "rate_limited", "Rate limit exceeded"
+    retryable = True
+
+
 class RequestRejected(GatewayError):
     status, code, title = 400, "bad_request", "Bad request"
 
@@ -155,6 +184,27 @@ class PolicyInvalid(RequestRejected):
     """A policy reload found problems; ``problems`` in extras, the running policies stay."""
 
     status, code, title = 422, "policy_invalid", "The policy files are invalid"
+
+
+class IdempotencyKeyRequired(RequestRejected):
+    status, code, title = 400, "idempotency_key_required", "Idempotency key required"
+
+
+class IdempotencyKeyInvalid(RequestRejected):
+    status, code, title = 400, "idempotency_key_invalid", "Idempotency key invalid"
+
+
+class IdempotencyKeyReused(RequestRejected):
+    """The key was used before with a different payload; a key names one call."""
+
+    status, code, title = 422, "idempotency_key_reused", "Idempotency key reused"
+
+
+class IdempotencyInFlight(GatewayError):
+    """The first call with this key is still running; retry after it has finished."""
+
+    status, code, title = 409, "idempotency_in_flight", "A call with this key is in progress"
+    retryable = True
 
 
 class BackendError(GatewayError):
@@ -203,6 +253,18 @@ class TransientBackendError(BackendError):
 
 class BackendUnavailable(TransientBackendError):
     status, code, title = 503, "backend_unavailable", "Backend unavailable"
+
+
+class CircuitOpen(TransientBackendError):
+    """The backend failed repeatedly; calls fail fast until its circuit breaker half-opens."""
+
+    status, code, title = 503, "backend_unavailable", "Backend unavailable (circuit open)"
+
+
+class BackendBusy(TransientBackendError):
+    """The backend's bulkhead is full: the call was shed to protect the system of record."""
+
+    status, code, title = 503, "backend_busy", "Backend at capacity"
 
 
 class BackendTimeout(TransientBackendError):

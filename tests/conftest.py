@@ -84,8 +84,10 @@ def log_stream() -> io.StringIO:
     return stream
 
 
-def make_config(wms_url: str, audit_db: Path, text: str = TEST_CONFIG) -> Config:
-    return parse_config(text, "test.yaml", env={"WMS_URL": wms_url, "AUDIT_DB": str(audit_db)})
+def make_config(wms_url: str, audit_db: Path, text: str = TEST_CONFIG, **env: str) -> Config:
+    return parse_config(
+        text, "test.yaml", env={"WMS_URL": wms_url, "AUDIT_DB": str(audit_db), **env}
+    )
 
 
 @dataclass

@@ -35,6 +35,8 @@ def problem_response(error: GatewayError, request_id: str, instance: str | None)
     retry_after = error.extras.get("retry_after_s")
     if isinstance(retry_after, int | float):
         response.headers["Retry-After"] = str(max(1, round(retry_after)))
+    for name, value in error.headers.items():
+        response.headers[name] = value
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="lastmile"'
     return response

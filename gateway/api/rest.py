@@ -16,7 +16,7 @@ from aiohttp import web
 from adapters.base import safe_text
 from gateway.api.middleware import BACKEND_MS, MAX_BODY_BYTES, REQUEST_ID
 from gateway.api.problems import problem_response
-from gateway.appkeys import AGENTS, METRICS, PIPELINE, REGISTRY
+from gateway.appkeys import AGENTS, METRICS, PIPELINE, REGISTRY, RESILIENCE
 from gateway.pipeline import Invocation
 from schemas.api import Readiness
 from schemas.errors import (
@@ -129,6 +129,7 @@ async def invoke(request: web.Request) -> web.StreamResponse:
         input_source=RequestBody(request),
         on_behalf_of=_on_behalf_of(request),
         dry_run=_dry_run(request),
+        idempotency_key=_idempotency_key(request),
     )
     await request.app[PIPELINE].run(inv)
     if inv.backend_ms is not None:
@@ -136,10 +137,15 @@ async def invoke(request: web.Request) -> web.StreamResponse:
     if isinstance(inv.error, ApprovalRequired):
         return _held(inv.error, request_id, inv.operation_name)
     if inv.error is not None:
-        return problem_response(inv.error, request_id, request.path)
+        problem = problem_response(inv.error, request_id, request.path)
+        for name, value in inv.response_headers.items():
+            problem.headers.setdefault(name, value)
+        if inv.replayed:
+            problem.headers["Idempotent-Replayed"] = "true"
+        return problem
     if inv.preview is not None:
         report = {"request_id": request_id, "operation": inv.operation_name, "dry_run": True}
-        return web.json_response({**report, **inv.preview})
+        return web.json_response({**report, **inv.preview}, headers=inv.response_headers)
     assert inv.output is not None  # noqa: S101 - a call without error has an output
     output = (
         json.dumps(inv.visible_output, separators=(",", ":")).encode()
@@ -157,7 +163,22 @@ async def invoke(request: web.Request) -> web.StreamResponse:
             b"}",
         )
     )
-    return web.Response(body=body, content_type=JSON)
+    response = web.Response(body=body, content_type=JSON, headers=inv.response_headers)
+    if inv.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _idempotency_key(request: web.Request) -> str | None:
+    """The ``Idempotency-Key`` header: a bare token (Stripe) or a quoted structured-field
+    string (the IETF draft); the pipeline validates it."""
+    value = request.headers.get("Idempotency-Key")
+    if value is None:
+        return None
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    return value
 
 
 async def list_operations(request: web.Request) -> web.Response:
@@ -190,6 +211,14 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     adapters = list(request.app[REGISTRY].adapters.values())
     checks = await asyncio.gather(*(adapter.check() for adapter in adapters))
+    breakers = request.app[RESILIENCE].breakers
+    for check in checks:
+        breaker = breakers.get(check.name)
+        if breaker is not None:
+            check.circuit = breaker.state.value
+            if check.circuit == "open":
+                check.ready = False
+                check.detail = check.detail or "circuit open: calls fail fast while it recovers"
     readiness = Readiness(ready=all(c.ready for c in checks), backends=list(checks))
     return web.Response(
         text=readiness.model_dump_json(),

@@ -24,7 +24,7 @@ from aiohttp import web
 from gateway.app import build_app
 from gateway.appkeys import AUDIT_STORE
 from gateway.config import load_config
-from gateway.demo import audit_trail, finance, guardrails, warehouse
+from gateway.demo import audit_trail, finance, guardrails, resilience, warehouse
 from gateway.demo.session import DEMO_KEYS, Chapter, DemoContext, DemoFailed
 from gateway.logs import configure_logging
 from sandbox import acme_finance, acme_warehouse
@@ -37,7 +37,13 @@ SANDBOXES: tuple[tuple[str, str, SandboxFactory], ...] = (
     ("acme_erp", "LASTMILE_ACME_ERP_URL", lambda d: acme_finance.create_app(d / "erp.sqlite")),
 )
 
-CHAPTERS: tuple[Chapter, ...] = (warehouse.play, finance.play, guardrails.play, audit_trail.play)
+CHAPTERS: tuple[Chapter, ...] = (
+    warehouse.play,
+    finance.play,
+    resilience.play,
+    guardrails.play,
+    audit_trail.play,
+)
 
 
 async def start_site(app: web.Application, stack: AsyncExitStack) -> str:

@@ -4,8 +4,10 @@ from gateway.stages.approvals import Hold
 from gateway.stages.backend import CallBackend
 from gateway.stages.budgets import EnforceBudgets
 from gateway.stages.dryrun import Preview
+from gateway.stages.idempotency import Idempotency
 from gateway.stages.identity import Identify
 from gateway.stages.killswitch import CheckHalt
+from gateway.stages.limits import Limit
 from gateway.stages.measure import Measure
 from gateway.stages.policy import Decide
 from gateway.stages.record import Record
@@ -20,7 +22,9 @@ __all__ = [
     "Decide",
     "EnforceBudgets",
     "Hold",
+    "Idempotency",
     "Identify",
+    "Limit",
     "Measure",
     "Preview",
     "Record",

@@ -1,8 +1,9 @@
 """The call to the system of record, through the operation's adapter.
 
-The adapter bounds the call with the operation's timeout and translates its client
-library's exceptions; this stage measures the backend's share of the latency and
-guarantees that nothing but a ``schemas.errors.GatewayError`` leaves it.
+The call is guarded (``gateway/resilience/guard.py``: read shortcuts, bulkhead, circuit
+breaker, retries); the adapter bounds each attempt with the operation's timeout and
+translates its client library's exceptions; this stage measures the backend's share of
+the latency and guarantees that nothing but a ``schemas.errors.GatewayError`` leaves it.
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ import structlog
 
 from gateway.pipeline import Invocation, Proceed
 from gateway.registry import Registry
+from gateway.resilience.guard import Resilience
 from schemas.errors import BackendError, GatewayError
 
 log = structlog.get_logger("lastmile.backend")
 
 
 class CallBackend:
-    def __init__(self, registry: Registry) -> None:
+    def __init__(self, registry: Registry, resilience: Resilience) -> None:
         self._registry = registry
+        self._resilience = resilience
 
     async def __call__(self, inv: Invocation, proceed: Proceed) -> None:
         op = inv.operation
@@ -29,7 +32,7 @@ class CallBackend:
         adapter = self._registry.adapter_for(op)
         started = time.perf_counter()
         try:
-            inv.raw_output = await adapter.call(op, inv.input)
+            inv.raw_output = await self._resilience.call(inv, adapter)
         except GatewayError:
             raise
         except Exception as exc:

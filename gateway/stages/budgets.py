@@ -15,16 +15,27 @@ from gateway.pipeline import Invocation, Proceed
 from gateway.stages.policy import note_shadow
 from gateway.state import Reservation, StateStore
 from schemas.audit import Decision
-from schemas.errors import BudgetExceeded
+from schemas.common import Effect
+from schemas.errors import BudgetExceeded, StateUnavailable
 
 
 class EnforceBudgets:
-    """``force``: charge without a limit (for calls a person approved beyond a budget)."""
+    """``force``: charge without a limit (for calls a person approved beyond a budget).
+    ``reads_fail_open``: a read goes on unmetered when the state store is unreachable
+    (writes always fail closed), the same rule the rate limits follow."""
 
-    def __init__(self, book: BudgetBook, state: StateStore, *, force: bool = False) -> None:
+    def __init__(
+        self,
+        book: BudgetBook,
+        state: StateStore,
+        *,
+        force: bool = False,
+        reads_fail_open: bool = False,
+    ) -> None:
         self._book = book
         self._state = state
         self._force = force
+        self._reads_fail_open = reads_fail_open
 
     async def __call__(self, inv: Invocation, proceed: Proceed) -> None:
         assert inv.agent is not None, "Identify runs first"  # noqa: S101
@@ -56,6 +67,13 @@ class EnforceBudgets:
                 )
                 if exceeded:
                     self._exceeded(inv, charge, used, retry_s)
+        except StateUnavailable:
+            await self._release(taken)
+            if not (self._reads_fail_open and inv.operation.effect is Effect.READ):
+                raise
+            inv.reasons.append("budgets not checked: state store unreachable (reads fail open)")
+            await proceed(inv)
+            return
         except BaseException:
             await self._release(taken)
             raise

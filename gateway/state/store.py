@@ -72,3 +72,24 @@ class StateStore(Protocol):
     async def delete(self, key: str) -> None: ...
 
     async def close(self) -> None: ...
+
+
+def retry_after(
+    entries: list[tuple[Decimal, float]],
+    used: Decimal,
+    amount: Decimal,
+    limit: Decimal,
+    window_s: float,
+    now: float,
+) -> float:
+    """Seconds until enough old reservations (``(amount, at)``, oldest first) leave the
+    window to admit ``amount``; shared by the stores that keep entries outside Python."""
+    if amount > limit:
+        return window_s
+    excess = used + amount - limit
+    freed = Decimal(0)
+    for entry_amount, at in entries:
+        freed += entry_amount
+        if freed >= excess:
+            return max(at + window_s - now, 0.0)
+    return window_s

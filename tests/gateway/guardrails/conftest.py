@@ -92,8 +92,10 @@ def guarded_config(
 ) -> Config:
     policy_file = tmp_path / "policies.cedar"
     policy_file.write_text(policies)
+    # failing-backend tests must see the backend's error, not the breaker opened by it
+    no_breaker = "resilience:\n  defaults:\n    breaker: {failure_threshold: 1000}\n"
     text = (
-        (TEST_CONFIG + guardrails)
+        (TEST_CONFIG + guardrails + no_breaker)
         .replace("total_s: 0.5", "total_s: 10")
         .replace("read_s: 1", "read_s: 10")
     )

@@ -37,6 +37,7 @@ async def test_dry_run_shows_the_legacy_payload_and_the_stock_change(guarded: Gu
             "ERFMG": "25.500",
             "BUDAT": "20261126",
             "XBLNR": "T-1",
+            "EXTREF": "",  # no Idempotency-Key, so no backend key to attach
         },
     }
     assert report["before"]["quantity"] == "125.000"
