@@ -8,7 +8,6 @@ in a cleanup context, so start-up fails loudly and shut-down closes what was ope
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from aiohttp import web
 
@@ -50,7 +49,7 @@ def standard_stages(
 def build_app(config: Config, registry: Registry | None = None) -> web.Application:
     registry = registry or build_registry(config)
     directory = AgentDirectory.from_config(config.agents)
-    store = SqliteAuditStore(Path(config.audit.path))
+    store = SqliteAuditStore.from_config(config.audit)
     app = web.Application(
         middlewares=[gateway_middleware], client_max_size=config.server.max_body_bytes
     )

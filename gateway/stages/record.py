@@ -34,19 +34,8 @@ class Record:
                 f"The gateway failed unexpectedly; quote request id {inv.request_id} when "
                 "reporting it."
             )
-        event = audit_event(inv)
-        await self._store.append(event)
-        log.info(
-            "call",
-            request_id=inv.request_id,
-            agent=event.agent_id,
-            operation=event.operation,
-            decision=event.decision,
-            outcome=event.outcome,
-            status=event.status,
-            gateway_ms=event.gateway_ms,
-            backend_ms=event.backend_ms,
-        )
+        # Durable before the answer; the store also ships it to stdout as one JSON line.
+        await self._store.append(audit_event(inv))
 
 
 def audit_event(inv: Invocation) -> AuditEvent:
