@@ -13,6 +13,7 @@ import json
 import sqlite3
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -63,6 +64,25 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     export.set_defaults(run=_export)
 
     audit_integrity.add_parsers(audit)
+    for parser in audit.choices.values():
+        parser.set_defaults(run=_guarded(parser.get_default("run")))
+
+
+def _guarded(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Store, key and export problems end the command with one line and exit code 2."""
+
+    def guarded(args: argparse.Namespace) -> int:
+        from gateway.audit.export import ExportError
+        from gateway.audit.signing import SigningKeyError
+        from gateway.audit.sqlite_log import StoreLayoutError
+
+        try:
+            return run(args)
+        except (StoreLayoutError, SigningKeyError, ExportError, sqlite3.Error) as exc:
+            print(f"lastmile audit {args.audit_command}: {exc}", file=sys.stderr)
+            return 2
+
+    return guarded
 
 
 def add_store_arguments(parser: argparse.ArgumentParser) -> None:
