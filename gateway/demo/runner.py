@@ -63,6 +63,7 @@ async def run_demo(keep_running: bool = False, out: TextIO | None = None) -> int
                 for name, variable, factory in SANDBOXES:
                     urls[name] = env[variable] = await start_site(factory(workdir), stack)
                 env["LASTMILE_AUDIT_DB"] = str(workdir / "audit.sqlite")
+                env["LASTMILE_AUDIT_KEY_FILE"] = str(workdir / "audit-signing.pem")
                 app = build_app(load_config(env=env))
                 gateway_url = await start_site(app, stack)
                 systems = ", ".join(f"{name} at {url}" for name, url in urls.items())
