@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from gateway.api.audit import add_audit_routes
 from gateway.api.middleware import MAX_BODY_BYTES, gateway_middleware
 from gateway.api.rest import add_routes
 from gateway.appkeys import AGENTS, AUDIT_STORE, CONFIG, PIPELINE, REGISTRY, STAFF
@@ -62,6 +63,7 @@ def build_app(config: Config, registry: Registry | None = None) -> web.Applicati
     app[PIPELINE] = Pipeline(standard_stages(registry, directory, store))
     app.cleanup_ctx.append(_lifecycle)
     add_routes(app)
+    add_audit_routes(app)
     return app
 
 

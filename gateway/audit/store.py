@@ -50,5 +50,8 @@ class AuditStore(Protocol):
 
     async def latest_checkpoint(self) -> dict[str, Any] | None: ...
 
+    async def inclusion_proof(self, request_id: str) -> dict[str, Any]:
+        """An RFC 9162 inclusion proof of the request's event under the latest checkpoint."""
+
     @property
     def public_key_b64(self) -> str: ...

@@ -30,6 +30,7 @@ from gateway.audit import sqlite_log
 from gateway.audit.entries import Entry, seal
 from gateway.audit.merkle import Frontier
 from gateway.audit.proofcheck import ZERO_HASH, canonical_json
+from gateway.audit.prove import inclusion_proof
 from gateway.audit.signing import CheckpointSigner, format_time
 from gateway.audit.sqlite_log import Head
 from gateway.audit.store import AuditQuery
@@ -266,6 +267,10 @@ class SqliteAuditStore:
     async def latest_checkpoint(self) -> dict[str, Any] | None:
         checkpoint: dict[str, Any] | None = await self._read(sqlite_log.latest_checkpoint)
         return checkpoint
+
+    async def inclusion_proof(self, request_id: str) -> dict[str, Any]:
+        proof: dict[str, Any] = await self._read(lambda db: inclusion_proof(db, request_id))
+        return proof
 
     async def search(self, query: AuditQuery) -> list[Entry]:
         rows: list[Entry] = await self._read(lambda db: sqlite_log.search(db, query))
