@@ -15,6 +15,7 @@ from gateway.api.audit import add_audit_routes
 from gateway.api.middleware import MAX_BODY_BYTES, gateway_middleware
 from gateway.api.rest import add_routes
 from gateway.appkeys import AGENTS, AUDIT_STORE, CONFIG, PIPELINE, REGISTRY, STAFF
+from gateway.audit.retention import retention_context
 from gateway.audit.store import AuditStore
 from gateway.audit.store_sqlite import SqliteAuditStore
 from gateway.config import Config
@@ -62,6 +63,7 @@ def build_app(config: Config, registry: Registry | None = None) -> web.Applicati
     app[AUDIT_STORE] = store
     app[PIPELINE] = Pipeline(standard_stages(registry, directory, store))
     app.cleanup_ctx.append(_lifecycle)
+    app.cleanup_ctx.append(retention_context(store, config.audit.retention))
     add_routes(app)
     add_audit_routes(app)
     return app

@@ -14,13 +14,16 @@ then appended to the log as an administrative event.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import uuid
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
+from aiohttp import web
 
 from gateway.audit import sqlite_log
 from gateway.audit.admin import record_admin_action
@@ -29,6 +32,7 @@ from gateway.audit.proofcheck import canonical_json
 from gateway.audit.signing import CheckpointSigner, format_time
 from gateway.audit.store_sqlite import SqliteAuditStore
 from gateway.audit.verify import LogSnapshot, verify_log
+from gateway.config import RetentionConfig
 
 log = structlog.get_logger("lastmile.audit")
 
@@ -133,3 +137,21 @@ async def keep_retention(store: SqliteAuditStore, days: int, every_s: float) -> 
         except (PruneRefused, sqlite3.Error) as exc:
             log.error("audit_retention_failed", error=str(exc))
         await asyncio.sleep(every_s)
+
+
+def retention_context(
+    store: SqliteAuditStore, config: RetentionConfig
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """An aiohttp cleanup context that runs retention while the gateway is up."""
+
+    async def run(app: web.Application) -> AsyncIterator[None]:
+        task = None
+        if config.days is not None:
+            task = asyncio.create_task(keep_retention(store, config.days, config.check_every_s))
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return run
