@@ -72,6 +72,7 @@ class SqliteAuditStore:
         self._pending: list[tuple[AuditEvent, asyncio.Future[Entry]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self.commits = 0  # transactions that appended events (group commit: fewer than events)
 
     @classmethod
     def from_config(cls, config: AuditConfig, *, clock: Clock = _now) -> SqliteAuditStore:
@@ -184,6 +185,7 @@ class SqliteAuditStore:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+        self.commits += 1
         self._head = new_head
         if checkpointed:
             self._note_checkpoint(new_head.size)

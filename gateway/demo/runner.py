@@ -73,6 +73,7 @@ async def run_demo(keep_running: bool = False, out: TextIO | None = None) -> int
                     gateway_url=gateway_url,
                     out=out,
                     audit=lambda: app[AUDIT_STORE].query(limit=1000),
+                    audit_store=app[AUDIT_STORE],
                     sandbox_urls=urls,
                 )
                 try:
