@@ -151,8 +151,8 @@ class SqliteAuditStore:
             events = [event for event, _ in batch]
             try:
                 entries = await loop.run_in_executor(self._writer, self._write, events)
-            except (sqlite3.Error, OSError, ValueError) as exc:
-                log.error("audit_write_failed", error=str(exc), events=len(batch))
+            except Exception as exc:  # any failure fails these calls closed, never hangs them
+                log.error("audit_write_failed", error=repr(exc), events=len(batch))
                 error = AuditUnavailable(
                     "The audit trail cannot be written; the outcome of this call is not "
                     "acknowledged. Check the call's effect before retrying a write."

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
+from gateway.appkeys import AUDIT_STORE
 from gateway.audit.export import read_store
 from gateway.audit.store_sqlite import SqliteAuditStore
 from gateway.audit.verify import verify_log
+from tests.conftest import Gateway
 from tests.gateway.audit.helpers import event, signer
 
 
@@ -54,3 +57,20 @@ async def test_a_reopened_store_continues_the_chain(tmp_path: Path) -> None:
     report = verify_log(read_store(path), [key.public_key])
     assert report.ok, report.summary()
     assert (report.entries, report.checkpoints_checked, report.unanchored) == (6, 2, 0)
+
+
+async def test_a_write_that_cannot_be_made_durable_fails_the_call_closed(
+    gateway: Gateway,
+) -> None:
+    store = gateway.client.app[AUDIT_STORE]
+    assert isinstance(store, SqliteAuditStore)
+    with sqlite3.connect(gateway.audit_db, isolation_level=None) as db:
+        db.execute("ALTER TABLE audit_events RENAME TO audit_events_away")  # the disk "fails"
+        blocked = await gateway.invoke(
+            "warehouse.stock.get", {"material": "100234", "plant": "1000"}
+        )
+        db.execute("ALTER TABLE audit_events_away RENAME TO audit_events")
+    assert blocked.status == 503
+    assert (await blocked.json())["code"] == "audit_unavailable"
+    again = await gateway.invoke("warehouse.stock.get", {"material": "100234", "plant": "1000"})
+    assert again.status == 200
