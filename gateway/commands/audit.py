@@ -8,7 +8,6 @@ The integrity commands (verify, prove, check-proof, public-key, prune) live in
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sqlite3
 import sys
@@ -21,6 +20,7 @@ from gateway.audit import render, sqlite_log
 from gateway.audit.store import AuditQuery
 from gateway.commands import audit_integrity
 from gateway.config import load_config
+from schemas.audit import AuditEvent
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,7 +28,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         dest="audit_command", required=True
     )
     listing = audit.add_parser("list", help="print audit events as JSON lines, oldest first")
-    listing.add_argument("--config", type=Path)
+    add_store_arguments(listing)
     listing.add_argument("--request-id")
     listing.add_argument("--agent")
     listing.add_argument("--limit", type=int, default=100)
@@ -101,22 +101,18 @@ def _open(args: argparse.Namespace) -> sqlite3.Connection:
 
 
 def _audit_list(args: argparse.Namespace) -> int:
-    from gateway.audit.store_sqlite import SqliteAuditStore
-
-    async def run() -> int:
-        store = SqliteAuditStore(Path(load_config(args.config).audit.path))
-        await store.open()
-        try:
-            events = await store.query(
-                request_id=args.request_id, agent_id=args.agent, limit=args.limit
-            )
-        finally:
-            await store.close()
-        for event in events:
-            print(event.model_dump_json())
-        return 0
-
-    return asyncio.run(run())
+    """Read-only, like every reading command: it never opens the store as a writer."""
+    query = AuditQuery(
+        request_id=args.request_id, agent_id=args.agent, limit=args.limit, descending=True
+    )
+    db = _open(args)
+    try:
+        entries = sqlite_log.search(db, query)
+    finally:
+        db.close()
+    for entry in reversed(entries):
+        print(AuditEvent.model_validate(entry.event).model_dump_json())
+    return 0
 
 
 def _print(entries: list[dict[str, object]], as_json: bool) -> None:

@@ -213,3 +213,31 @@ def test_an_export_verifies_and_tampering_with_it_is_caught(
         code, out = verify(capsys, "--export", str(export), "--public-key", key)
         assert code == 1, name
         assert out.startswith(expected[name]), (name, out)
+
+
+def test_reading_commands_never_write_to_the_store(
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, key, _ = store
+
+    def content() -> list[object]:
+        with rows(path) as db:
+            return [
+                db.execute("SELECT * FROM audit_events ORDER BY seq").fetchall(),
+                db.execute("SELECT * FROM audit_checkpoints ORDER BY tree_size").fetchall(),
+            ]
+
+    before = content()
+    at = ["--store", str(path)]
+    for command in (
+        ["list", *at],
+        ["tail", *at],
+        ["search", *at, "--agent", "inventory-bot"],
+        ["show", "req_0003", *at],
+        ["export", *at, "--out", str(tmp_path / "x.jsonl")],
+        ["verify", *at, "--public-key", key],
+        ["prove", "req_0003", *at],
+        ["prove-consistency", "4", *at],
+    ):
+        assert main(["audit", *command]) == 0, command
+    assert content() == before
