@@ -11,6 +11,7 @@ with ``= + - @`` get a leading apostrophe so a spreadsheet does not run them as 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 from collections.abc import Iterator
@@ -45,20 +46,27 @@ class ExportError(Exception):
     """The file is not a lastmile audit export; the message says where."""
 
 
-def read_store(path: Path) -> LogSnapshot:
-    """A consistent snapshot of a SQLite store (one read transaction)."""
+@contextlib.contextmanager
+def store_snapshot(path: Path) -> Iterator[LogSnapshot]:
+    """A consistent view of a SQLite store (one read transaction) whose entries are read
+    lazily, so verifying or exporting a large log runs in constant memory."""
     db = sqlite_log.connect(path, create=False)
     try:
         db.execute("BEGIN")
-        snapshot = LogSnapshot(
+        yield LogSnapshot(
             anchor=sqlite_log.read_anchor(db),
-            entries=list(sqlite_log.iter_entries(db)),
+            entries=sqlite_log.iter_entries(db),
             checkpoints=sqlite_log.read_checkpoints(db),
         )
         db.execute("COMMIT")
     finally:
         db.close()
-    return snapshot
+
+
+def read_store(path: Path) -> LogSnapshot:
+    """The whole store in memory (small logs, tests)."""
+    with store_snapshot(path) as snapshot:
+        return LogSnapshot(snapshot.anchor, list(snapshot.entries), snapshot.checkpoints)
 
 
 def write_jsonl(snapshot: LogSnapshot, out: TextIO) -> int:

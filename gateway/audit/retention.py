@@ -82,7 +82,7 @@ def _prune(
     try:
         anchor = sqlite_log.read_anchor(db)
         report = verify_log(
-            LogSnapshot(anchor, list(sqlite_log.iter_entries(db)), sqlite_log.read_checkpoints(db))
+            LogSnapshot(anchor, sqlite_log.iter_entries(db), sqlite_log.read_checkpoints(db))
         )
         if not report.ok:
             raise PruneRefused(

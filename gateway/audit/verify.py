@@ -77,6 +77,8 @@ class Report:
     def summary(self) -> str:
         if self.problem is not None:
             return f"FAILED at {self.problem}"
+        if self.entries == 0 and not self.first_index:
+            return "OK: the log is empty"
         keys = ", ".join(sorted(self.key_ids)) or "none"
         text = (
             f"OK: entries {self.first_index}..{self.end - 1} ({self.entries}) chain intact; "

@@ -177,14 +177,15 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from gateway.audit.export import read_store, write_csv, write_jsonl
+    from gateway.audit.export import store_snapshot, write_csv, write_jsonl
 
-    snapshot = read_store(store_path(args))
     write = write_csv if args.format == "csv" else write_jsonl
-    if args.out is None:
-        count = write(snapshot, sys.stdout)
-    else:
-        with args.out.open("w", encoding="utf-8", newline="") as out:
-            count = write(snapshot, out)
-    print(f"exported {count} entries and {len(snapshot.checkpoints)} checkpoints", file=sys.stderr)
+    with store_snapshot(store_path(args)) as snapshot:
+        if args.out is None:
+            count = write(snapshot, sys.stdout)
+        else:
+            with args.out.open("w", encoding="utf-8", newline="") as out:
+                count = write(snapshot, out)
+        checkpoints = len(snapshot.checkpoints)
+    print(f"exported {count} entries and {checkpoints} checkpoints", file=sys.stderr)
     return 0

@@ -84,25 +84,24 @@ def _trusted(args: argparse.Namespace, config: Config | None) -> list[bytes] | N
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from gateway.audit.export import ExportError, read_export, read_store
+    from gateway.audit.export import ExportError, read_export, store_snapshot
     from gateway.audit.sqlite_log import StoreLayoutError
     from gateway.audit.verify import verify_log
+    from gateway.commands.audit import store_path
 
     config = None
     try:
+        external = [json.loads(path.read_text("utf-8")) for path in args.checkpoint]
         if args.export is not None:
-            snapshot = read_export(args.export)
+            report = verify_log(read_export(args.export), _trusted(args, None), external)
         else:
             if args.store is None:
                 config = load_config(args.config)
-            from gateway.commands.audit import store_path
-
-            snapshot = read_store(store_path(args))
-        external = [json.loads(path.read_text("utf-8")) for path in args.checkpoint]
+            with store_snapshot(store_path(args)) as snapshot:
+                report = verify_log(snapshot, _trusted(args, config), external)
     except (ExportError, StoreLayoutError, OSError, ValueError) as exc:
         print(f"lastmile audit verify: {exc}", file=sys.stderr)
         return 2
-    report = verify_log(snapshot, _trusted(args, config), external)
     print(report.summary())
     if report.ok and args.require_checkpointed and report.unanchored:
         print(f"FAILED: {report.unanchored} entries are not covered by a signed checkpoint")
