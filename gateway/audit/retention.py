@@ -121,11 +121,11 @@ def _prune(
             "INSERT OR REPLACE INTO audit_anchor (id, body) VALUES (1, ?)",
             (canonical_json(new_anchor).decode(),),
         )
+        db.execute("COMMIT")
     except BaseException:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise
-    db.execute("COMMIT")
     return PruneResult(start, end, removed, checkpoint)
 
 

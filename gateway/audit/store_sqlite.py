@@ -181,10 +181,10 @@ class SqliteAuditStore:
                 entries.append(entry)
             new_head = Head(frontier, last)
             checkpointed = self._checkpoint_if_due(db, new_head)
+            db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            _rollback(db)
             raise
-        db.execute("COMMIT")
         self.commits += 1
         self._head = new_head
         if checkpointed:
@@ -233,10 +233,10 @@ class SqliteAuditStore:
                 db.execute("COMMIT")
                 return latest
             checkpoint = self._insert_checkpoint(db, head)
+            db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            _rollback(db)
             raise
-        db.execute("COMMIT")
         self._head = head
         self._note_checkpoint(head.size)
         return checkpoint
@@ -285,6 +285,12 @@ class SqliteAuditStore:
             AuditQuery(request_id=request_id, agent_id=agent_id, limit=limit, descending=True)
         )
         return [AuditEvent.model_validate(e.event) for e in reversed(entries)]
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    """Undo what the failed transaction did; a failed COMMIT can leave it open."""
+    if db.in_transaction:
+        db.execute("ROLLBACK")
 
 
 def _insert(db: sqlite3.Connection, event: AuditEvent, entry: Entry) -> None:
