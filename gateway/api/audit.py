@@ -138,6 +138,26 @@ async def request_proof(request: web.Request) -> web.Response:
     return web.json_response(proof)
 
 
+async def consistency(request: web.Request) -> web.Response:
+    """RFC 9162 consistency proof between two signed checkpoints (``second`` defaults to
+    the latest): an auditor holding an old checkpoint learns nothing was rewritten since."""
+    _auditor(request)
+    sizes: dict[str, int | None] = {}
+    for name in ("first", "second"):
+        value = request.query.get(name)
+        if value is not None and not value.isdigit():
+            raise _invalid(name, "not a tree size", "a positive integer", value)
+        sizes[name] = int(value) if value is not None else None
+    first = sizes["first"]
+    if first is None:
+        raise _invalid("first", "missing", "the tree size of the checkpoint you hold", "")
+    try:
+        proof = await request.app[AUDIT_STORE].consistency_proof(first, sizes["second"])
+    except ProofUnavailable as exc:
+        raise NotFound(f"No consistency proof: {exc}.") from None
+    return web.json_response(proof)
+
+
 async def checkpoint(request: web.Request) -> web.Response:
     _auditor(request)
     store = request.app[AUDIT_STORE]
@@ -149,3 +169,4 @@ def add_audit_routes(app: web.Application) -> None:
     app.router.add_get("/v1/audit/events", list_events)
     app.router.add_get("/v1/audit/requests/{request_id}/proof", request_proof)
     app.router.add_get("/v1/audit/checkpoint", checkpoint)
+    app.router.add_get("/v1/audit/consistency", consistency)

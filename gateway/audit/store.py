@@ -53,5 +53,8 @@ class AuditStore(Protocol):
     async def inclusion_proof(self, request_id: str) -> dict[str, Any]:
         """An RFC 9162 inclusion proof of the request's event under the latest checkpoint."""
 
+    async def consistency_proof(self, first: int, second: int | None) -> dict[str, Any]:
+        """An RFC 9162 consistency proof between two signed checkpoints."""
+
     @property
     def public_key_b64(self) -> str: ...

@@ -30,7 +30,7 @@ from gateway.audit import sqlite_log
 from gateway.audit.entries import Entry, seal
 from gateway.audit.merkle import Frontier
 from gateway.audit.proofcheck import ZERO_HASH, canonical_json
-from gateway.audit.prove import inclusion_proof
+from gateway.audit.prove import consistency_proof, inclusion_proof
 from gateway.audit.signing import CheckpointSigner, format_time
 from gateway.audit.sqlite_log import Head
 from gateway.audit.store import AuditQuery
@@ -272,6 +272,10 @@ class SqliteAuditStore:
 
     async def inclusion_proof(self, request_id: str) -> dict[str, Any]:
         proof: dict[str, Any] = await self._read(lambda db: inclusion_proof(db, request_id))
+        return proof
+
+    async def consistency_proof(self, first: int, second: int | None) -> dict[str, Any]:
+        proof: dict[str, Any] = await self._read(lambda db: consistency_proof(db, first, second))
         return proof
 
     async def search(self, query: AuditQuery) -> list[Entry]:

@@ -122,3 +122,25 @@ async def test_checkpoint_and_proof_for_auditors(gateway: Gateway) -> None:
     proof = await (await get(gateway, f"/v1/audit/requests/{request_id}/proof")).json()
     key = base64.b64decode(published["public_key"])
     assert "entry 0" in check_proof(proof, [key])
+
+
+async def test_auditors_get_a_consistency_proof_between_checkpoints(gateway: Gateway) -> None:
+    store = gateway.client.app[AUDIT_STORE]
+    await gateway.invoke("warehouse.stock.get", STOCK)
+    first = await store.checkpoint()
+    for _ in range(3):
+        await gateway.invoke("warehouse.stock.get", STOCK)
+    await store.checkpoint()
+    published = await (await get(gateway, "/v1/audit/checkpoint")).json()
+
+    response = await get(gateway, "/v1/audit/consistency", first=str(first["tree_size"]))
+    assert response.status == 200
+    proof = await response.json()
+    key = base64.b64decode(published["public_key"])
+    assert "the checkpoint at size 4 extends the one at size 1" in check_proof(proof, [key])
+
+    missing = await get(gateway, "/v1/audit/consistency", first="2")
+    assert missing.status == 404
+    assert "no signed checkpoint at size 2" in (await missing.json())["detail"]
+    bad = await get(gateway, "/v1/audit/consistency", first="two")
+    assert (bad.status, (await bad.json())["errors"][0]["field"]) == (422, "query:first")
