@@ -81,6 +81,16 @@ def _prune(
     db.execute("BEGIN IMMEDIATE")
     try:
         anchor = sqlite_log.read_anchor(db)
+        frontier = Frontier.from_json(anchor["frontier"]) if anchor else Frontier()
+        start = frontier.size
+        (first_kept,) = db.execute(
+            "SELECT MIN(seq) FROM audit_events WHERE time >= ?", (format_time(before),)
+        ).fetchone()
+        last = sqlite_log.last_row(db)
+        end = int(first_kept) if first_kept is not None else (last[0] + 1 if last else start)
+        if end <= start:  # nothing is old enough: no need to read the log
+            db.execute("ROLLBACK")
+            return None
         report = verify_log(
             LogSnapshot(anchor, sqlite_log.iter_entries(db), sqlite_log.read_checkpoints(db))
         )
@@ -88,15 +98,6 @@ def _prune(
             raise PruneRefused(
                 f"the audit log does not verify, nothing removed: {report.summary()}"
             )
-        frontier = Frontier.from_json(anchor["frontier"]) if anchor else Frontier()
-        start = frontier.size
-        (first_kept,) = db.execute(
-            "SELECT MIN(seq) FROM audit_events WHERE time >= ?", (format_time(before),)
-        ).fetchone()
-        end = int(first_kept) if first_kept is not None else report.end
-        if end <= start:
-            db.execute("ROLLBACK")
-            return None
         for leaf in sqlite_log.leaf_hashes(db, start, end):
             frontier.append(leaf)
         (last_leaf,) = db.execute(
@@ -129,24 +130,30 @@ def _prune(
     return PruneResult(start, end, removed, checkpoint)
 
 
+async def apply_retention(store: SqliteAuditStore, days: int) -> None:
+    try:
+        await prune(store, datetime.now(UTC) - timedelta(days=days), actor="retention")
+    except (PruneRefused, sqlite3.Error) as exc:
+        log.error("audit_retention_failed", error=str(exc))
+
+
 async def keep_retention(store: SqliteAuditStore, days: int, every_s: float) -> None:
-    """The gateway's retention loop: prune what is older than ``days``, then wait."""
+    """The gateway's retention loop: wait, prune what is older than ``days``, repeat."""
     while True:
-        try:
-            await prune(store, datetime.now(UTC) - timedelta(days=days), actor="retention")
-        except (PruneRefused, sqlite3.Error) as exc:
-            log.error("audit_retention_failed", error=str(exc))
         await asyncio.sleep(every_s)
+        await apply_retention(store, days)
 
 
 def retention_context(
     store: SqliteAuditStore, config: RetentionConfig
 ) -> Callable[[web.Application], AsyncIterator[None]]:
-    """An aiohttp cleanup context that runs retention while the gateway is up."""
+    """An aiohttp cleanup context: retention applied at start-up (before the first call is
+    served), then every ``check_every_s`` while the gateway is up."""
 
     async def run(app: web.Application) -> AsyncIterator[None]:
         task = None
         if config.days is not None:
+            await apply_retention(store, config.days)
             task = asyncio.create_task(keep_retention(store, config.days, config.check_every_s))
         yield
         if task is not None:

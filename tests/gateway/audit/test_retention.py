@@ -5,15 +5,21 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
+from gateway.app import build_app
+from gateway.appkeys import AUDIT_STORE
 from gateway.audit import sqlite_log
 from gateway.audit.proofcheck import check_proof
 from gateway.audit.prove import consistency_proof, inclusion_proof
 from gateway.audit.retention import PruneRefused, prune
+from gateway.audit.signing import CheckpointSigner, write_key_file
 from gateway.audit.store_sqlite import SqliteAuditStore
 from gateway.cli import main
+from tests.conftest import TEST_CONFIG, make_config
 from tests.gateway.audit.helpers import T0, build_log, public_b64, rows, signer
 
 
@@ -87,3 +93,28 @@ async def test_a_tampered_log_is_never_pruned(tmp_path: Path) -> None:
         await store.close()
     with rows(path) as raw:
         assert raw.execute("SELECT COUNT(*) FROM audit_events").fetchone() == (6,)
+
+
+async def test_the_gateway_applies_configured_retention_at_start_up(
+    wms: TestServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key_file = tmp_path / "signing.pem"
+    key = CheckpointSigner(write_key_file(key_file))
+    audit_db = tmp_path / "audit.sqlite"
+    await build_log(audit_db, key, count=4, every=2)  # November 1st: long past
+    text = TEST_CONFIG.replace(
+        "audit:\n  path: ${AUDIT_DB}\n",
+        f"audit:\n  path: ${{AUDIT_DB}}\n  checkpoints: {{key_file: {key_file}}}\n"
+        "  retention: {days: 7}\n",
+    )
+    app = build_app(make_config(str(wms.make_url("/")).rstrip("/"), audit_db, text))
+    client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
+    await client.start_server()
+    try:
+        events = await app[AUDIT_STORE].query(limit=10)
+    finally:
+        await client.close()
+    assert [(e.kind, e.action, e.actor) for e in events] == [("admin", "audit_prune", "retention")]
+    capsys.readouterr()
+    assert main(["audit", "verify", "--store", str(audit_db), "--public-key", str(key_file)]) == 0
+    assert "anchored at the pruning checkpoint of size 4" in capsys.readouterr().out
