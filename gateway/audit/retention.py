@@ -114,10 +114,7 @@ def _prune(
         }
         removed = db.execute("DELETE FROM audit_events WHERE seq < ?", (end,)).rowcount
         db.execute("DELETE FROM audit_checkpoints WHERE tree_size < ?", (end,))
-        db.execute(
-            "INSERT OR IGNORE INTO audit_checkpoints (tree_size, time, body) VALUES (?, ?, ?)",
-            (end, checkpoint["time"], canonical_json(checkpoint).decode()),
-        )
+        sqlite_log.insert_checkpoint(db, checkpoint, frontier)
         db.execute(
             "INSERT OR REPLACE INTO audit_anchor (id, body) VALUES (1, ?)",
             (canonical_json(new_anchor).decode(),),

@@ -18,7 +18,7 @@ from typing import Any
 
 from gateway.audit.entries import QUERY_COLUMNS, Entry
 from gateway.audit.merkle import Frontier
-from gateway.audit.proofcheck import ZERO_HASH
+from gateway.audit.proofcheck import ZERO_HASH, canonical_json
 from gateway.audit.signing import format_time
 from gateway.audit.store import AuditQuery
 
@@ -46,7 +46,8 @@ CREATE INDEX IF NOT EXISTS audit_events_time ON audit_events (time);
 CREATE TABLE IF NOT EXISTS audit_checkpoints (
     tree_size INTEGER PRIMARY KEY,
     time      TEXT NOT NULL,
-    body      TEXT NOT NULL
+    body      TEXT NOT NULL,
+    frontier  TEXT  -- the writer's frontier at tree_size: a start-up shortcut, not signed
 );
 CREATE TABLE IF NOT EXISTS audit_anchor (
     id   INTEGER PRIMARY KEY CHECK (id = 1),
@@ -141,11 +142,51 @@ class Head:
         return self.frontier.size
 
 
+def insert_checkpoint(
+    db: sqlite3.Connection, checkpoint: dict[str, Any], frontier: Frontier
+) -> None:
+    db.execute(
+        "INSERT OR IGNORE INTO audit_checkpoints (tree_size, time, body, frontier) "
+        "VALUES (?, ?, ?, ?)",
+        (
+            checkpoint["tree_size"],
+            checkpoint["time"],
+            canonical_json(checkpoint).decode(),
+            canonical_json(frontier.to_json()).decode(),
+        ),
+    )
+
+
+def _checkpointed_head(db: sqlite3.Connection, anchor_size: int) -> Head | None:
+    """The head at the latest checkpoint, from its stored frontier, if that frontier still
+    folds to the signed root (anything else: rebuild from the leaves)."""
+    row = db.execute(
+        "SELECT body, frontier FROM audit_checkpoints WHERE frontier IS NOT NULL "
+        "ORDER BY tree_size DESC LIMIT 1"
+    ).fetchone()
+    if row is None:
+        return None
+    try:
+        checkpoint, frontier = json.loads(row[0]), Frontier.from_json(json.loads(row[1]))
+    except (ValueError, TypeError):
+        return None
+    if frontier.size <= anchor_size or frontier.root().hex() != checkpoint.get("root_hash"):
+        return None
+    last = db.execute(
+        "SELECT leaf_hash FROM audit_events WHERE seq = ?", (frontier.size - 1,)
+    ).fetchone()
+    return Head(frontier, str(last[0])) if last else None
+
+
 def load_head(db: sqlite3.Connection) -> Head:
-    """Rebuild the head from the stored leaf hashes (one pass over 32-byte values)."""
+    """Rebuild the head: from the latest checkpoint's frontier (or the pruning anchor, or
+    nothing) plus the leaf hashes stored after it."""
     anchor = read_anchor(db)
     frontier = Frontier.from_json(anchor["frontier"]) if anchor else Frontier()
     last = anchor["last_leaf_hash"] if anchor else ZERO_HASH
+    shortcut = _checkpointed_head(db, frontier.size)
+    if shortcut is not None:
+        frontier, last = shortcut.frontier, shortcut.last_hash
     for (leaf,) in db.execute(
         "SELECT leaf_hash FROM audit_events WHERE seq >= ? ORDER BY seq", (frontier.size,)
     ):

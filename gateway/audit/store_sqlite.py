@@ -29,7 +29,7 @@ import structlog
 from gateway.audit import sqlite_log
 from gateway.audit.entries import Entry, seal
 from gateway.audit.merkle import Frontier
-from gateway.audit.proofcheck import ZERO_HASH, canonical_json
+from gateway.audit.proofcheck import ZERO_HASH
 from gateway.audit.prove import consistency_proof, inclusion_proof
 from gateway.audit.signing import CheckpointSigner, format_time
 from gateway.audit.sqlite_log import Head
@@ -210,10 +210,7 @@ class SqliteAuditStore:
 
     def _insert_checkpoint(self, db: sqlite3.Connection, head: Head) -> dict[str, Any]:
         checkpoint = self.signer.sign(head.size, head.frontier.root(), self._clock())
-        db.execute(
-            "INSERT OR IGNORE INTO audit_checkpoints (tree_size, time, body) VALUES (?, ?, ?)",
-            (checkpoint["tree_size"], checkpoint["time"], _json(checkpoint)),
-        )
+        sqlite_log.insert_checkpoint(db, checkpoint, head.frontier)
         return checkpoint
 
     def _note_checkpoint(self, size: int) -> None:
@@ -318,10 +315,6 @@ def _insert(db: sqlite3.Connection, event: AuditEvent, entry: Entry) -> None:
             entry.text,
         ),
     )
-
-
-def _json(value: dict[str, Any]) -> str:
-    return canonical_json(value).decode("utf-8")
 
 
 def _ship(event: AuditEvent, entry: Entry) -> None:

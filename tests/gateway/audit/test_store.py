@@ -74,3 +74,25 @@ async def test_a_write_that_cannot_be_made_durable_fails_the_call_closed(
     assert (await blocked.json())["code"] == "audit_unavailable"
     again = await gateway.invoke("warehouse.stock.get", {"material": "100234", "plant": "1000"})
     assert again.status == 200
+
+
+async def test_start_up_uses_the_checkpoint_frontier_and_distrusts_a_bad_one(
+    tmp_path: Path,
+) -> None:
+    key = signer()
+    path = tmp_path / "audit.sqlite"
+    for start, spoil in ((0, False), (3, True), (6, False)):
+        if spoil:  # a frontier that does not fold to the signed root is ignored
+            with sqlite3.connect(path) as db:
+                db.execute(
+                    'UPDATE audit_checkpoints SET frontier = \'{"size":3,"hashes":'
+                    '["' + "00" * 32 + '","' + "11" * 32 + "\"]}'"
+                )
+        store = SqliteAuditStore(path, key)
+        await store.open()
+        for i in range(start, start + 3):
+            await store.append(event(i))
+        await store.close()
+    report = verify_log(read_store(path), [key.public_key])
+    assert report.ok, report.summary()
+    assert report.entries == 9
