@@ -9,13 +9,13 @@ shut-down closes what was opened. A bad policy file fails :func:`build_app` itse
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from gateway.api.admin import add_admin_routes
 from gateway.api.approvals import add_approval_routes
+from gateway.api.audit import add_audit_routes
 from gateway.api.middleware import MAX_BODY_BYTES, gateway_middleware
 from gateway.api.rest import add_routes
 from gateway.api.shedding import IN_FLIGHT, InFlight, shed_load
@@ -31,6 +31,7 @@ from gateway.appkeys import (
     STAFF,
     STATE_STORE,
 )
+from gateway.audit.retention import retention_context
 from gateway.audit.store import AuditStore
 from gateway.audit.store_sqlite import SqliteAuditStore
 from gateway.config import Config
@@ -138,7 +139,7 @@ def build_app(
     registry = registry or build_registry(config)
     timing = timing or (Timing(clock=clock) if clock is not None else Timing())
     directory = AgentDirectory.from_config(config.agents)
-    store = SqliteAuditStore(Path(config.audit.path))
+    store = SqliteAuditStore.from_config(config.audit)
     state = state or build_state_store(config.state, timing.clock)
     guards = build_guardrails(config, registry, directory, state, timing.clock)
     resilience = Resilience(config, timing)
@@ -169,9 +170,11 @@ def build_app(
     guards.desk.executor = Pipeline(approved_stages(registry, store, guards, resilience))
     app.cleanup_ctx.append(_state_lifecycle)  # first in, last out: others use the state
     app.cleanup_ctx.append(_lifecycle)
+    app.cleanup_ctx.append(retention_context(store, config.audit.retention))
     add_routes(app)
     add_approval_routes(app)
     add_admin_routes(app)
+    add_audit_routes(app)
     return app
 
 

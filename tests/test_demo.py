@@ -24,6 +24,11 @@ def test_demo_tells_the_story_and_exits_zero() -> None:
         "material document 4900000001",
         "125.000 -> 175.000",
         "audit trail",
+        "lastmile audit verify: OK: entries 0..",
+        "hashes prove it: event ",
+        "one call's full story",
+        "who         agent replenishment-bot (accountable owner ops-planning) over approval",
+        "approved (apr_",
     ):
         assert step in out
     assert "The demo ran as expected" in out

@@ -1,7 +1,9 @@
-"""Demo chapter, always last: the session's audit trail, one event per invocation."""
+"""Demo chapter, always last: the session's audit trail, one event per invocation, then
+an auditor verifies it and reads one call's full story (:mod:`gateway.demo.audit_verify`)."""
 
 from __future__ import annotations
 
+from gateway.demo import audit_verify
 from gateway.demo.session import DemoContext, DemoFailed
 from schemas.audit import EventKind
 
@@ -23,3 +25,4 @@ async def play(demo: DemoContext) -> None:
             f"   {e.time.strftime('%H:%M:%S.%f')[:12]} {who or '-':<18} {e.operation:<33} "
             f"{e.decision.value:<17} {e.outcome:<18} {e.on_behalf_of or e.target or ''}"
         )
+    await audit_verify.play(demo)

@@ -71,6 +71,7 @@ async def run_demo(keep_running: bool = False, out: TextIO | None = None) -> int
                     urls[name] = env[variable] = await start_site(factory(workdir), stack)
                 env["LASTMILE_AUDIT_DB"] = str(workdir / "audit.sqlite")
                 env["LASTMILE_APPROVALS_DB"] = str(workdir / "approvals.sqlite")
+                env["LASTMILE_AUDIT_KEY_FILE"] = str(workdir / "audit-signing.pem")
                 app = build_app(load_config(env=env))
                 gateway_url = await start_site(app, stack)
                 systems = ", ".join(f"{name} at {url}" for name, url in urls.items())
@@ -80,6 +81,7 @@ async def run_demo(keep_running: bool = False, out: TextIO | None = None) -> int
                     gateway_url=gateway_url,
                     out=out,
                     audit=lambda: app[AUDIT_STORE].query(limit=1000),
+                    audit_store=app[AUDIT_STORE],
                     sandbox_urls=urls,
                 )
                 try:

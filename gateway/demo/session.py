@@ -9,6 +9,7 @@ from typing import Any, TextIO
 
 import aiohttp
 
+from gateway.audit.store import AuditStore
 from schemas.audit import AuditEvent
 
 DEMO_KEYS = {
@@ -45,6 +46,7 @@ class DemoContext:
     out: TextIO
     audit: Callable[[], Awaitable[list[AuditEvent]]]
     sandbox_urls: dict[str, str] = field(default_factory=dict)
+    audit_store: AuditStore | None = None  # for checkpoints and verification in the last chapter
     invocations: int = 0
 
     async def call(

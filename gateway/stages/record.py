@@ -37,21 +37,8 @@ class Record:
                 f"The gateway failed unexpectedly; quote request id {inv.request_id} when "
                 "reporting it."
             )
-        event = audit_event(inv, self._redactor)
-        await self._store.append(event)
-        log.info(
-            "call",
-            request_id=inv.request_id,
-            agent=event.agent_id,
-            operation=event.operation,
-            decision=event.decision,
-            shadow_decision=event.shadow_decision,
-            policy_ids=event.policy_ids or None,
-            outcome=event.outcome,
-            status=event.status,
-            gateway_ms=event.gateway_ms,
-            backend_ms=event.backend_ms,
-        )
+        # Durable before the answer; the store also ships it to stdout as one JSON line.
+        await self._store.append(audit_event(inv, self._redactor))
 
 
 def audit_event(inv: Invocation, redactor: Redactor | None = None) -> AuditEvent:
