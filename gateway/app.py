@@ -12,6 +12,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from gateway.api.mcp.http import add_mcp_routes
 from gateway.api.middleware import MAX_BODY_BYTES, gateway_middleware
 from gateway.api.rest import DIRECTORY, PIPELINE, REGISTRY, add_routes
 from gateway.audit.store import AuditStore
@@ -62,6 +63,7 @@ def build_app(config: Config, registry: Registry | None = None) -> web.Applicati
     app[PIPELINE] = Pipeline(standard_stages(registry, directory, store))
     app.cleanup_ctx.append(_lifecycle)
     add_routes(app)
+    add_mcp_routes(app, config.mcp)
     return app
 
 

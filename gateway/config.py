@@ -27,6 +27,8 @@ from pydantic import (
     model_validator,
 )
 
+from gateway.api.mcp.config import McpConfig
+
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -156,6 +158,7 @@ class Config(_Section):
     agents: list[AgentConfig] = []
     audit: AuditConfig = AuditConfig()
     logging: LoggingConfig = LoggingConfig()
+    mcp: McpConfig = McpConfig()
 
     @model_validator(mode="after")
     def _unique_agents(self) -> Config:

@@ -87,6 +87,30 @@ def _on_behalf_of(request: web.Request) -> str | None:
     return value
 
 
+_DRY_RUN_VALUES = {"true": True, "1": True, "false": False, "0": False}
+
+
+def _dry_run(request: web.Request) -> bool:
+    """``X-Dry-Run: true`` asks for the call to be checked but not carried out."""
+    value = request.headers.get("X-Dry-Run")
+    if value is None:
+        return False
+    decided = _DRY_RUN_VALUES.get(value.strip().lower())
+    if decided is None:
+        raise ValidationFailed(
+            "The X-Dry-Run header must be 'true' or 'false'.",
+            [
+                FieldError(
+                    field="header:X-Dry-Run",
+                    message="not a boolean",
+                    expected="true or false",
+                    received=safe_text(value, 120),
+                )
+            ],
+        )
+    return decided
+
+
 async def invoke(request: web.Request) -> web.StreamResponse:
     request_id = request[REQUEST_ID]
     inv = Invocation(
@@ -96,6 +120,8 @@ async def invoke(request: web.Request) -> web.StreamResponse:
         credentials=request.headers.get("Authorization"),
         input_source=RequestBody(request),
         on_behalf_of=_on_behalf_of(request),
+        idempotency_key=request.headers.get("Idempotency-Key"),
+        dry_run=_dry_run(request),
     )
     await request.app[PIPELINE].run(inv)
     if inv.backend_ms is not None:
