@@ -14,6 +14,7 @@ from aiohttp import web
 
 from gateway.api.mcp.http import add_mcp_routes
 from gateway.api.middleware import MAX_BODY_BYTES, gateway_middleware
+from gateway.api.openapi import add_openapi_route
 from gateway.api.rest import DIRECTORY, PIPELINE, REGISTRY, add_routes
 from gateway.audit.store import AuditStore
 from gateway.audit.store_sqlite import SqliteAuditStore
@@ -64,6 +65,7 @@ def build_app(config: Config, registry: Registry | None = None) -> web.Applicati
     app.cleanup_ctx.append(_lifecycle)
     add_routes(app)
     add_mcp_routes(app, config.mcp)
+    add_openapi_route(app, registry)
     return app
 
 
