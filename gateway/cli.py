@@ -8,7 +8,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from gateway.commands import audit, check_config, demo, keys, mcp_stdio, sandbox, serve
+from gateway.commands import audit, check_config, demo, keys, mcp_stdio, sandbox, serve, tools
 from gateway.config import ConfigError
 from gateway.registry import RegistryError
 
@@ -22,6 +22,7 @@ COMMANDS: tuple[Register, ...] = (
     sandbox.register,
     audit.register,
     mcp_stdio.register,
+    tools.register,
 )
 
 
