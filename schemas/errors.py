@@ -14,6 +14,7 @@ written for an LLM (what went wrong, what to do instead)::
     ├── RequestRejected              400 bad_request
     │   ├── MalformedJson            400 malformed_json
     │   ├── UnsupportedMediaType     415 unsupported_media_type
+    │   ├── NotAcceptable            406 not_acceptable       (MCP: Accept excludes JSON)
     │   ├── PayloadTooLarge          413 payload_too_large
     │   └── ValidationFailed         422 validation_failed
     ├── BackendError                 502 backend_error
@@ -89,6 +90,10 @@ class MalformedJson(RequestRejected):
 
 class UnsupportedMediaType(RequestRejected):
     status, code, title = 415, "unsupported_media_type", "Unsupported media type"
+
+
+class NotAcceptable(RequestRejected):
+    status, code, title = 406, "not_acceptable", "No acceptable response format"
 
 
 class PayloadTooLarge(RequestRejected):

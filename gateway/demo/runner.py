@@ -23,7 +23,7 @@ from aiohttp import web
 
 from gateway.app import AUDIT_STORE, build_app
 from gateway.config import load_config
-from gateway.demo import audit_trail, warehouse
+from gateway.demo import audit_trail, mcp, warehouse
 from gateway.demo.session import DEMO_KEYS, Chapter, DemoContext, DemoFailed
 from gateway.logs import configure_logging
 from sandbox import acme_warehouse
@@ -35,7 +35,7 @@ SANDBOXES: tuple[tuple[str, str, SandboxFactory], ...] = (
     ("acme_wms", "LASTMILE_ACME_WMS_URL", lambda d: acme_warehouse.create_app(d / "wms.sqlite")),
 )
 
-CHAPTERS: tuple[Chapter, ...] = (warehouse.play, audit_trail.play)
+CHAPTERS: tuple[Chapter, ...] = (warehouse.play, mcp.play, audit_trail.play)
 
 
 async def start_site(app: web.Application, stack: AsyncExitStack) -> str:

@@ -271,7 +271,7 @@ async def test_transport_rejections_are_problems(gateway: Gateway) -> None:
     )
     assert local.status == 400  # admitted; a handshake-era ping without a session
     html = await post(gateway, {"jsonrpc": "2.0", "id": 1, "method": "ping"}, Accept="text/html")
-    assert html.status == 400
+    assert html.status == 406
 
 
 @pytest.mark.parametrize(

@@ -51,7 +51,7 @@ from gateway.api.mcp.versions import (
 from gateway.api.middleware import BACKEND_MS, REQUEST_ID
 from gateway.api.rest import DIRECTORY, PIPELINE, REGISTRY
 from gateway.identity import Agent
-from schemas.errors import Forbidden, RequestRejected, UnsupportedMediaType
+from schemas.errors import Forbidden, NotAcceptable, UnsupportedMediaType
 
 MCP_HANDLER = web.AppKey("mcp_handler", McpHandler)
 MCP_SESSIONS = web.AppKey("mcp_sessions", McpSessions)
@@ -114,7 +114,9 @@ async def post(request: web.Request) -> web.Response:
             "Send one JSON-RPC message with 'Content-Type: application/json'."
         )
     if not _accepts_json(request.headers.get("Accept")):
-        raise RequestRejected("Send 'Accept: application/json, text/event-stream'.")
+        raise NotAcceptable(
+            "This endpoint answers in JSON: send 'Accept: application/json, text/event-stream'."
+        )
     try:
         message: Any = json.loads(await request.read())
     except (ValueError, RecursionError):
