@@ -317,3 +317,13 @@ async def test_an_unknown_tool_is_a_tool_error_and_audited(gateway: Gateway) -> 
     assert "(unknown_operation)" in result["content"][0]["text"]
     [event] = await gateway.audit()
     assert (event.protocol, event.outcome) == ("mcp", "unknown_operation")
+
+
+async def test_an_oversized_message_is_refused_before_it_is_parsed(gateway: Gateway) -> None:
+    arguments = {"material": "x" * 5000}
+    response = await modern(
+        gateway, "tools/call", {"name": "warehouse.items.get", "arguments": arguments}
+    )
+    assert response.status == 413
+    assert (await response.json())["code"] == "payload_too_large"
+    assert await gateway.audit() == []

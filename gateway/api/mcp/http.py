@@ -17,7 +17,6 @@ is 405. Protocol errors are JSON-RPC errors with the status the spec assigns, ne
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +34,7 @@ from gateway.api.mcp.jsonrpc import (
     error_message,
     is_notification,
     is_response,
+    parse,
     request_id_of,
     result_message,
 )
@@ -118,7 +118,7 @@ async def post(request: web.Request) -> web.Response:
             "This endpoint answers in JSON: send 'Accept: application/json, text/event-stream'."
         )
     try:
-        message: Any = json.loads(await request.read())
+        message: Any = parse(await request.read())
     except (ValueError, RecursionError):
         return _error(None, RpcError(PARSE_ERROR, "Parse error: the body is not valid JSON."))
     if isinstance(message, dict) and (is_response(message) or is_notification(message)):

@@ -5,6 +5,7 @@ Transport-neutral: the HTTP and stdio transports both frame what this module bui
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 JsonObject = dict[str, Any]
@@ -47,6 +48,15 @@ class RpcError(Exception):
         if self.data is not None:
             error["data"] = self.data
         return error
+
+
+def parse(data: bytes | str) -> Any:
+    """JSON as RFC 8259 has it: ``NaN`` and ``Infinity`` are not JSON (Python accepts them)."""
+    return json.loads(data, parse_constant=_reject_constant)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def result_message(request_id: RequestId, result: JsonObject) -> JsonObject:

@@ -26,6 +26,7 @@ from gateway.api.mcp.jsonrpc import (
     error_message,
     is_notification,
     is_response,
+    parse,
     request_id_of,
     result_message,
 )
@@ -75,7 +76,7 @@ async def _send(write: Write, message: JsonObject) -> None:
 
 async def answer(handler: McpHandler, connection: Connection, line: bytes) -> JsonObject | None:
     try:
-        message: Any = json.loads(line)
+        message: Any = parse(line)
     except (ValueError, RecursionError):
         return error_message(None, RpcError(PARSE_ERROR, "Parse error: the line is not JSON."))
     if isinstance(message, dict) and (is_response(message) or is_notification(message)):
