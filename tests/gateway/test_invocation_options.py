@@ -83,3 +83,11 @@ def test_sessions_expire_when_idle_and_the_oldest_go_first_when_full() -> None:
     assert sessions.get(first.id, "bot") is None  # idle for 110 s
     assert sessions.close(third.id, "bot") is True
     assert len(sessions) == 0
+
+
+def test_an_agent_past_its_share_loses_its_own_oldest_session() -> None:
+    sessions = McpSessions(max_sessions=10, idle_s=60, max_per_agent=2, clock=lambda: 0.0)
+    other = sessions.open("other-bot", "2025-11-25")
+    mine = [sessions.open("greedy-bot", "2025-11-25") for _ in range(5)]
+    assert [sessions.get(s.id, "greedy-bot") is not None for s in mine] == [False] * 3 + [True] * 2
+    assert sessions.get(other.id, "other-bot") is other

@@ -21,6 +21,7 @@ from aiohttp.test_utils import TestServer
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 
 from gateway.audit.store_sqlite import SqliteAuditStore
 from tests.conftest import INVENTORY, REPLENISH, Gateway
@@ -104,6 +105,7 @@ async def test_invalid_arguments_come_back_as_a_tool_error_the_model_can_fix(
     assert "(validation_failed)" in text
     assert "- plant: Input should be a valid string; expected a JSON string; received 1000" in text
     assert "- bin: unknown field; the allowed fields are material, plant" in text
+    assert "inputSchema in tools/list" in text
     assert result.meta is not None
     problem = result.meta["dev.lastmile/problem"]
     assert problem["status"] == 422
@@ -195,3 +197,11 @@ async def test_stdio_serves_the_same_tools_through_the_same_path(
         ("mcp", "ok"),
         ("mcp", "validation_failed"),
     ]
+
+
+async def test_a_client_with_a_bad_key_cannot_connect(gateway: Gateway) -> None:
+    with pytest.raises(BaseExceptionGroup) as raised:
+        async with mcp_over_http(gateway, "lm_not_a_key", "auto"):
+            pass
+    assert raised.group_contains(MCPError)
+    assert await gateway.audit() == []

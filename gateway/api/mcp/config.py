@@ -12,6 +12,7 @@ class McpConfig(BaseModel):
 
     enabled: bool = True
     max_sessions: int = Field(default=1000, ge=1, le=1_000_000)
+    max_sessions_per_agent: int = Field(default=100, ge=1, le=1_000_000)
     session_idle_s: float = Field(default=3600, gt=0, le=7 * 24 * 3600)
     allowed_origins: list[str] = Field(
         default=[],

@@ -67,7 +67,9 @@ def add_mcp_routes(app: web.Application, config: McpConfig) -> None:
         return
     app[MCP_CONFIG] = config
     app[MCP_HANDLER] = McpHandler(app[REGISTRY], app[DIRECTORY], app[PIPELINE])
-    app[MCP_SESSIONS] = McpSessions(config.max_sessions, config.session_idle_s)
+    app[MCP_SESSIONS] = McpSessions(
+        config.max_sessions, config.session_idle_s, config.max_sessions_per_agent
+    )
     app.router.add_post("/mcp", post)
     app.router.add_get("/mcp", get, allow_head=False)
     app.router.add_delete("/mcp", delete)

@@ -211,6 +211,14 @@ def _dry_run(meta: Mapping[str, Any]) -> bool:
     return value
 
 
+_MCP_HINTS = {
+    "forbidden": "Over MCP, the tools you may call are exactly those tools/list returns.",
+    "unknown_operation": "Over MCP, the tools you may call are exactly those tools/list returns.",
+    "validation_failed": "The tool's inputSchema in tools/list describes the arguments.",
+}
+"""Details name REST routes (they are shared); this says where an MCP client looks instead."""
+
+
 def tool_error(error: GatewayError, request_id: str, tool: str) -> JsonObject:
     """A gateway error as an MCP tool error: the model reads the text, programs the problem."""
     lines = [f"{error.title} ({error.code}): {error.detail}"]
@@ -222,6 +230,9 @@ def tool_error(error: GatewayError, request_id: str, tool: str) -> JsonObject:
             if field.received is not None:
                 line += f"; received {field.received}"
             lines.append(line)
+    hint = _MCP_HINTS.get(error.code)
+    if hint:
+        lines.append(hint)
     if error.retryable:
         lines.append("This is transient: the same call may succeed if retried shortly.")
     lines.append(f"Request id: {request_id}.")

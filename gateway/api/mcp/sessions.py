@@ -3,7 +3,9 @@
 Only clients of revisions before 2026-07-28 have sessions. The store is bounded both
 ways: sessions idle for longer than ``idle_s`` expire, and when ``max_sessions`` are
 open the least recently used one is dropped, so a client that never ends its sessions
-cannot grow the gateway's memory. The clock is injected so tests move time.
+cannot grow the gateway's memory. An agent past ``max_per_agent`` loses its own oldest
+session first, so one agent opening sessions in a loop cannot push out the others'.
+The clock is injected so tests move time.
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ class McpSessions:
         self,
         max_sessions: int,
         idle_s: float,
+        max_per_agent: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._max = max_sessions
+        self._max_per_agent = max_per_agent or max_sessions
         self._idle_s = idle_s
         self._clock = clock
         self._open: OrderedDict[str, McpSession] = OrderedDict()
@@ -41,6 +45,9 @@ class McpSessions:
 
     def open(self, agent_id: str, protocol_version: str) -> McpSession:
         self._expire()
+        own = [s.id for s in self._open.values() if s.agent_id == agent_id]
+        for session_id in own[: max(len(own) - self._max_per_agent + 1, 0)]:
+            del self._open[session_id]
         while len(self._open) >= self._max:
             self._open.popitem(last=False)
         session = McpSession(
