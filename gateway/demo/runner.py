@@ -98,7 +98,12 @@ def _print_curl_lines(url: str, out: TextIO) -> None:
         '-H \'Content-Type: application/json\' -d \'{"material": "100235", "plant": "1000"}\'',
         file=out,
     )
-    print(f"  curl -s {url}/readyz", file=out, flush=True)
+    print(f"  curl -s {url}/readyz", file=out)
+    print(
+        f"MCP: point an agent host at {url}/mcp with 'Authorization: Bearer {key}' (docs/mcp.md)",
+        file=out,
+        flush=True,
+    )
 
 
 async def _wait_for_signal() -> None:

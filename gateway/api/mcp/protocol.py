@@ -91,9 +91,9 @@ class McpHandler:
     """Answers MCP requests; raises :class:`RpcError` for protocol-level failures."""
 
     def __init__(self, registry: Registry, directory: AgentDirectory, pipeline: Pipeline) -> None:
-        self._registry = registry
         self._directory = directory
         self._pipeline = pipeline
+        self._tools = {name: mcp_tool(entry) for name, entry in registry.catalog.items()}
 
     async def handle(self, method: str, params: JsonObject, ex: Exchange) -> JsonObject:
         if method == "tools/call":
@@ -143,11 +143,7 @@ class McpHandler:
             agent = self.authenticate(ex.credentials)
         except Unauthenticated as exc:
             raise RpcError(INVALID_REQUEST, exc.detail) from None
-        tools = [
-            mcp_tool(entry)
-            for name, entry in self._registry.catalog.items()
-            if agent.may_call(name)
-        ]
+        tools = [tool for name, tool in self._tools.items() if agent.may_call(name)]
         result: JsonObject = {"tools": tools}
         if ex.modern:
             result.update(cacheScope="private", ttlMs=TOOLS_TTL_MS)
