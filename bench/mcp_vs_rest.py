@@ -16,6 +16,7 @@ import io
 import os
 import tempfile
 import time
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 from aiohttp import ClientSession, web
@@ -32,8 +33,6 @@ VERSION = "2026-07-28"
 
 
 async def run(calls: int) -> None:
-    from contextlib import AsyncExitStack
-
     configure_logging("warning", io.StringIO())
     with tempfile.TemporaryDirectory() as tmp:
         async with AsyncExitStack() as stack, ClientSession() as http:
@@ -46,7 +45,10 @@ async def run(calls: int) -> None:
             app: web.Application = build_app(load_config(env=env))
             url = await start_site(app, stack)
             auth = {"Authorization": f"Bearer {DEMO_KEYS['inventory-bot']}"}
-            samples: dict[str, tuple[list[float], list[float]]] = {"rest": ([], []), "mcp": ([], [])}
+            samples: dict[str, tuple[list[float], list[float]]] = {
+                "rest": ([], []),
+                "mcp": ([], []),
+            }
             for i in range(2 * calls):
                 face = ("rest", "mcp")[i % 2]
                 started = time.perf_counter()
@@ -81,10 +83,10 @@ async def run(calls: int) -> None:
     for face, (share, trip) in samples.items():
         share.sort()
         trip.sort()
-        n = len(share)
+        n, p95 = len(share), int(len(share) * 0.95)
         print(
-            f"{face:>4}: gateway share p50 {share[n // 2]:.3f} ms, p95 {share[int(n * 0.95)]:.3f} ms;"
-            f" round trip p50 {trip[n // 2]:.3f} ms, p95 {trip[int(n * 0.95)]:.3f} ms (n={n})"
+            f"{face:>4}: gateway share p50 {share[n // 2]:.3f} ms, p95 {share[p95]:.3f} ms;"
+            f" round trip p50 {trip[n // 2]:.3f} ms, p95 {trip[p95]:.3f} ms (n={n})"
         )
 
 
