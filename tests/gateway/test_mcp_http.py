@@ -99,8 +99,9 @@ async def test_bad_json_is_a_parse_error(gateway: Gateway) -> None:
         {"jsonrpc": "1.0", "id": 1, "method": "ping"},
         {"jsonrpc": "2.0", "id": 1, "method": 5},
         "ping",
+        {"jsonrpc": "2.0", "params": {}},
     ],
-    ids=["batch", "wrong-version", "method-not-a-string", "not-an-object"],
+    ids=["batch", "wrong-version", "method-not-a-string", "not-an-object", "no-id-no-method"],
 )
 async def test_what_is_not_one_request_is_an_invalid_request(gateway: Gateway, body: Any) -> None:
     await rpc_error(await post(gateway, body), 400, -32600)
@@ -327,3 +328,27 @@ async def test_an_oversized_message_is_refused_before_it_is_parsed(gateway: Gate
     assert response.status == 413
     assert (await response.json())["code"] == "payload_too_large"
     assert await gateway.audit() == []
+
+
+async def test_a_routing_header_given_twice_is_a_mismatch(gateway: Gateway) -> None:
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": envelope()}}
+    response = await gateway.client.post(
+        "/mcp",
+        json=body,
+        headers=[
+            ("Authorization", f"Bearer {INVENTORY}"),
+            ("MCP-Protocol-Version", MODERN),
+            ("Mcp-Method", "tools/list"),
+            ("Mcp-Method", "tools/call"),
+        ],
+    )
+    await rpc_error(response, 400, -32020)
+
+
+async def test_a_notification_at_a_version_we_do_not_speak_is_refused(gateway: Gateway) -> None:
+    response = await post(
+        gateway,
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        **{"MCP-Protocol-Version": "1999-01-01"},
+    )
+    await rpc_error(response, 400, -32022)

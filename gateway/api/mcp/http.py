@@ -24,6 +24,7 @@ from aiohttp import web
 
 from gateway.api.mcp.config import McpConfig
 from gateway.api.mcp.jsonrpc import (
+    HEADER_MISMATCH,
     HTTP_STATUS,
     INVALID_REQUEST,
     PARSE_ERROR,
@@ -42,8 +43,8 @@ from gateway.api.mcp.protocol import Exchange, McpHandler
 from gateway.api.mcp.sessions import McpSession, McpSessions
 from gateway.api.mcp.versions import (
     ASSUMED_HANDSHAKE_VERSION,
-    HANDSHAKE_VERSIONS,
     MODERN_VERSIONS,
+    SUPPORTED_VERSIONS,
     check_envelope,
     envelope_version,
     unsupported,
@@ -58,6 +59,7 @@ MCP_SESSIONS = web.AppKey("mcp_sessions", McpSessions)
 MCP_CONFIG = web.AppKey("mcp_config", McpConfig)
 
 SESSION_HEADER = "Mcp-Session-Id"
+ROUTING_HEADERS = ("MCP-Protocol-Version", "Mcp-Method", "Mcp-Name")
 _LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
 
@@ -123,17 +125,17 @@ async def post(request: web.Request) -> web.Response:
         message: Any = parse(await request.read())
     except (ValueError, RecursionError):
         return _error(None, RpcError(PARSE_ERROR, "Parse error: the body is not valid JSON."))
+    header_version = request.headers.get("MCP-Protocol-Version")
+    if header_version is not None and header_version not in SUPPORTED_VERSIONS:
+        return _error(request_id_of(message), unsupported(header_version))
     if isinstance(message, dict) and (is_response(message) or is_notification(message)):
         return await _notification(request, message, agent)
     try:
         rid, method, params = check_request(message)
     except RpcError as exc:
         return _error(request_id_of(message), exc)
-    header_version = request.headers.get("MCP-Protocol-Version")
     if header_version in MODERN_VERSIONS or envelope_version(params) is not None:
         return await _modern(request, rid, method, params)
-    if header_version is not None and header_version not in HANDSHAKE_VERSIONS:
-        return _error(rid, unsupported(header_version))
     if method == "initialize":
         return _initialize(request, rid, params, agent)
     return await _in_session(request, rid, method, params, agent, header_version)
@@ -161,6 +163,9 @@ async def _modern(
 ) -> web.Response:
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
+        for name in ROUTING_HEADERS:  # first-copy and last-copy readers would disagree
+            if len(request.headers.getall(name, ())) > 1:
+                raise RpcError(HEADER_MISMATCH, f"The {name} header appears more than once")
         version = check_envelope(method, params, headers)
     except RpcError as exc:
         return _error(rid, exc)

@@ -78,7 +78,11 @@ def request_id_of(message: Any) -> RequestId | None:
 
 def is_notification(message: JsonObject) -> bool:
     """JSON-RPC 2.0 §4.1: a request without an ``id`` member is a notification."""
-    return "id" not in message
+    return (
+        "id" not in message
+        and message.get("jsonrpc") == "2.0"
+        and isinstance(message.get("method"), str)
+    )
 
 
 def is_response(message: JsonObject) -> bool:
