@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +84,20 @@ async def test_garbage_lines_get_errors_and_the_loop_goes_on(tmp_path: Path) -> 
     codes = [a.get("error", {}).get("code") for a in answers]
     assert codes == [-32700, -32700, -32600, -32700, None]
     assert answers[-1] == {"jsonrpc": "2.0", "id": 3, "result": {}}
+
+
+def test_mcp_stdio_refuses_to_start_without_a_valid_key(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "LASTMILE_AUDIT_DB": str(tmp_path / "audit.sqlite")}
+    for args in (["--agent-key", "lm_wrong"], []):
+        done = subprocess.run(  # noqa: S603 - our own CLI
+            [sys.executable, "-m", "gateway", "mcp-stdio", *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert done.returncode == 2
+        assert done.stdout == ""  # stdout belongs to the protocol
+        assert "lastmile mcp-stdio:" in done.stderr
