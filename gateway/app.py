@@ -16,7 +16,9 @@ from aiohttp import web
 from gateway.api.admin import add_admin_routes
 from gateway.api.approvals import add_approval_routes
 from gateway.api.audit import add_audit_routes
+from gateway.api.mcp.http import add_mcp_routes
 from gateway.api.middleware import MAX_BODY_BYTES, gateway_middleware
+from gateway.api.openapi import add_openapi_route
 from gateway.api.rest import add_routes
 from gateway.api.shedding import IN_FLIGHT, InFlight, shed_load
 from gateway.appkeys import (
@@ -175,6 +177,8 @@ def build_app(
     add_approval_routes(app)
     add_admin_routes(app)
     add_audit_routes(app)
+    add_mcp_routes(app, config.mcp)
+    add_openapi_route(app, registry)
     return app
 
 

@@ -16,9 +16,11 @@ from gateway.commands import (
     demo,
     halt,
     keys,
+    mcp_stdio,
     policy,
     sandbox,
     serve,
+    tools,
 )
 from gateway.config import ConfigError
 from gateway.registry import RegistryError
@@ -35,6 +37,8 @@ COMMANDS: tuple[Register, ...] = (
     policy.register,
     approvals.register,
     halt.register,
+    mcp_stdio.register,
+    tools.register,
 )
 
 

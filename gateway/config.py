@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from gateway.api.mcp.config import McpConfig
 from gateway.resilience.config import ResilienceConfig, StateConfig
 from gateway.tracing_config import TracingConfig
 
@@ -270,6 +271,7 @@ class Config(_Section):
     guardrails: GuardrailsConfig = Field(default_factory=lambda: GuardrailsConfig())
     state: StateConfig = StateConfig()
     resilience: ResilienceConfig = ResilienceConfig()
+    mcp: McpConfig = McpConfig()
 
     @model_validator(mode="after")
     def _unique_identities(self) -> Config:

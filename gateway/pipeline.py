@@ -41,6 +41,8 @@ class Invocation:
     credentials: str | None
     input_source: InputSource
     on_behalf_of: str | None = None
+    idempotency_key: str | None = None
+    dry_run: bool = False
     started: float = field(default_factory=time.perf_counter)
     time: datetime = field(default_factory=lambda: datetime.now(UTC))
     agent: Agent | None = None
@@ -56,8 +58,6 @@ class Invocation:
     policy_ids: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
     approval: ApprovalRecord | None = None
-    idempotency_key: str | None = None
-    dry_run: bool = False
     replayed: bool = False
     attempts: list[Attempt] = field(default_factory=list)
     backend_reference: str | None = None

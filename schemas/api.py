@@ -21,6 +21,7 @@ class Problem(BaseModel):
     detail: str
     code: str
     request_id: str
+    retryable: bool = False
     instance: str | None = None
     errors: list[FieldError] | None = None
 

@@ -22,6 +22,7 @@ the answer must carry (``Retry-After``, ``RateLimit``), rendered generically::
     ├── RequestRejected              400 bad_request
     │   ├── MalformedJson            400 malformed_json
     │   ├── UnsupportedMediaType     415 unsupported_media_type
+    │   ├── NotAcceptable            406 not_acceptable       (MCP: Accept excludes JSON)
     │   ├── PayloadTooLarge          413 payload_too_large
     │   ├── ValidationFailed         422 validation_failed
     │   ├── PolicyInvalid            422 policy_invalid       (reload refused; old policies stay)
@@ -164,6 +165,10 @@ class MalformedJson(RequestRejected):
 
 class UnsupportedMediaType(RequestRejected):
     status, code, title = 415, "unsupported_media_type", "Unsupported media type"
+
+
+class NotAcceptable(RequestRejected):
+    status, code, title = 406, "not_acceptable", "No acceptable response format"
 
 
 class PayloadTooLarge(RequestRejected):

@@ -13,7 +13,10 @@ PROBLEM_TYPE_BASE = "https://lastmile.dev/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
-def problem_response(error: GatewayError, request_id: str, instance: str | None) -> web.Response:
+def problem_document(
+    error: GatewayError, request_id: str, instance: str | None
+) -> dict[str, object]:
+    """The problem as a JSON object; the MCP face puts the same document in a tool error."""
     body: dict[str, object] = {
         "type": PROBLEM_TYPE_BASE + error.code,
         "title": error.title,
@@ -26,6 +29,11 @@ def problem_response(error: GatewayError, request_id: str, instance: str | None)
     if instance is not None:
         body["instance"] = instance
     body.update(error.extras)
+    return body
+
+
+def problem_response(error: GatewayError, request_id: str, instance: str | None) -> web.Response:
+    body = problem_document(error, request_id, instance)
     response = web.Response(
         body=json.dumps(body, ensure_ascii=False).encode("utf-8"),
         status=error.status,

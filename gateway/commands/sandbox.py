@@ -31,6 +31,7 @@ def _sandbox(args: argparse.Namespace) -> int:
     else:
         port, db = args.port or 8081, args.db or Path("acme_wms.sqlite")
         app, name, where = acme_warehouse.create_app(db), "ACME WMS", f"http://127.0.0.1:{port}"
-    print(f"{name} sandbox on {where} (data in {db})", flush=True)
-    web.run_app(app, host="127.0.0.1", port=port, print=None)
+    # run_app calls ``print`` once the socket listens, so whoever waits for the line can connect.
+    announce = f"{name} sandbox on {where} (data in {db})"
+    web.run_app(app, host="127.0.0.1", port=port, print=lambda _: print(announce, flush=True))
     return 0

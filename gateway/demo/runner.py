@@ -24,7 +24,7 @@ from aiohttp import web
 from gateway.app import build_app
 from gateway.appkeys import AUDIT_STORE
 from gateway.config import load_config
-from gateway.demo import audit_trail, finance, guardrails, resilience, warehouse
+from gateway.demo import audit_trail, finance, guardrails, mcp, resilience, warehouse
 from gateway.demo.session import DEMO_KEYS, Chapter, DemoContext, DemoFailed
 from gateway.logs import configure_logging
 from sandbox import acme_finance, acme_warehouse
@@ -40,6 +40,7 @@ SANDBOXES: tuple[tuple[str, str, SandboxFactory], ...] = (
 CHAPTERS: tuple[Chapter, ...] = (
     warehouse.play,
     finance.play,
+    mcp.play,
     resilience.play,
     guardrails.play,
     audit_trail.play,
@@ -113,6 +114,10 @@ def _print_curl_lines(url: str, out: TextIO) -> None:
     print(
         f"  curl -s {url}/v1/operations/finance.invoices.list -H 'Authorization: Bearer "
         f"{support}' -H 'Content-Type: application/json' -d '{{\"customer_id\": \"100001\"}}'",
+        file=out,
+    )
+    print(
+        f"  MCP: point an agent host at {url}/mcp with 'Authorization: Bearer {key}' (docs/mcp.md)",
         file=out,
     )
     print(f"  curl -s {url}/readyz", file=out, flush=True)

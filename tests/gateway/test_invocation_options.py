@@ -1,0 +1,93 @@
+"""Idempotency key and dry run reach the Invocation from both faces (the stages that
+honour them live elsewhere), and MCP sessions stay bounded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from gateway.api.mcp.protocol import Exchange, McpHandler
+from gateway.api.mcp.sessions import McpSessions
+from gateway.app import build_app
+from gateway.appkeys import AGENTS, PIPELINE, REGISTRY
+from gateway.pipeline import Invocation, Pipeline, Proceed
+from schemas.errors import Forbidden
+from tests.conftest import INVENTORY, make_config
+
+
+class Capture:
+    """The only stage: keeps what reached it and ends the call there."""
+
+    def __init__(self) -> None:
+        self.seen: list[Invocation] = []
+
+    async def __call__(self, inv: Invocation, proceed: Proceed) -> None:
+        self.seen.append(inv)
+        inv.error = Forbidden("captured")
+
+
+def capturing_app(tmp_path: Path) -> tuple[Any, Capture]:
+    app = build_app(make_config("http://127.0.0.1:9", tmp_path / "audit.sqlite"))
+    capture = Capture()
+    app[PIPELINE] = Pipeline((capture,))
+    return app, capture
+
+
+async def test_rest_headers_set_idempotency_key_and_dry_run(tmp_path: Path) -> None:
+    app, capture = capturing_app(tmp_path)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        auth = {"Authorization": f"Bearer {INVENTORY}"}
+        await client.post(
+            "/v1/operations/warehouse.stock.get",
+            json={},
+            headers={**auth, "Idempotency-Key": "k-42", "X-Dry-Run": "true"},
+        )
+        await client.post("/v1/operations/warehouse.stock.get", json={}, headers=auth)
+        bad = await client.post(
+            "/v1/operations/warehouse.stock.get", json={}, headers={**auth, "X-Dry-Run": "maybe"}
+        )
+        assert bad.status == 422  # a header error ends the call before the pipeline
+        assert (await bad.json())["errors"][0]["field"] == "header:X-Dry-Run"
+    assert [(i.idempotency_key, i.dry_run) for i in capture.seen] == [("k-42", True), (None, False)]
+
+
+async def test_mcp_meta_sets_idempotency_key_and_dry_run(tmp_path: Path) -> None:
+    app, capture = capturing_app(tmp_path)
+    handler = McpHandler(app[REGISTRY], app[AGENTS], app[PIPELINE])
+    exchange = Exchange("req_1", f"Bearer {INVENTORY}", "2026-07-28")
+    meta = {"dev.lastmile/idempotencyKey": "k-7", "dev.lastmile/dryRun": True}
+    await handler.handle("tools/call", {"name": "warehouse.stock.get", "_meta": meta}, exchange)
+    await handler.handle("tools/call", {"name": "warehouse.stock.get"}, exchange)
+    assert [(i.protocol, i.idempotency_key, i.dry_run) for i in capture.seen] == [
+        ("mcp", "k-7", True),
+        ("mcp", None, False),
+    ]
+
+
+def test_sessions_expire_when_idle_and_the_oldest_go_first_when_full() -> None:
+    now = [0.0]
+    sessions = McpSessions(max_sessions=2, idle_s=60, clock=lambda: now[0])
+    first = sessions.open("bot", "2025-11-25")
+    now[0] = 30
+    second = sessions.open("bot", "2025-11-25")
+    assert sessions.get(first.id, "bot") is first  # touching renews it
+    third = sessions.open("bot", "2025-11-25")  # full: the least recently used goes
+    assert sessions.get(second.id, "bot") is None
+    assert len(sessions) == 2
+    now[0] = 89
+    assert sessions.get(third.id, "other-bot") is None  # not visible to another agent
+    assert sessions.get(third.id, "bot") is third
+    now[0] = 140
+    assert sessions.get(first.id, "bot") is None  # idle for 110 s
+    assert sessions.close(third.id, "bot") is True
+    assert len(sessions) == 0
+
+
+def test_an_agent_past_its_share_loses_its_own_oldest_session() -> None:
+    sessions = McpSessions(max_sessions=10, idle_s=60, max_per_agent=2, clock=lambda: 0.0)
+    other = sessions.open("other-bot", "2025-11-25")
+    mine = [sessions.open("greedy-bot", "2025-11-25") for _ in range(5)]
+    assert [sessions.get(s.id, "greedy-bot") is not None for s in mine] == [False] * 3 + [True] * 2
+    assert sessions.get(other.id, "other-bot") is other
