@@ -8,7 +8,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from gateway.commands import audit, check_config, demo, keys, sandbox, serve
+from gateway.commands import adapter, audit, check_config, demo, keys, sandbox, serve
 from gateway.config import ConfigError
 from gateway.registry import RegistryError
 
@@ -21,6 +21,7 @@ COMMANDS: tuple[Register, ...] = (
     keys.register,
     sandbox.register,
     audit.register,
+    adapter.register,
 )
 
 
