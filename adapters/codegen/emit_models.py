@@ -89,10 +89,12 @@ def _field(fp: FieldPlan) -> list[str]:
     args = [] if fp.required else ["default=None"]
     if fp.alias != fp.name:
         args.append(f"alias={py_string(fp.alias)}")
-    if fp.min_occurs > 1 and fp.max_occurs != 1:
+    if fp.min_occurs >= 1 and fp.max_occurs != 1:
         args.append(f"min_length={fp.min_occurs}")
     if fp.max_occurs not in (1, None):
         args.append(f"max_length={fp.max_occurs}")
+    if not args and not fp.description:
+        return _wrap_expression(f"{fp.name}: ", fp.annotation, "", "    ")
     lines = _wrap_expression(f"{fp.name}: ", fp.annotation, " = Field(", "    ")
     for arg in args:
         lines.append(f"        {arg},")
@@ -146,7 +148,10 @@ def _class(plan: ClassPlan) -> list[str]:
 
 
 def _tuple_literal(branches: tuple[tuple[str, ...], ...]) -> str:
-    inner = [f"({', '.join(py_string(n) for n in b)},)" for b in branches]
+    inner = [
+        f"({py_string(b[0])},)" if len(b) == 1 else f"({', '.join(py_string(n) for n in b)})"
+        for b in branches
+    ]
     return f"({', '.join(inner)})"
 
 

@@ -237,6 +237,12 @@ class ModelPlan:
         if plan.subtypes and 1 < len(concrete) <= MAX_UNION_SUBTYPES:
             fp.union = concrete
             return " | ".join(c.name for c in concrete)
+        if len(concrete) > MAX_UNION_SUBTYPES:
+            note = (
+                f"Polymorphic: the schema accepts any of {len(concrete)} subtypes of "
+                f"{plan.name} here; narrow the type to the ones you use."
+            )
+            fp.description = f"{fp.description} {note}".strip()
         return plan.name
 
     def _descendants(self, plan: ClassPlan) -> list[ClassPlan]:

@@ -61,10 +61,10 @@ def field_name(xsd_name: str) -> str:
     name = snake(xsd_name) or "field"
     if name[0].isdigit():
         name = f"f_{name}"
+    if name.startswith("model_"):
+        return f"xsd_{name}"
     if keyword.iskeyword(name) or keyword.issoftkeyword(name) or name in _RESERVED_FIELDS:
         name += "_"
-    if name.startswith("model_"):
-        name = f"xsd_{name}"
     return name
 
 

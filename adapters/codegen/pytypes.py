@@ -81,6 +81,10 @@ def simple_expression(simple: SimpleType, imports: Imports) -> str:
         imports.use("Literal")
         values = [_literal(v, python) for v in dict.fromkeys(facets.enumeration)]
         return f"Literal[{', '.join(values)}]"
+    if facets.enumeration is not None:
+        imports.dropped.append(f"enumeration on {simple.builtin} {simple.name or ''}".strip())
+    if facets.patterns and python != "str":
+        imports.dropped.append(f"pattern on {simple.builtin} {simple.name or ''}".strip())
     args: list[str] = []
     if python == "str":
         args += _length_args(facets)
@@ -174,7 +178,9 @@ def _bound_args(facets: Facets, python: str, imports: Imports) -> list[str]:
             float(text)
         except ValueError:
             continue
-        args.append(f"{key}=Decimal({text!r})" if python == "Decimal" else f"{key}={float(text)!r}")
+        args.append(
+            f"{key}=Decimal({py_string(text)})" if python == "Decimal" else f"{key}={float(text)!r}"
+        )
     return args
 
 
