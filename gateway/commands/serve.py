@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import structlog
@@ -29,13 +29,15 @@ def _serve(args: argparse.Namespace) -> int:
     app = build_app(config)
     host = args.host or config.server.host
     port = args.port if args.port is not None else config.server.port
-    app.on_startup.append(_announce(host, port))
-    web.run_app(app, host=host, port=port, access_log=None, print=None)
+    web.run_app(app, host=host, port=port, access_log=None, print=_announce(host, port))
     return 0
 
 
-def _announce(host: str, port: int) -> Callable[[web.Application], Awaitable[None]]:
-    async def announce(app: web.Application) -> None:
+def _announce(host: str, port: int) -> Callable[..., None]:
+    """Logs "listening" once the sockets are bound: aiohttp calls ``print`` after the sites
+    start, whereas ``on_startup`` runs before, so a client could be refused after the line."""
+
+    def announce(*_message: object) -> None:
         structlog.get_logger("lastmile").info("listening", host=host, port=port)
 
     return announce
