@@ -172,6 +172,8 @@ def _fetch(url: str) -> bytes:
     request = urllib.request.Request(url, headers=accept)  # noqa: S310 - http(s) only, see _is_url
     try:
         with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_S) as response:  # noqa: S310
+            if _origin(response.geturl()) != _origin(url):
+                raise GeneratorError(f"{url}: refusing a redirect to {response.geturl()}")
             data: bytes = response.read(MAX_DOCUMENT_BYTES + 1)
     except OSError as exc:
         raise GeneratorError(f"{url}: cannot fetch ({exc})") from None

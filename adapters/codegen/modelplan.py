@@ -233,8 +233,12 @@ class ModelPlan:
             return simple_expression(type_, self.imports)
         plan = self.complex_class(type_, use.name)
         fp.complex = plan
-        concrete = [c for c in [plan, *self._descendants(plan)] if not c.abstract]
-        if plan.subtypes and 1 < len(concrete) <= MAX_UNION_SUBTYPES:
+        if not plan.abstract:
+            # A concrete base stays itself: sending a subtype in its place needs an
+            # xsi:type that a plain mapping cannot carry, so the base is the honest contract.
+            return plan.name
+        concrete = [c for c in self._descendants(plan) if not c.abstract]
+        if 1 <= len(concrete) <= MAX_UNION_SUBTYPES:
             fp.union = concrete
             return " | ".join(c.name for c in concrete)
         if len(concrete) > MAX_UNION_SUBTYPES:

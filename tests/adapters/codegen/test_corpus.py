@@ -2,7 +2,8 @@
 
 Each output must pass ``ruff check`` with the project's config, import cleanly, declare
 one operation per WSDL operation, and pass its own generated contract test; and for a
-few named fields we check that the XSD restriction survived into the model.
+few named fields we check that the XSD restriction survived into the model. (The ruff
+and contract checks also cover the fixture WSDL, so they run even without the corpus.)
 """
 
 from __future__ import annotations
@@ -55,9 +56,7 @@ def test_every_corpus_wsdl_generates_an_importable_adapter(
         assert op.description
 
 
-def test_generated_code_passes_ruff_with_the_project_config(
-    generated: Generated, corpus: dict[str, Path]
-) -> None:
+def test_generated_code_passes_ruff_with_the_project_config(generated: Generated) -> None:
     result = subprocess.run(  # noqa: S603 - our own ruff on our own output
         [_tool("ruff"), "check", "--config", str(REPO / "pyproject.toml"), str(generated.root)],
         cwd=REPO,
@@ -68,7 +67,7 @@ def test_generated_code_passes_ruff_with_the_project_config(
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
 
 
-def test_generated_contract_tests_pass(generated: Generated, corpus: dict[str, Path]) -> None:
+def test_generated_contract_tests_pass(generated: Generated) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(generated.root)])}
     result = subprocess.run(  # noqa: S603 - pytest on the generated packages
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:asyncio",
@@ -80,8 +79,9 @@ def test_generated_contract_tests_pass(generated: Generated, corpus: dict[str, P
         check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-4000:]
-    cases = sum(r.contract_cases for r in generated.results.values())
-    assert cases >= 100  # NetSuite alone has dozens of operation models with samples
+    assert " passed" in result.stdout
+    if NETSUITE in generated.results:
+        assert generated.results[NETSUITE].contract_cases >= 60  # 84 operation models
 
 
 def test_read_write_guesses_for_nav_page_operations(

@@ -125,3 +125,36 @@ def test_cli_reports_bad_input_in_one_line(
     err = capsys.readouterr().err
     assert message in err
     assert "Traceback" not in err
+
+
+async def test_a_redirect_to_another_origin_is_refused() -> None:
+    elsewhere = TestServer(_serve({"/orders.wsdl": (FIXTURES / "orders.wsdl").read_bytes()}))
+    await elsewhere.start_server()
+    target = str(elsewhere.make_url("/orders.wsdl"))
+
+    async def moved(request: web.Request) -> web.Response:
+        raise web.HTTPFound(target)
+
+    app = web.Application()
+    app.router.add_get("/orders.wsdl", moved)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        url = str(server.make_url("/orders.wsdl"))
+        with pytest.raises(GeneratorError, match="refusing a redirect to http://127"):
+            await asyncio.to_thread(load_wsdl, url)
+    finally:
+        await server.close()
+        await elsewhere.close()
+
+
+async def test_an_oversized_remote_document_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("adapters.codegen.loader.MAX_DOCUMENT_BYTES", 1024)
+    server = TestServer(_serve({"/big.wsdl": b"<a>" + b" " * 4096 + b"</a>"}), host="127.0.0.1")
+    await server.start_server()
+    try:
+        url = str(server.make_url("/big.wsdl"))
+        with pytest.raises(GeneratorError, match="larger than 1024 bytes"):
+            await asyncio.to_thread(load_wsdl, url)
+    finally:
+        await server.close()
