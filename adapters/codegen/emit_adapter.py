@@ -18,6 +18,7 @@ from adapters.codegen.emit_models import docstring, plain_text
 from adapters.codegen.modelplan import OperationModels
 from adapters.codegen.naming import Names, identifier_words, words
 from adapters.codegen.pytypes import py_string
+from adapters.codegen.wsdl import ServiceOperation
 
 READ_VERBS = frozenset(
     {"get", "read", "search", "list", "find", "query", "is", "has", "check", "fetch", "lookup",
@@ -136,9 +137,26 @@ def render_adapter(name: str, owner: str, title: str, ops: list[OperationModels]
                     "    )",
                 ]
             ),
-            f"    return reply_mapping(reply, unwrapped={unwrapped})",
+            *_return_line(unwrapped, op),
         ]
     return "\n".join(_fit(line) for line in lines) + "\n"
+
+
+def _return_line(unwrapped: str, op: ServiceOperation) -> list[str]:
+    args = [f"unwrapped={unwrapped}"]
+    if op.reply_headers:
+        args.append("envelope=True")
+        if len(op.output) == 1:
+            args.append(f"part={py_string(op.output[0].name)}")
+    line = f"    return reply_mapping(reply, {', '.join(args)})"
+    if len(line) <= 100:
+        return [line]
+    return [
+        "    return reply_mapping(",
+        "        reply,",
+        *(f"        {a}," for a in args),
+        "    )",
+    ]
 
 
 def _fit(line: str) -> str:

@@ -101,7 +101,8 @@ class ModelPlan:
         request = self._message_class(op.input, f"{op_class}Input")
         reply = self._message_class(op.output, f"{op_class}Output")
         unwrapped = None
-        if len(op.output) == 1 and not reply.base and len(reply.fields) == 1:
+        single = len(op.output) == 1 and not op.reply_headers
+        if single and not reply.base and len(reply.fields) == 1:
             only = reply.fields[0]
             unwrapped = only.alias if only.alias != SIMPLE_CONTENT_ALIAS else None
         return OperationModels(op, request, reply, unwrapped)

@@ -31,13 +31,21 @@ def check_choice(
         raise ValueError(f"give one of the choice ({options})")
 
 
-def reply_mapping(reply: Any, unwrapped: str | None) -> Mapping[str, Any]:
-    """The reply body as the output model's mapping.
+def reply_mapping(
+    reply: Any, unwrapped: str | None, *, envelope: bool = False, part: str | None = None
+) -> Mapping[str, Any]:
+    """The reply body as the output model's mapping, undoing zeep's reshaping of replies.
 
     zeep returns the only child of a reply element instead of the element itself
     (``Read`` answers the ``Customer``, not ``{"Customer": ...}``); ``unwrapped`` names
-    that child, so the handler puts the wrapper back.
+    that child, so the handler puts the wrapper back. When the reply binds SOAP headers
+    (NetSuite's ``documentInfo``), zeep returns ``{"header": ..., "body": {part: ...}}``
+    instead; ``envelope`` says so, and ``part`` names the body's reply element.
     """
+    if envelope and isinstance(reply, Mapping) and "body" in reply:
+        reply = reply["body"]
+        if part is not None and isinstance(reply, Mapping) and part in reply:
+            reply = reply[part]
     if unwrapped is not None:
         return {unwrapped: reply}
     if reply is None:

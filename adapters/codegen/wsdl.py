@@ -29,6 +29,7 @@ class ServiceOperation:
     documentation: str
     input: list[ElementUse] = field(default_factory=list)
     output: list[ElementUse] = field(default_factory=list)
+    reply_headers: bool = False  # the reply binds SOAP headers: zeep returns the envelope
 
 
 def _w(local: str) -> str:
@@ -53,18 +54,12 @@ def service_name(loaded: LoadedWsdl) -> str:
 def read_operations(loaded: LoadedWsdl, schemas: SchemaSet) -> list[ServiceOperation]:
     messages: dict[str, etree._Element] = {}
     headers: set[tuple[str, str]] = set()
+    reply_headers: set[tuple[str, str]] = set()
     for definitions in loaded.definitions:
         namespace = definitions.get("targetNamespace", "")
         for message in definitions.iterfind(_w("message")):
             messages[qname_tag(namespace, message.get("name", ""))] = message
-        for binding in definitions.iterfind(_w("binding")):
-            for node in binding.iter():
-                if not isinstance(node.tag, str) or etree.QName(node).localname != "header":
-                    continue
-                if etree.QName(node).namespace in SOAP_BINDING_NAMESPACES and node.get("message"):
-                    headers.add(
-                        (resolve_qname(node, node.get("message", "")), node.get("part", ""))
-                    )
+        _bound_headers(definitions, headers, reply_headers)
     operations: list[ServiceOperation] = []
     seen: set[tuple[str, str]] = set()
     for definitions in loaded.definitions:
@@ -82,9 +77,32 @@ def read_operations(loaded: LoadedWsdl, schemas: SchemaSet) -> list[ServiceOpera
                         documentation=wsdl_documentation(op),
                         input=_parts(op.find(_w("input")), messages, headers, schemas),
                         output=_parts(op.find(_w("output")), messages, headers, schemas),
+                        reply_headers=key in reply_headers,
                     )
                 )
     return operations
+
+
+def _bound_headers(
+    definitions: etree._Element,
+    headers: set[tuple[str, str]],
+    reply_headers: set[tuple[str, str]],
+) -> None:
+    """Collect the message parts bound as SOAP headers, and the (port type, operation)
+    pairs whose reply binds any: zeep then returns the whole envelope, not the body."""
+    for binding in definitions.iterfind(_w("binding")):
+        port = binding.get("type", "").rpartition(":")[2]
+        for op in binding.iterfind(_w("operation")):
+            for io in op:
+                for node in io if isinstance(io.tag, str) else ():
+                    if not isinstance(node.tag, str) or etree.QName(node).localname != "header":
+                        continue
+                    if etree.QName(node).namespace not in SOAP_BINDING_NAMESPACES:
+                        continue
+                    message = resolve_qname(node, node.get("message", ""))
+                    headers.add((message, node.get("part", "")))
+                    if io.tag == _w("output"):
+                        reply_headers.add((port, op.get("name", "")))
 
 
 def _parts(

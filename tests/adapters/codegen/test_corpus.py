@@ -168,3 +168,25 @@ def test_netsuite_enumeration_and_polymorphic_reference_survive(
     request = models.GetRequest.model_validate_json('{"baseRef": {"internalId": "7"}}')
     assert isinstance(request.base_ref, models.BaseRef)
     assert models.BaseRef.__subclasses__()
+
+
+async def test_netsuite_handler_takes_the_body_out_of_zeeps_envelope(
+    generated: Generated, corpus: dict[str, Path]
+) -> None:
+    """NetSuite replies bind a documentInfo header, so zeep returns header and body."""
+    models, adapter = generated.models(NETSUITE), generated.adapter(NETSUITE)
+    sent: list[tuple[str, dict[str, Any]]] = []
+    read = {"status": {"isSuccess": True}, "record": None}
+
+    class ZeepShapedClient:
+        async def call(self, operation: str, /, **params: Any) -> Any:
+            sent.append((operation, params))
+            body = {"getResponse": {"readResponse": read}}
+            return {"header": {"documentInfo": {"nsId": "x"}}, "body": body}
+
+    op = next(d for d in adapter.operations if d.operation.name.endswith(".get"))
+    payload = models.GetRequest.model_validate_json('{"baseRef": {"internalId": "7"}}')
+    reply = await op.handler(ZeepShapedClient(), payload)
+    assert sent == [("get", {"baseRef": {"internalId": "7"}})]
+    output = op.operation.output_model.model_validate(reply, strict=False)
+    assert output.read_response.status.is_success is True  # type: ignore[attr-defined]
