@@ -98,9 +98,7 @@ def render_adapter(name: str, owner: str, title: str, ops: list[OperationModels]
         description = plain_text(op.documentation) or (
             f"Calls the {op.name} operation of the {op.port} port type."
         )
-        unwrapped = (
-            "None" if models.unwrapped_output is None else py_string(models.unwrapped_output)
-        )
+        unwrapped = _tuple(models.unwrapped_output)
         dump = "**payload.model_dump(by_alias=True, exclude_unset=True)"
         call = f"reply = await client.call({py_string(op.name)}, {dump})"
         signature = (
@@ -142,13 +140,19 @@ def render_adapter(name: str, owner: str, title: str, ops: list[OperationModels]
     return "\n".join(_fit(line) for line in lines) + "\n"
 
 
+def _tuple(names: tuple[str, ...]) -> str:
+    if len(names) == 1:
+        return f"({py_string(names[0])},)"
+    return f"({', '.join(py_string(n) for n in names)})"
+
+
 def _return_line(unwrapped: str, op: ServiceOperation) -> list[str]:
-    args = [f"unwrapped={unwrapped}"]
+    args = [f"unwrapped={unwrapped}"] if unwrapped != "()" else []
     if op.reply_headers:
         args.append("envelope=True")
         if len(op.output) == 1:
             args.append(f"part={py_string(op.output[0].name)}")
-    line = f"    return reply_mapping(reply, {', '.join(args)})"
+    line = f"    return reply_mapping({', '.join(['reply', *args])})"
     if len(line) <= 100:
         return [line]
     return [

@@ -122,8 +122,6 @@ def _class(plan: ClassPlan) -> list[str]:
         subtypes = ", ".join(s.name for s in plan.subtypes[:12]) or "none generated"
         doc += f" Abstract in the schema: send one of its subtypes ({subtypes})."
     lines = [f"class {plan.name}({base}):", *docstring(doc, "    "), ""]
-    if plan.open_content:
-        lines += ['    model_config = ConfigDict(extra="allow")  # xs:any: undescribed content', ""]
     for fp in plan.fields:
         lines += _field(fp)
     for n, (branches, required, single) in enumerate(plan.choices, start=1):

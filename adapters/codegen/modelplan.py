@@ -26,6 +26,7 @@ from adapters.codegen.xsd import (
 
 MAX_UNION_SUBTYPES = 8
 SIMPLE_CONTENT_ALIAS = "_value_1"  # zeep's name for the text of a simple-content element
+WILDCARD_NOTE = "Content the schema leaves open (xs:any), passed on unchecked."
 RESERVED_MODULE_NAMES = frozenset(
     {"Annotated", "Any", "CanonicalModel", "ConfigDict", "Decimal", "Field", "Literal",
      "Self", "WsdlModel", "check_choice", "date", "datetime", "model_validator", "time"}
@@ -45,6 +46,7 @@ class FieldPlan:
     max_occurs: int | None = 1
     nillable: bool = False
     union: list[ClassPlan] = field(default_factory=list)  # concrete classes accepted
+    attribute: bool = False
 
 
 @dataclass(slots=True)
@@ -54,7 +56,6 @@ class ClassPlan:
     documentation: str = ""
     base: ClassPlan | None = None
     abstract: bool = False
-    open_content: bool = False
     fields: list[FieldPlan] = field(default_factory=list)
     choices: list[tuple[tuple[tuple[str, ...], ...], bool, bool]] = field(default_factory=list)
     subtypes: list[ClassPlan] = field(default_factory=list)
@@ -72,7 +73,7 @@ class OperationModels:
     operation: ServiceOperation
     input: ClassPlan
     output: ClassPlan
-    unwrapped_output: str | None  # zeep returns this single child instead of the wrapper
+    unwrapped_output: tuple[str, ...]  # the children zeep unwraps from the reply element
 
 
 class ModelPlan:
@@ -100,12 +101,8 @@ class ModelPlan:
     def operation(self, op: ServiceOperation, op_class: str) -> OperationModels:
         request = self._message_class(op.input, f"{op_class}Input")
         reply = self._message_class(op.output, f"{op_class}Output")
-        unwrapped = None
         single = len(op.output) == 1 and not op.reply_headers
-        if single and not reply.base and len(reply.fields) == 1:
-            only = reply.fields[0]
-            unwrapped = only.alias if only.alias != SIMPLE_CONTENT_ALIAS else None
-        return OperationModels(op, request, reply, unwrapped)
+        return OperationModels(op, request, reply, _unwrapped(reply) if single else ())
 
     def _message_class(self, parts: list[ElementUse], fallback: str) -> ClassPlan:
         if len(parts) == 1:
@@ -141,7 +138,8 @@ class ModelPlan:
             self._add(plan, names, taken, ElementUse(SIMPLE_CONTENT_ALIAS, type_.value), 1, 1)
         for attribute in type_.attributes:
             use = ElementUse(attribute.name, attribute.type, documentation=attribute.documentation)
-            self._add(plan, names, taken, use, 1 if attribute.required else 0, 1)
+            if self._add(plan, names, taken, use, 1 if attribute.required else 0, 1):
+                plan.fields[-1].attribute = True
         if type_.content is not None:
             self._flatten(plan, names, taken, type_.content, optional=False, repeated=False)
 
@@ -185,8 +183,13 @@ class ModelPlan:
         repeated: bool,
     ) -> list[str]:
         if isinstance(item, Wildcard):
-            plan.open_content = True
-            return []
+            # zeep calls xs:any content `_value_N`; a closed field keeps the class closed.
+            count = 1 + sum(f.alias.startswith("_value_") for f in plan.all_fields())
+            use = ElementUse(f"_value_{count}", ANY_TYPE, documentation=WILDCARD_NOTE)
+            low = 0 if optional else item.min_occurs
+            high = None if repeated else item.max_occurs
+            added = self._add(plan, names, taken, use, low, high, python_name="any_content")
+            return [added] if added else []
         if isinstance(item, Group):
             return self._flatten(plan, names, taken, item, optional=optional, repeated=repeated)
         low = 0 if optional else item.min_occurs
@@ -202,11 +205,14 @@ class ModelPlan:
         use: ElementUse,
         low: int,
         high: int | None,
+        *,
+        python_name: str = "",
     ) -> str | None:
         if use.name in taken or high == 0:
             return None
         taken.add(use.name)
-        fp = FieldPlan(names.take(field_name(use.name)), use.name, "", low >= 1, use.documentation)
+        name = names.take(python_name or field_name(use.name))
+        fp = FieldPlan(name, use.name, "", low >= 1, use.documentation)
         fp.min_occurs, fp.max_occurs, fp.nillable = low, high, use.nillable
         item = self._type_expression(use, fp)
         if high != 1:
@@ -261,6 +267,24 @@ class ModelPlan:
             name = self.names.take(class_name(local_name(qname), "Value"))
             self.aliases[qname] = (name, simple_expression(simple, self.imports))
         return self.aliases[qname][0]
+
+
+def _unwrapped(reply: ClassPlan) -> tuple[str, ...]:
+    """The path zeep strips from a reply (``zeep.wsdl.messages.soap``, ``deserialize``).
+
+    A reply element with one child (element or attribute) is answered by that child's
+    value; if that value is itself a record with exactly one element and no attributes,
+    by that element's value (NAV ``CreateMultiple_Result`` answers the list of customers
+    inside its ``Customer_List``).
+    """
+    fields = reply.all_fields()
+    if len(fields) != 1:
+        return ()
+    only = fields[0]
+    inner = only.complex.all_fields() if only.complex and not only.union else []
+    if only.max_occurs == 1 and len(inner) == 1 and not inner[0].attribute:
+        return (only.alias, inner[0].alias)
+    return (only.alias,)
 
 
 def _emptiable(item: ElementUse | Group | Wildcard) -> bool:

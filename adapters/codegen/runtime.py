@@ -7,7 +7,7 @@ than in every generated file means a fix reaches all generated adapters at once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -32,13 +32,14 @@ def check_choice(
 
 
 def reply_mapping(
-    reply: Any, unwrapped: str | None, *, envelope: bool = False, part: str | None = None
+    reply: Any, unwrapped: Sequence[str] = (), *, envelope: bool = False, part: str | None = None
 ) -> Mapping[str, Any]:
     """The reply body as the output model's mapping, undoing zeep's reshaping of replies.
 
-    zeep returns the only child of a reply element instead of the element itself
-    (``Read`` answers the ``Customer``, not ``{"Customer": ...}``); ``unwrapped`` names
-    that child, so the handler puts the wrapper back. When the reply binds SOAP headers
+    zeep answers the only child of a reply element instead of the element itself, and
+    the only element of that child if it has no other content (``Read`` answers the
+    ``Customer``; NAV ``CreateMultiple`` the list inside ``Customer_List``); ``unwrapped``
+    is that path, and the wrappers are put back. When the reply binds SOAP headers
     (NetSuite's ``documentInfo``), zeep returns ``{"header": ..., "body": {part: ...}}``
     instead; ``envelope`` says so, and ``part`` names the body's reply element.
     """
@@ -46,8 +47,12 @@ def reply_mapping(
         reply = reply["body"]
         if part is not None and isinstance(reply, Mapping) and part in reply:
             reply = reply[part]
-    if unwrapped is not None:
-        return {unwrapped: reply}
+    if unwrapped:
+        # zeep stops unwrapping at a missing child: None belongs to the first level.
+        path = unwrapped[:1] if reply is None else unwrapped
+        for name in reversed(path):
+            reply = {name: reply}
+        return dict(reply)
     if reply is None:
         return {}
     if not isinstance(reply, Mapping):

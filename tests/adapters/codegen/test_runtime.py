@@ -9,19 +9,23 @@ from schemas.errors import ContractViolation
 
 
 def test_reply_mapping_puts_back_the_wrapper_zeep_removed() -> None:
-    assert reply_mapping({"No": "1"}, "Customer") == {"Customer": {"No": "1"}}
-    assert reply_mapping(None, "Customer") == {"Customer": None}
-    assert reply_mapping(True, "IsUpdated_Result") == {"IsUpdated_Result": True}
+    assert reply_mapping({"No": "1"}, ("Customer",)) == {"Customer": {"No": "1"}}
+    assert reply_mapping(None, ("Customer",)) == {"Customer": None}
+    assert reply_mapping(True, ("IsUpdated_Result",)) == {"IsUpdated_Result": True}
+    customers = [{"No": "1"}, {"No": "2"}]
+    path = ("Customer_List", "Customer")
+    assert reply_mapping(customers, path) == {"Customer_List": {"Customer": customers}}
+    assert reply_mapping(None, path) == {"Customer_List": None}
 
 
 def test_reply_mapping_takes_the_body_of_an_envelope() -> None:
     reply = {"header": {"documentInfo": {}}, "body": {"addResponse": {"writeResponse": {}}}}
-    assert reply_mapping(reply, None, envelope=True, part="addResponse") == {"writeResponse": {}}
-    assert reply_mapping(reply, None, envelope=True) == {"addResponse": {"writeResponse": {}}}
+    assert reply_mapping(reply, envelope=True, part="addResponse") == {"writeResponse": {}}
+    assert reply_mapping(reply, envelope=True) == {"addResponse": {"writeResponse": {}}}
 
 
 def test_reply_mapping_passes_records_and_rejects_bare_values() -> None:
-    assert reply_mapping({"a": 1}, None) == {"a": 1}
-    assert reply_mapping(None, None) == {}
+    assert reply_mapping({"a": 1}) == {"a": 1}
+    assert reply_mapping(None) == {}
     with pytest.raises(ContractViolation, match="reply body is a str"):
-        reply_mapping("surprise", None)
+        reply_mapping("surprise")
