@@ -150,8 +150,6 @@ def _return_line(unwrapped: str, op: ServiceOperation) -> list[str]:
     args = [f"unwrapped={unwrapped}"] if unwrapped != "()" else []
     if op.reply_headers:
         args.append("envelope=True")
-        if len(op.output) == 1:
-            args.append(f"part={py_string(op.output[0].name)}")
     line = f"    return reply_mapping({', '.join(['reply', *args])})"
     if len(line) <= 100:
         return [line]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.codegen.modelplan import ClassPlan, OperationModels
-from adapters.codegen.samples import Unsampleable, sample, violations
+from adapters.codegen.samples import Unsampleable, sample_case, violations
 
 CASES_FILE = "contract_samples.json"
 
@@ -30,11 +30,11 @@ def contract_cases(ops: list[OperationModels]) -> list[dict[str, Any]]:
 
 def _case(plan: ClassPlan) -> dict[str, Any] | None:
     try:
-        valid = sample(plan)
+        valid, polymorphic = sample_case(plan)
     except Unsampleable:
         return None  # e.g. a required field whose type is abstract: left to the engineer
     broken = [{"reason": v.reason, "data": v.data} for v in violations(plan, valid)]
-    return {"model": plan.name, "valid": valid, "invalid": broken}
+    return {"model": plan.name, "polymorphic": polymorphic, "valid": valid, "invalid": broken}
 
 
 def render_contract_test(package: str) -> str:

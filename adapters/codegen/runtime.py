@@ -32,7 +32,7 @@ def check_choice(
 
 
 def reply_mapping(
-    reply: Any, unwrapped: Sequence[str] = (), *, envelope: bool = False, part: str | None = None
+    reply: Any, unwrapped: Sequence[str] = (), *, envelope: bool = False
 ) -> Mapping[str, Any]:
     """The reply body as the output model's mapping, undoing zeep's reshaping of replies.
 
@@ -40,13 +40,11 @@ def reply_mapping(
     the only element of that child if it has no other content (``Read`` answers the
     ``Customer``; NAV ``CreateMultiple`` the list inside ``Customer_List``); ``unwrapped``
     is that path, and the wrappers are put back. When the reply binds SOAP headers
-    (NetSuite's ``documentInfo``), zeep returns ``{"header": ..., "body": {part: ...}}``
-    instead; ``envelope`` says so, and ``part`` names the body's reply element.
+    (NetSuite's ``documentInfo``), zeep returns ``{"header": ..., "body": ...}`` with the
+    reply element's content as the body, and unwraps nothing; ``envelope`` says so.
     """
     if envelope and isinstance(reply, Mapping) and "body" in reply:
         reply = reply["body"]
-        if part is not None and isinstance(reply, Mapping) and part in reply:
-            reply = reply[part]
     if unwrapped:
         # zeep stops unwrapping at a missing child: None belongs to the first level.
         path = unwrapped[:1] if reply is None else unwrapped

@@ -34,6 +34,14 @@ class Violation:
 class _Budget:
     def __init__(self, fields: int) -> None:
         self.fields = fields
+        self.polymorphic = False  # a subtype stands in for an abstract type somewhere
+
+
+def sample_case(plan: ClassPlan) -> tuple[dict[str, Any], bool]:
+    """A valid instance, and whether it holds a subtype in an abstract type's place (which
+    a SOAP client can only send with an ``xsi:type``)."""
+    budget = _Budget(150)
+    return sample(plan, 0, budget), budget.polymorphic
 
 
 def sample(plan: ClassPlan, depth: int = 0, budget: _Budget | None = None) -> dict[str, Any]:
@@ -49,12 +57,19 @@ def sample(plan: ClassPlan, depth: int = 0, budget: _Budget | None = None) -> di
         if not wanted:
             continue
         value = _field_value(fp, depth, budget)
-        if value is _SKIP:
+        if value is _SKIP or (value in ({}, [{}]) and not fp.required):
             if fp.required:
                 raise Unsampleable(f"{plan.name}.{fp.name}")
-            continue
+            continue  # nothing to say, or an empty record (which zeep reads back as None)
         budget.fields -= 1
         data[fp.alias] = value
+    if not data:
+        # An empty element reads back as None (zeep) and says little: fill one leaf.
+        for fp in plan.all_fields():
+            value = _field_value(fp, MAX_DEPTH, budget) if fp.complex is None else _SKIP
+            if fp.name not in chosen_out and value is not _SKIP:
+                data[fp.alias] = value
+                break
     return data
 
 
@@ -77,6 +92,7 @@ def _field_value(fp: FieldPlan, depth: int, budget: _Budget) -> Any:
     if fp.complex is not None:
         if fp.union and not fp.required:
             return _SKIP  # a subtype in a base's place needs xsi:type; tests cover unions
+        budget.polymorphic = budget.polymorphic or bool(fp.union)
         target = fp.union[0] if fp.union else fp.complex
         if target.abstract:
             return _SKIP

@@ -181,7 +181,7 @@ async def test_netsuite_handler_takes_the_body_out_of_zeeps_envelope(
     class ZeepShapedClient:
         async def call(self, operation: str, /, **params: Any) -> Any:
             sent.append((operation, params))
-            body = {"getResponse": {"readResponse": read}}
+            body = {"readResponse": read}  # the reply element's content
             return {"header": {"documentInfo": {"nsId": "x"}}, "body": body}
 
     op = next(d for d in adapter.operations if d.operation.name.endswith(".get"))

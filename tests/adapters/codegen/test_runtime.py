@@ -19,9 +19,9 @@ def test_reply_mapping_puts_back_the_wrapper_zeep_removed() -> None:
 
 
 def test_reply_mapping_takes_the_body_of_an_envelope() -> None:
-    reply = {"header": {"documentInfo": {}}, "body": {"addResponse": {"writeResponse": {}}}}
-    assert reply_mapping(reply, envelope=True, part="addResponse") == {"writeResponse": {}}
-    assert reply_mapping(reply, envelope=True) == {"addResponse": {"writeResponse": {}}}
+    reply = {"header": {"documentInfo": {}}, "body": {"writeResponse": {"status": {}}}}
+    assert reply_mapping(reply, envelope=True) == {"writeResponse": {"status": {}}}
+    assert reply_mapping({"header": None, "body": None}, envelope=True) == {}
 
 
 def test_reply_mapping_passes_records_and_rejects_bare_values() -> None:
