@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 
 from adapters.codegen.naming import Names, class_name, field_name
 from adapters.codegen.pytypes import Imports, simple_expression
+from adapters.codegen.schemaset import SchemaSet
 from adapters.codegen.wsdl import ServiceOperation
 from adapters.codegen.xsd import (
     ANY_TYPE,
     ComplexType,
     ElementUse,
     Group,
-    SchemaSet,
     SimpleType,
     Wildcard,
     local_name,

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from adapters.codegen.loader import WSDL_NS, XSD_NS, LoadedWsdl
-from adapters.codegen.xsd import ElementUse, SchemaSet, qname_tag, resolve_qname
+from adapters.codegen.schemaset import SchemaSet
+from adapters.codegen.xsd import ElementUse, qname_tag, resolve_qname
 
 SOAP_BINDING_NAMESPACES = (
     "http://schemas.xmlsoap.org/wsdl/soap/",

@@ -21,6 +21,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     new.add_argument("--name", required=True, help="package name and operation prefix, e.g. sap")
     new.add_argument("--out", type=Path, help="output directory (default: ./NAME)")
     new.add_argument("--owner", default="unassigned", help="owner recorded on each operation")
+    new.add_argument("--force", action="store_true", help="overwrite files generated before")
     new.set_defaults(run=_new)
 
 
@@ -29,7 +30,7 @@ def _new(args: argparse.Namespace) -> int:
 
     out = args.out or Path(args.name)
     try:
-        result = generate_adapter(args.wsdl, args.name, out, owner=args.owner)
+        result = generate_adapter(args.wsdl, args.name, out, owner=args.owner, force=args.force)
     except GeneratorError as exc:
         print(f"lastmile adapter new: {exc}", file=sys.stderr)
         return 2

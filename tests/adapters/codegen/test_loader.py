@@ -110,6 +110,20 @@ def test_cli_generates_a_package(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "2 operation(s)" in capsys.readouterr().out
 
 
+def test_cli_keeps_an_engineers_edits_unless_forced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["adapter", "new", "--wsdl", str(FIXTURES / "orders.wsdl"), "--name", "orders",
+            "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
+    (tmp_path / "adapter.py").write_text("# reviewed by hand\n")
+    assert main(argv) == 2
+    assert "adapter.py" in capsys.readouterr().err
+    assert (tmp_path / "adapter.py").read_text() == "# reviewed by hand\n"
+    assert main([*argv, "--force"]) == 0
+    assert "operations: OperationSet[SoapClient]" in (tmp_path / "adapter.py").read_text()
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
