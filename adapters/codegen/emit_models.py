@@ -86,6 +86,16 @@ def _split_top(text: str, separator: str) -> list[str]:
 
 
 def _field(fp: FieldPlan) -> list[str]:
+    lines = _field_lines(fp)
+    if fp.sensitive:
+        lines.insert(0, f"    # TODO confirm: sensitive ({fp.sensitive}), guessed from the name")
+    return lines
+
+
+def _field_lines(fp: FieldPlan) -> list[str]:
+    annotation = fp.annotation
+    if fp.sensitive:
+        annotation = f"Annotated[{annotation}, Sensitive({py_string(fp.sensitive)})]"
     args = [] if fp.required else ["default=None"]
     if fp.alias != fp.name:
         args.append(f"alias={py_string(fp.alias)}")
@@ -94,8 +104,8 @@ def _field(fp: FieldPlan) -> list[str]:
     if fp.max_occurs not in (1, None):
         args.append(f"max_length={fp.max_occurs}")
     if not args and not fp.description:
-        return _wrap_expression(f"{fp.name}: ", fp.annotation, "", "    ")
-    lines = _wrap_expression(f"{fp.name}: ", fp.annotation, " = Field(", "    ")
+        return _wrap_expression(f"{fp.name}: ", annotation, "", "    ")
+    lines = _wrap_expression(f"{fp.name}: ", annotation, " = Field(", "    ")
     for arg in args:
         lines.append(f"        {arg},")
     if fp.description:
@@ -177,14 +187,14 @@ def render_models(plan: ModelPlan, title: str) -> str:
     for cls in _ordered(plan.classes):
         body += ["", *_class(cls), "", ""]
     names = plan.imports.names
+    choices = any(cls.choices for cls in plan.classes)
+    sensitive = any(f.sensitive for cls in plan.classes for f in cls.fields)
+    wanted = {*names, *(["Self"] if choices else []), *(["Annotated"] if sensitive else [])}
     dt = sorted(n for n in ("date", "datetime", "time") if n in names)
-    typing = sorted(n for n in ("Annotated", "Any", "Literal", "Self") if n in names)
-    if any(cls.choices for cls in plan.classes):
-        typing = sorted({*typing, "Self"})
+    typing = sorted(n for n in ("Annotated", "Any", "Literal", "Self") if n in wanted)
     std = [f"from datetime import {', '.join(dt)}"] if dt else []
     std += ["from decimal import Decimal"] if "Decimal" in names else []
     std += [f"from typing import {', '.join(typing)}"] if typing else []
-    choices = any(cls.choices for cls in plan.classes)
     pydantic = ["ConfigDict", "Field", *(["model_validator"] if choices else [])]
     head = [
         *docstring(f"Pydantic models generated from the WSDL of {title}.", ""),
@@ -197,7 +207,7 @@ def render_models(plan: ModelPlan, title: str) -> str:
         f"from pydantic import {', '.join(pydantic)}",
         "",
         *(["from adapters.codegen.runtime import check_choice"] if choices else []),
-        "from schemas.common import CanonicalModel",
+        f"from schemas.common import CanonicalModel{', Sensitive' if sensitive else ''}",
         "",
         "",
         "class WsdlModel(CanonicalModel):",

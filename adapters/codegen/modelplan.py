@@ -8,10 +8,11 @@ keeps its branches for a validator that allows exactly one, ``xs:any`` opens the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from adapters.codegen.naming import Names, class_name, field_name
-from adapters.codegen.pytypes import Imports, simple_expression
+from adapters.codegen.pytypes import Imports, base_python, simple_expression
 from adapters.codegen.schemaset import SchemaSet
 from adapters.codegen.wsdl import ServiceOperation
 from adapters.codegen.xsd import (
@@ -25,6 +26,13 @@ from adapters.codegen.xsd import (
 )
 
 MAX_UNION_SUBTYPES = 8
+SENSITIVE_NAMES = (
+    ("tax_id", re.compile(r"(^|_)(vat|tax)_(registration|reg|id|no|number|num)(_|$)|"
+                          r"(^|_)(taxid|vatid|ssn)(_|$)|social_security")),
+    ("bank_account", re.compile(r"(^|_)(iban|swift|bic)(_|$)|bank_(account|acct)|"
+                                r"card_(no|number|num)(_|$)|routing_number")),
+    ("personal_contact", re.compile(r"(^|_)(e_?mail|phone|mobile|fax)(_|$)|birth")),
+)  # fmt: skip
 SIMPLE_CONTENT_ALIAS = "_value_1"  # zeep's name for the text of a simple-content element
 WILDCARD_NOTE = "Content the schema leaves open (xs:any), passed on unchecked."
 RESERVED_MODULE_NAMES = frozenset(
@@ -47,6 +55,7 @@ class FieldPlan:
     nillable: bool = False
     union: list[ClassPlan] = field(default_factory=list)  # concrete classes accepted
     attribute: bool = False
+    sensitive: str = ""  # a schemas.common.Sensitive category, guessed from the name
 
 
 @dataclass(slots=True)
@@ -220,6 +229,7 @@ class ModelPlan:
         if low == 0 or use.nillable:
             item = f"{item} | None"
         fp.annotation = item
+        fp.sensitive = _sensitive(fp)
         plan.fields.append(fp)
         return fp.name
 
@@ -267,6 +277,18 @@ class ModelPlan:
             name = self.names.take(class_name(local_name(qname), "Value"))
             self.aliases[qname] = (name, simple_expression(simple, self.imports))
         return self.aliases[qname][0]
+
+
+def _sensitive(fp: FieldPlan) -> str:
+    """The Sensitive category a text field's name suggests (VAT number, IBAN, e-mail...).
+
+    Only free text: an enumeration or a flag named ``emailPreference`` is not personal data.
+    """
+    simple = fp.simple
+    if simple is None or base_python(simple.builtin) != "str" or simple.facets.enumeration:
+        return ""
+    name = field_name(fp.alias).rstrip("_")
+    return next((category for category, words in SENSITIVE_NAMES if words.search(name)), "")
 
 
 def _unwrapped(reply: ClassPlan) -> tuple[str, ...]:

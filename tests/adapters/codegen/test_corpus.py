@@ -146,6 +146,17 @@ def test_nav_enumeration_rejects_an_unknown_value(
         customer.model_validate_json('{"Blocked": "Sometimes"}')
 
 
+def test_nav_tax_and_contact_fields_are_marked_sensitive(
+    generated: Generated, corpus: dict[str, Path]
+) -> None:
+    properties = generated.models(NAV_CUSTOMER).Customer.model_json_schema()["properties"]
+    sensitive = {name: p["x-sensitive"] for name, p in properties.items() if "x-sensitive" in p}
+    assert sensitive["VAT_Registration_No"] == "tax_id"
+    assert sensitive["E_Mail"] == sensitive["Phone_No"] == "personal_contact"
+    assert "Prices_Including_VAT" not in sensitive  # a flag, not a VAT number
+    assert "VAT_Bus_Posting_Group" not in sensitive
+
+
 def test_nav_filter_field_is_the_pages_field_enumeration(
     generated: Generated, corpus: dict[str, Path]
 ) -> None:

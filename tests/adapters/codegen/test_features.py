@@ -106,6 +106,14 @@ def test_documentation_becomes_descriptions(orders: ModuleType) -> None:
     assert orders.Order.__doc__ == "A sales order. Lines are kept in entry order."
 
 
+def test_personal_data_is_marked_sensitive_by_name_for_the_engineer_to_confirm(
+    orders: ModuleType,
+) -> None:
+    properties = orders.Order.model_json_schema()["properties"]
+    assert properties["e-mail"]["x-sensitive"] == "personal_contact"
+    assert "x-sensitive" not in properties["status"]
+
+
 def test_xs_any_is_a_field_of_its_own_and_every_model_stays_closed(orders: ModuleType) -> None:
     extension = {"_value_1": {"Colour": "red"}}  # zeep's name for xs:any content
     assert _check(orders.Order, {**ORDER, **extension}).any_content == {"Colour": "red"}
