@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 from adapters.base import StartupFailed
 from gateway.commands import (
+    adapter,
     approvals,
     audit,
     check_config,
@@ -39,6 +40,7 @@ COMMANDS: tuple[Register, ...] = (
     halt.register,
     mcp_stdio.register,
     tools.register,
+    adapter.register,
 )
 
 
