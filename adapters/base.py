@@ -43,6 +43,11 @@ StateReader = Callable[[ClientT, InputT], Awaitable[tuple[Canonical, Canonical]]
 """Reads the current state a write would change: ``(before, after)`` for a dry run."""
 Finder = Callable[[ClientT, InputT, str], Awaitable[Canonical | None]]
 
+REPLY_CONTEXT = "lastmile.reply"
+"""Key of the pydantic validation context the gateway sets (to True) when it validates a
+backend's answer against an output model, so a model can read wire conventions that
+only hold in replies (an empty XML element is the empty string)."""
+
 _OPERATION_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){2,}$")
 
 

@@ -19,6 +19,8 @@ from typing import Any
 from lxml import etree
 from zeep import Settings
 from zeep.helpers import serialize_object
+from zeep.xsd import ComplexType
+from zeep.xsd.valueobjects import CompoundValue
 
 from schemas.errors import ContractViolation
 
@@ -107,7 +109,32 @@ def to_plain(value: Any) -> Any:
     Values zeep could not type (``xsd:any`` content arrives as lxml elements) become
     their text, so nothing from lxml or zeep reaches a handler's result either.
     """
+    _fill_empty_records(value)
     return _plain(serialize_object(value, dict))
+
+
+def _fill_empty_records(value: Any) -> None:
+    """A required element of a record type that arrived empty (``<RETURN/>``, an empty
+    SAP table) is an empty record, not an absent one; zeep reads both as None. Only
+    required, non-nillable record elements are filled, so absence stays absence."""
+    if isinstance(value, list):
+        for item in value:
+            _fill_empty_records(item)
+        return
+    if not isinstance(value, CompoundValue):
+        return
+    for name, element in getattr(value._xsd_type, "elements", ()):
+        child = value[name] if name in value else None  # noqa: SIM401 - CompoundValue has no .get
+        if (
+            child is None
+            and isinstance(element.type, ComplexType)
+            and element.min_occurs >= 1
+            and not element.nillable
+            and not element.accepts_multiple
+        ):
+            value[name] = element.type()
+        else:
+            _fill_empty_records(child)
 
 
 def _plain(value: Any) -> Any:

@@ -195,7 +195,16 @@ def render_models(plan: ModelPlan, title: str) -> str:
     std = [f"from datetime import {', '.join(dt)}"] if dt else []
     std += ["from decimal import Decimal"] if "Decimal" in names else []
     std += [f"from typing import {', '.join(typing)}"] if typing else []
-    pydantic = ["ConfigDict", "Field", *(["model_validator"] if choices else [])]
+    pydantic = [
+        *(["BeforeValidator"] if "BeforeValidator" in names else []),
+        "ConfigDict",
+        "Field",
+        *(["model_validator"] if choices else []),
+    ]
+    runtime = [
+        *(["check_choice"] if choices else []),
+        *(["xml_text"] if "xml_text" in names else []),
+    ]
     head = [
         *docstring(f"Pydantic models generated from the WSDL of {title}.", ""),
         "",
@@ -206,7 +215,7 @@ def render_models(plan: ModelPlan, title: str) -> str:
         *([""] if std else []),
         f"from pydantic import {', '.join(pydantic)}",
         "",
-        *(["from adapters.codegen.runtime import check_choice"] if choices else []),
+        *([f"from adapters.codegen.runtime import {', '.join(runtime)}"] if runtime else []),
         f"from schemas.common import CanonicalModel{', Sensitive' if sensitive else ''}",
         "",
         "",

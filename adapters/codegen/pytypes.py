@@ -93,6 +93,13 @@ def simple_expression(simple: SimpleType, imports: Imports) -> str:
             imports.dropped.append(f"pattern {facets.patterns[-1]!r}")
         elif pattern is not None:
             args.append(f"pattern={py_pattern(pattern)}")
+        # an empty element is the empty string in a reply, where zeep reads it as None
+        # (the constraints first, so they stay string constraints with string messages)
+        imports.use("Annotated", "BeforeValidator", "xml_text")
+        if not args:
+            return "Annotated[str, BeforeValidator(xml_text)]"
+        imports.use("Field")
+        return f"Annotated[str, Field({', '.join(args)}), BeforeValidator(xml_text)]"
     elif python == "int":
         args += _int_args(simple.builtin, facets)
     elif python in ("Decimal", "float"):

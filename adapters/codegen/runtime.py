@@ -10,9 +10,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationInfo
 
+from adapters.base import REPLY_CONTEXT
 from schemas.errors import ContractViolation
+
+
+def xml_text(value: Any, info: ValidationInfo) -> Any:
+    """An empty XML element is the empty string; zeep reads it as None. Only in a reply
+    (the gateway validates answers with :data:`REPLY_CONTEXT` set): agents' input stays
+    strict, where null is not a string."""
+    if value is None and isinstance(info.context, Mapping) and info.context.get(REPLY_CONTEXT):
+        return ""
+    return value
 
 
 def check_choice(

@@ -14,11 +14,12 @@ import structlog
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from adapters.base import safe_text
+from adapters.base import REPLY_CONTEXT, safe_text
 from gateway.pipeline import Invocation, Proceed
 from schemas.errors import ContractViolation, FieldError, MalformedJson, ValidationFailed
 
 log = structlog.get_logger("lastmile.validation")
+_REPLY = {REPLY_CONTEXT: True}
 
 _EXPECTED: dict[str, str] = {
     "missing": "a value (this field is required)",
@@ -113,7 +114,9 @@ class ValidateOutput:
         op = inv.operation
         assert op is not None  # noqa: S101 - stage order
         try:
-            inv.output = op.output_model.model_validate(inv.raw_output, strict=False)
+            inv.output = op.output_model.model_validate(
+                inv.raw_output, strict=False, context=_REPLY
+            )
         except ValidationError as exc:
             details = exc.errors(include_url=False, include_input=False)
             log.warning(
