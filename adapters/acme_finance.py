@@ -225,6 +225,7 @@ async def list_invoices(client: SoapClient, query: InvoiceListQuery) -> Canonica
     idempotent=False,
     risk=Risk.HIGH,
     owner=OWNER,
+    external_reference=True,
 )
 async def create_credit_note(client: SoapClient, request: CreditNoteRequest) -> Canonical:
     """Credit a customer against one of their invoices: posts a credit note in the books
@@ -244,6 +245,7 @@ async def create_credit_note(client: SoapClient, request: CreditNoteRequest) -> 
         RSTGR=REASON_CODE[request.reason],
         SGTXT=request.text,
         XREF=request.reference,
+        EXTKEY=client.external_reference,  # the gateway's backend key: found again by it
         BUDAT=request.posting_date,
     )
     return {
@@ -260,24 +262,41 @@ async def create_credit_note(client: SoapClient, request: CreditNoteRequest) -> 
     }
 
 
+@operations.lookup("finance.credit_notes.create")
+async def find_posted_credit_note(
+    client: SoapClient, request: CreditNoteRequest, key: str
+) -> Canonical | None:
+    """The credit note an earlier try posted with backend key ``key``, if the ERP has it
+    (its answer may have been lost to a timeout), in the operation's output shape."""
+    reply = await call(client, "ZFI_CREDITNOTE_FIND", EXTKEY=key)
+    found = rows(field(reply, "CREDITNOTES"))
+    if not found:
+        return None
+    note = credit_note_row(found[0])
+    invoice = field(await call(client, "ZFI_INVOICE_GET", BELNR=note["invoice_number"]), "HEADER")
+    return {**note, "invoice_open_amount": money(field(invoice, "OPBTR"), field(invoice, "WAERS"))}
+
+
 async def find_credit_notes(client: SoapClient, reference: str) -> list[dict[str, Any]]:
     """Credit notes already posted with this external reference (the ERP does not
     refuse duplicates, so a caller that must not post twice asks here first)."""
     reply = await call(client, "ZFI_CREDITNOTE_FIND", XREF=reference)
-    return [
-        {
-            "credit_note_number": field(row, "BELNR"),
-            "fiscal_year": int(field(row, "GJAHR")),
-            "customer_id": customer_id(field(row, "KUNNR")),
-            "invoice_number": field(row, "REBZG"),
-            "amount": money(field(row, "WRBTR"), field(row, "WAERS")),
-            "reason": code(REASON, field(row, "RSTGR"), "RSTGR"),
-            "text": field(row, "SGTXT"),
-            "reference": field(row, "XREF") or None,
-            "posting_date": field(row, "BUDAT"),
-        }
-        for row in rows(field(reply, "CREDITNOTES"))
-    ]
+    return [credit_note_row(row) for row in rows(field(reply, "CREDITNOTES"))]
+
+
+def credit_note_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One CREDITNOTES row in canonical names (without the invoice's open amount)."""
+    return {
+        "credit_note_number": field(row, "BELNR"),
+        "fiscal_year": int(field(row, "GJAHR")),
+        "customer_id": customer_id(field(row, "KUNNR")),
+        "invoice_number": field(row, "REBZG"),
+        "amount": money(field(row, "WRBTR"), field(row, "WAERS")),
+        "reason": code(REASON, field(row, "RSTGR"), "RSTGR"),
+        "text": field(row, "SGTXT"),
+        "reference": field(row, "XREF") or None,
+        "posting_date": field(row, "BUDAT"),
+    }
 
 
 @operations.operation(

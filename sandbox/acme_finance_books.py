@@ -101,7 +101,8 @@ def open_books(path: Path) -> sqlite3.Connection:
         CREATE TABLE IF NOT EXISTS VBRP (BELNR TEXT, BUZEI TEXT, MATNR TEXT, SGTXT TEXT,
             MENGE TEXT, MEINS TEXT, NETWR TEXT, PRIMARY KEY (BELNR, BUZEI));
         CREATE TABLE IF NOT EXISTS CRNOTE (BELNR TEXT PRIMARY KEY, GJAHR TEXT, KUNNR TEXT,
-            REBZG TEXT, WRBTR TEXT, WAERS TEXT, RSTGR TEXT, SGTXT TEXT, XREF TEXT, BUDAT TEXT);
+            REBZG TEXT, WRBTR TEXT, WAERS TEXT, RSTGR TEXT, SGTXT TEXT, XREF TEXT, BUDAT TEXT,
+            EXTKEY TEXT);
         CREATE TABLE IF NOT EXISTS PAYMT (AUGBL TEXT PRIMARY KEY, GJAHR TEXT, KUNNR TEXT,
             BELNR TEXT, WRBTR TEXT, WAERS TEXT, ZLSCH TEXT, XREF TEXT, BUDAT TEXT);
         """
@@ -228,9 +229,9 @@ def credit_note_create(db: sqlite3.Connection, req: dict[str, str]) -> Reply:
     belnr = _next_number(db, "CRNOTE", "BELNR", 1700000001)
     gjahr = req["BUDAT"][:4]
     db.execute(
-        "INSERT INTO CRNOTE VALUES (?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO CRNOTE VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         (belnr, gjahr, req["KUNNR"], req["REBZG"], f"{Decimal(req['WRBTR']):.2f}", req["WAERS"],
-         req["RSTGR"], req["SGTXT"], req.get("XREF", ""), req["BUDAT"]),
+         req["RSTGR"], req["SGTXT"], req.get("XREF", ""), req["BUDAT"], req.get("EXTKEY", "")),
     )  # fmt: skip
     _apply(db, invoice, open_after)
     db.execute("COMMIT")
@@ -243,7 +244,13 @@ def credit_note_create(db: sqlite3.Connection, req: dict[str, str]) -> Reply:
 
 
 def credit_note_find(db: sqlite3.Connection, req: dict[str, str]) -> Reply:
-    rows = db.execute("SELECT * FROM CRNOTE WHERE XREF = ? ORDER BY BELNR", (req["XREF"],))
+    column, value = (
+        ("EXTKEY", req["EXTKEY"]) if req.get("EXTKEY") else ("XREF", req.get("XREF", ""))
+    )
+    rows = db.execute(
+        f"SELECT {', '.join(CREDIT_FIELDS)} FROM CRNOTE WHERE {column} = ? ORDER BY BELNR",  # noqa: S608 - fixed names
+        (value,),
+    )
     notes = [dict(zip(CREDIT_FIELDS, row, strict=True)) for row in rows.fetchall()]
     return {"CREDITNOTES": notes, "RETURN": _ok(f"{len(notes)} document(s) found")}
 

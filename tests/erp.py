@@ -20,10 +20,12 @@ from adapters import acme_finance
 from adapters.soap import SoapAdapter, SoapSettings
 from adapters.soap_wsdl import WsdlSource
 from gateway.app import build_app
+from gateway.appkeys import AUDIT_STORE
 from gateway.config import parse_config
 from gateway.demo.session import DEMO_KEYS
 from sandbox import acme_finance as erp_sandbox
 from sandbox.acme_finance import Credentials
+from schemas.audit import AuditEvent
 
 SUPPORT = DEMO_KEYS["support-bot"]
 TREASURY = "lm_test_treasury_0123456789abcdef"
@@ -161,6 +163,9 @@ async def adapter(erp: Erp, make_adapter: AdapterFactory) -> SoapAdapter:
 class FinanceGateway:
     client: TestClient[Any, Any]
     erp: Erp
+
+    async def audit(self, request_id: str) -> list[AuditEvent]:
+        return await self.client.app[AUDIT_STORE].query(request_id=request_id)
 
     async def invoke(self, operation: str, body: Any, key: str = SUPPORT) -> Any:
         headers = {"Authorization": f"Bearer {key}"}
