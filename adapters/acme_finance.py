@@ -226,6 +226,7 @@ async def list_invoices(client: SoapClient, query: InvoiceListQuery) -> Canonica
     risk=Risk.HIGH,
     owner=OWNER,
     external_reference=True,
+    reference_field="credit_note_number",
 )
 async def create_credit_note(client: SoapClient, request: CreditNoteRequest) -> Canonical:
     """Credit a customer against one of their invoices: posts a credit note in the books
@@ -307,6 +308,7 @@ def credit_note_row(row: Mapping[str, Any]) -> dict[str, Any]:
     idempotent=False,
     risk=Risk.HIGH,
     owner=OWNER,
+    reference_field="payment_number",
 )
 async def post_payment(client: SoapClient, request: PaymentRequest) -> Canonical:
     """Record a customer's incoming payment against one invoice; the invoice becomes

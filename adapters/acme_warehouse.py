@@ -89,6 +89,7 @@ async def get_stock(client: RestClient, query: StockQuery) -> Canonical:
     risk=Risk.MEDIUM,
     owner=OWNER,
     external_reference=True,
+    reference_field="document_number",
 )
 async def create_goods_movement(client: RestClient, request: GoodsMovementRequest) -> Canonical:
     """Post a goods movement: a 'receipt' adds stock, an 'issue' or 'scrap' removes it.

@@ -67,6 +67,7 @@ class Operation:
     timeout_s: float | None = None
     external_reference: bool = False  # the handler attaches the backend key to the write
     lookup: bool = False  # a finder can look the write up by that key
+    reference_field: str | None = None  # output field naming the document a write created
 
     def bound_to(self, backend: str, timeout_s: float | None) -> Operation:
         """The same operation, served by the named backend with its timeout."""
@@ -102,9 +103,14 @@ class OperationSet(Generic[ClientT]):
         risk: Risk,
         owner: str,
         external_reference: bool = False,
+        reference_field: str | None = None,
     ) -> Callable[[Handler[ClientT, InputT]], Handler[ClientT, InputT]]:
         """Declare an operation. ``external_reference=True`` says the handler attaches the
-        gateway's backend key (the client's ``external_reference``) to the write."""
+        gateway's backend key (the client's ``external_reference``) to the write;
+        ``reference_field`` names the output field that identifies what a write created
+        (a document number), which the audit trail records as the backend reference."""
+        if reference_field is not None and reference_field not in output.model_fields:
+            raise ValueError(f"{name!r}: {output.__name__} has no field {reference_field!r}")
         if not _OPERATION_NAME.match(name):
             raise ValueError(f"operation name {name!r} must look like 'domain.resource.verb'")
         if name in self._declared:
@@ -115,7 +121,7 @@ class OperationSet(Generic[ClientT]):
             if not description:
                 raise ValueError(f"operation {name!r} needs a docstring: it is what agents read")
             op = Operation(name, description, input, output, effect, idempotent, risk, owner)
-            op = replace(op, external_reference=external_reference)
+            op = replace(op, external_reference=external_reference, reference_field=reference_field)
             self._declared[name] = DeclaredOperation(op, handler)
             return handler
 

@@ -117,6 +117,8 @@ class ValidateOutput:
             inv.output = op.output_model.model_validate(
                 inv.raw_output, strict=False, context=_REPLY
             )
+            if op.reference_field is not None:
+                inv.backend_reference = str(getattr(inv.output, op.reference_field))
         except ValidationError as exc:
             details = exc.errors(include_url=False, include_input=False)
             log.warning(

@@ -9,35 +9,49 @@ from __future__ import annotations
 import time
 import uuid
 from collections import deque
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from gateway.state.store import Clock, Reservation, WindowUsage
 
 
+@dataclass(slots=True)
+class _Window:
+    """The live reservations under one key, with their running total (so a check costs
+    O(1) however many reservations the window holds)."""
+
+    entries: deque[Reservation] = field(default_factory=deque)
+    total: Decimal = Decimal(0)
+
+
 class MemoryStateStore:
     def __init__(self, clock: Clock = time.time) -> None:
         self._clock = clock
-        self._windows: dict[str, deque[Reservation]] = {}
+        self._windows: dict[str, _Window] = {}
         self._records: dict[str, tuple[bytes, float]] = {}
 
-    def _live(self, key: str, window_s: float) -> deque[Reservation]:
-        entries = self._windows.setdefault(key, deque())
+    def _live(self, key: str, window_s: float) -> _Window:
+        window = self._windows.get(key)
+        if window is None:
+            window = self._windows[key] = _Window()
         horizon = self._clock() - window_s
+        entries = window.entries
         while entries and entries[0].at <= horizon:
-            entries.popleft()
-        return entries
+            window.total -= entries.popleft().amount
+        return window
 
     async def reserve(
         self, key: str, amount: Decimal, limit: Decimal, window_s: float
     ) -> tuple[Reservation | None, WindowUsage]:
-        entries = self._live(key, window_s)
-        used = sum((e.amount for e in entries), Decimal(0))
+        window = self._live(key, window_s)
+        used = window.total
         if used + amount > limit:
             return None, WindowUsage(
-                used, limit, self._retry_after(entries, used, amount, limit, window_s)
+                used, limit, self._retry_after(window.entries, used, amount, limit, window_s)
             )
         reservation = Reservation(key, uuid.uuid4().hex, amount, self._clock())
-        entries.append(reservation)
+        window.entries.append(reservation)
+        window.total += amount
         return reservation, WindowUsage(used + amount, limit, 0.0)
 
     def _retry_after(
@@ -60,16 +74,18 @@ class MemoryStateStore:
         return window_s
 
     async def release(self, reservation: Reservation) -> None:
-        entries = self._windows.get(reservation.key)
-        if entries is None:
+        window = self._windows.get(reservation.key)
+        if window is None:
             return
-        for entry in entries:
-            if entry.token == reservation.token:
-                entries.remove(entry)
+        # released reservations are recent ones: search from the newest end
+        for index in range(len(window.entries) - 1, -1, -1):
+            if window.entries[index].token == reservation.token:
+                del window.entries[index]
+                window.total -= reservation.amount
                 return
 
     async def usage(self, key: str, window_s: float) -> Decimal:
-        return sum((e.amount for e in self._live(key, window_s)), Decimal(0))
+        return self._live(key, window_s).total
 
     def _record(self, key: str) -> bytes | None:
         found = self._records.get(key)

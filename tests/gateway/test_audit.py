@@ -53,6 +53,7 @@ async def test_event_records_who_what_and_how_long(gateway: Gateway) -> None:
     assert response.status == 200
 
     [event] = await gateway.audit(request_id=response.headers["X-Request-Id"])
+    assert event.backend_reference == (await response.json())["output"]["document_number"]
     assert event.agent_id == "replenishment-bot"
     assert event.agent_owner == "ops-planning"
     assert event.on_behalf_of == "planner-7"
