@@ -50,8 +50,28 @@ class Entry:
 
 
 def seal(index: int, prev_hash: str, event: AuditEvent) -> Entry:
-    text = canonical_json(
-        {"event": event.model_dump(mode="json"), "index": index, "prev_hash": prev_hash}
+    return seal_rendered(index, prev_hash, render_event(event))
+
+
+def render_event(event: AuditEvent) -> bytes:
+    """The event's canonical JSON: rendered once, on the event loop, then reused."""
+    return canonical_json(event.model_dump(mode="json"))
+
+
+def seal_rendered(index: int, prev_hash: str, event_json: bytes) -> Entry:
+    """The envelope built around an already canonical event, byte for byte what
+    ``canonical_json({"event": ..., "index": ..., "prev_hash": ...})`` would give (its
+    keys are in sorted order), without rendering the event again in the writer thread."""
+    text = b"".join(
+        (
+            b'{"event":',
+            event_json,
+            b',"index":',
+            str(index).encode(),
+            b',"prev_hash":',
+            canonical_json(prev_hash),
+            b"}",
+        )
     )
     return Entry(index, prev_hash, leaf_hash(text).hex(), text.decode("utf-8"))
 

@@ -27,7 +27,7 @@ from typing import Any
 import structlog
 
 from gateway.audit import sqlite_log
-from gateway.audit.entries import Entry, seal
+from gateway.audit.entries import Entry, render_event, seal_rendered
 from gateway.audit.merkle import Frontier
 from gateway.audit.proofcheck import ZERO_HASH
 from gateway.audit.prove import consistency_proof, inclusion_proof
@@ -35,6 +35,7 @@ from gateway.audit.signing import CheckpointSigner, format_time
 from gateway.audit.sqlite_log import Head
 from gateway.audit.store import AuditQuery
 from gateway.config import AuditConfig
+from gateway.logs import ship_json_line
 from schemas.audit import AuditEvent
 from schemas.errors import AuditUnavailable
 
@@ -69,7 +70,7 @@ class SqliteAuditStore:
         self._head = Head(Frontier(), ZERO_HASH)
         self._checkpointed_size = 0
         self._checkpointed_at = time.monotonic()
-        self._pending: list[tuple[AuditEvent, asyncio.Future[Entry]]] = []
+        self._pending: list[tuple[AuditEvent, bytes, asyncio.Future[Entry]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
         self.commits = 0  # transactions that appended events (group commit: fewer than events)
@@ -139,7 +140,9 @@ class SqliteAuditStore:
 
     async def append(self, event: AuditEvent) -> Entry:
         future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
-        self._pending.append((event, future))
+        # rendered here, not in the writer thread: Python work there holds the GIL the
+        # event loop needs, for up to a switch interval at a time
+        self._pending.append((event, render_event(event), future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         return await future
@@ -148,7 +151,7 @@ class SqliteAuditStore:
         loop = asyncio.get_running_loop()
         while self._pending:
             batch, self._pending = self._pending, []
-            events = [event for event, _ in batch]
+            events = [(event, rendered) for event, rendered, _ in batch]
             try:
                 entries = await loop.run_in_executor(self._writer, self._write, events)
             except Exception as exc:  # any failure fails these calls closed, never hangs them
@@ -157,24 +160,24 @@ class SqliteAuditStore:
                     "The audit trail cannot be written; the outcome of this call is not "
                     "acknowledged. Check the call's effect before retrying a write."
                 )
-                for _, future in batch:
+                for _, _, future in batch:
                     if not future.done():
                         future.set_exception(error)
                 continue
-            for (event, future), entry in zip(batch, entries, strict=True):
-                _ship(event, entry)
+            for (event, rendered, future), entry in zip(batch, entries, strict=True):
+                _ship(event, entry, rendered)
                 if not future.done():
                     future.set_result(entry)
 
-    def _write(self, events: list[AuditEvent]) -> list[Entry]:
+    def _write(self, events: list[tuple[AuditEvent, bytes]]) -> list[Entry]:
         db = self._require_db()
         db.execute("BEGIN IMMEDIATE")
         try:
             head = self._current_head(db)
             frontier, last = head.frontier.copy(), head.last_hash
             entries = []
-            for event in events:
-                entry = seal(frontier.size, last, event)
+            for event, rendered in events:
+                entry = seal_rendered(frontier.size, last, rendered)
                 _insert(db, event, entry)
                 frontier.append(bytes.fromhex(entry.leaf_hash))
                 last = entry.leaf_hash
@@ -317,7 +320,8 @@ def _insert(db: sqlite3.Connection, event: AuditEvent, entry: Entry) -> None:
     )
 
 
-def _ship(event: AuditEvent, entry: Entry) -> None:
+def _ship(event: AuditEvent, entry: Entry, rendered: bytes) -> None:
     """The same event, once durable, as one JSON line for Splunk, ELK or Loki."""
-    fields = event.model_dump(mode="json")
-    log.info(event.kind.value, index=entry.index, leaf_hash=entry.leaf_hash, **fields)
+    ship_json_line(
+        event.kind.value, rendered.decode("utf-8"), index=entry.index, leaf_hash=entry.leaf_hash
+    )
