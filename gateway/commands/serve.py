@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import signal
 from pathlib import Path
 
@@ -35,6 +36,7 @@ def _serve(args: argparse.Namespace) -> int:
     app = build_app(config)
     host = args.host or config.server.host
     port = args.port if args.port is not None else config.server.port
+    gc.freeze()  # what start-up built lives as long as the process: keep it out of collections
     asyncio.run(serve_until_stopped(app, host, port))
     return 0
 
