@@ -18,6 +18,7 @@ re-send; a write found is answered from the lookup.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
@@ -28,6 +29,7 @@ from pydantic import BaseModel
 
 from schemas.api import BackendReadiness
 from schemas.common import Effect, Risk
+from schemas.errors import BackendTimeout
 
 Canonical = Mapping[str, Any]
 """An answer in the canonical shape of the output model, not yet validated.
@@ -38,6 +40,7 @@ the mapping against the output model and turns any mismatch into a contract viol
 
 ClientT = TypeVar("ClientT", contravariant=True)
 InputT = TypeVar("InputT", bound=BaseModel)
+T = TypeVar("T")
 Handler = Callable[[ClientT, InputT], Awaitable[Canonical]]
 StateReader = Callable[[ClientT, InputT], Awaitable[tuple[Canonical, Canonical]]]
 """Reads the current state a write would change: ``(before, after)`` for a dry run."""
@@ -233,6 +236,16 @@ class Previewing(Protocol):
     """
 
     async def preview(self, operation: Operation, payload: BaseModel) -> BackendPreview: ...
+
+
+async def within(total_s: float, work: Awaitable[T]) -> T:
+    """``work``, bounded by the operation's total timeout: a hard stop over however many
+    backend requests a handler makes, reported as the gateway's ``timeout``."""
+    try:
+        async with asyncio.timeout(total_s):
+            return await work
+    except TimeoutError as exc:
+        raise BackendTimeout(f"The backend did not answer within {total_s:g} s.") from exc
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")

@@ -8,7 +8,6 @@ most specific ``schemas.errors`` class, so handlers and the pipeline never see t
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import time
@@ -19,7 +18,7 @@ from typing import Any
 import aiohttp
 from pydantic import BaseModel
 
-from adapters.base import BackendPreview, Canonical, Operation, OperationSet, safe_text
+from adapters.base import BackendPreview, Canonical, Operation, OperationSet, safe_text, within
 from adapters.tracing import trace_headers
 from schemas.api import BackendReadiness
 from schemas.common import Effect
@@ -267,15 +266,13 @@ class RestAdapter:
             self._session, self._settings, total, reads_pass=operation.effect is Effect.WRITE
         )
         reader = self._set.state_reader(operation.name)
-        try:
-            async with asyncio.timeout(total):
-                with contextlib.suppress(_Captured):
-                    await self._set.handler(operation.name)(capturing, payload)
-                before, after = (
-                    await reader(self._client(total), payload) if reader else (None, None)
-                )
-        except TimeoutError as exc:
-            raise BackendTimeout(f"The backend did not answer within {total:g} s.") from exc
+
+        async def capture() -> tuple[Canonical | None, Canonical | None]:
+            with contextlib.suppress(_Captured):
+                await self._set.handler(operation.name)(capturing, payload)
+            return await reader(self._client(total), payload) if reader else (None, None)
+
+        before, after = await within(total, capture())
         return BackendPreview(capturing.captured, before, after)
 
     async def call(
@@ -283,11 +280,7 @@ class RestAdapter:
     ) -> Canonical:
         total = operation.timeout_s or self._settings.total_timeout_s
         client = self._client(total, backend_key)
-        try:
-            async with asyncio.timeout(total):
-                return await self._set.handler(operation.name)(client, payload)
-        except TimeoutError as exc:
-            raise BackendTimeout(f"The backend did not answer within {total:g} s.") from exc
+        return await within(total, self._set.handler(operation.name)(client, payload))
 
     async def lookup(
         self, operation: Operation, payload: BaseModel, backend_key: str
@@ -296,8 +289,4 @@ class RestAdapter:
         if finder is None:
             return None
         total = operation.timeout_s or self._settings.total_timeout_s
-        try:
-            async with asyncio.timeout(total):
-                return await finder(self._client(total, backend_key), payload, backend_key)
-        except TimeoutError as exc:
-            raise BackendTimeout(f"The backend did not answer within {total:g} s.") from exc
+        return await within(total, finder(self._client(total, backend_key), payload, backend_key))

@@ -28,7 +28,7 @@ from zeep.exceptions import Error as ZeepError
 from zeep.exceptions import Fault
 from zeep.wsdl.utils import etree_to_string
 
-from adapters.base import Canonical, Operation, OperationSet, StartupFailed, safe_text
+from adapters.base import Canonical, Operation, OperationSet, StartupFailed, safe_text, within
 from adapters.soap_faults import business_errors, fault_error
 from adapters.soap_wsdl import LoadedWsdl, WsdlSource, load_wsdl
 from adapters.soap_xml import parse_untrusted, to_plain
@@ -287,11 +287,7 @@ class SoapAdapter:
     ) -> Canonical:
         total = operation.timeout_s or self._settings.total_timeout_s
         client = self.client(total, backend_key)
-        try:
-            async with asyncio.timeout(total):
-                return await self._set.handler(operation.name)(client, payload)
-        except TimeoutError as exc:
-            raise BackendTimeout(f"The backend did not answer within {total:g} s.") from exc
+        return await within(total, self._set.handler(operation.name)(client, payload))
 
     async def lookup(
         self, operation: Operation, payload: BaseModel, backend_key: str
@@ -301,8 +297,4 @@ class SoapAdapter:
         if finder is None:
             return None
         total = operation.timeout_s or self._settings.total_timeout_s
-        try:
-            async with asyncio.timeout(total):
-                return await finder(self.client(total, backend_key), payload, backend_key)
-        except TimeoutError as exc:
-            raise BackendTimeout(f"The backend did not answer within {total:g} s.") from exc
+        return await within(total, finder(self.client(total, backend_key), payload, backend_key))

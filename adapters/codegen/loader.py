@@ -22,6 +22,8 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
+from adapters.soap_xml import hardened_parser
+
 WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 XSD_NS = "http://www.w3.org/2001/XMLSchema"
 
@@ -57,23 +59,10 @@ class LoadedWsdl:
     schemas: list[SchemaDocument] = field(default_factory=list)
 
 
-def safe_parser() -> etree.XMLParser:
-    """An lxml parser that never resolves entities, loads DTDs or touches the network."""
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
-
-
 def parse_document(data: bytes, source: str) -> etree._Element:
     """Parse one untrusted document; DTDs and entity declarations are refused outright."""
     try:
-        root = etree.fromstring(data, parser=safe_parser(), base_url=source)
+        root = etree.fromstring(data, parser=hardened_parser(), base_url=source)
     except etree.XMLSyntaxError as exc:
         raise GeneratorError(f"{source}: not well-formed XML ({exc})") from None
     docinfo = root.getroottree().docinfo
