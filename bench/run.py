@@ -201,11 +201,36 @@ def main() -> int:
             ]
             results = measure(targets, args.seconds, workdir)
             memory = rss_mib(gw.pid)
-    report(info, results, memory)
+            scaling = {1: next(m.max_rps for m in results if m.name == "gateway")}
+            scaling[2], memory_2 = two_workers(args, env, targets[1], workdir)
+    report(info, results, memory, scaling, memory_2)
     return 0
 
 
-def report(info: dict[str, str], results: list[Measurement], gateway_rss_mib: float) -> None:
+def two_workers(
+    args: argparse.Namespace, env: dict[str, str], target: Target, workdir: Path
+) -> tuple[float, float]:
+    """Maximum throughput and total resident memory of a gateway with two worker processes."""
+    port = free_port()
+    env = {**env, "LASTMILE_AUDIT_DB": str(workdir / "audit-2w.sqlite")}
+    command = ["-m", "gateway", "serve", "--config", args.config, "--port", str(port)]
+    with process([*command, "--workers", "2"], env) as gw:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz")
+        url = target.url.replace(target.url.split("/v1/")[0], f"http://127.0.0.1:{port}")
+        two = Target("gateway-2w", url, target.body, target.headers)
+        wrk_max_rps(two, 2, 32, workdir)
+        rps = wrk_max_rps(two, args.seconds, 32, workdir)
+        print(f"  gateway with 2 workers {rps:8.0f} req/s", flush=True)
+        return rps, rss_mib(gw.pid)
+
+
+def report(
+    info: dict[str, str],
+    results: list[Measurement],
+    gateway_rss_mib: float,
+    scaling: dict[int, float],
+    rss_two_workers_mib: float,
+) -> None:
     by = {m.name: m for m in results}
     a, b, c = by["direct"], by["gateway"], by["proxy"]
     summary = {
@@ -216,6 +241,8 @@ def report(info: dict[str, str], results: list[Measurement], gateway_rss_mib: fl
         "throughput_ratio_gateway_vs_direct": round(b.max_rps / a.max_rps, 3),
         "added_p50_ms": round(b.p50_ms - a.p50_ms, 3),
         "added_p99_ms": round(b.p99_ms - a.p99_ms, 3),
+        "max_rps_by_workers": {str(k): round(v) for k, v in scaling.items()},
+        "rss_mib_two_workers_total": round(rss_two_workers_mib, 1),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -245,6 +272,9 @@ def markdown(summary: dict[str, object], results: list[Measurement]) -> str:
         f"- added latency at half the gateway's max rate: p50 **{summary['added_p50_ms']:.2f} ms**"
         f" (target <= 1 ms), p99 **{summary['added_p99_ms']:.2f} ms** (target <= 5 ms)\n"
         f"- gateway resident memory after the run: {summary['gateway_rss_mib']} MiB\n"
+        f"- scaling: max req/s with 1 / 2 worker processes: "
+        f"{' / '.join(f'{v:,}' for v in summary['max_rps_by_workers'].values())} "  # type: ignore[attr-defined]
+        f"(2 workers: {summary['rss_mib_two_workers_total']} MiB resident in all)\n"
     )
 
 

@@ -125,3 +125,52 @@ def test_demo_keep_running_stays_up_until_interrupted(stopped: list[subprocess.P
 
     demo.send_signal(signal.SIGINT)
     assert demo.wait(timeout=20) == 0
+
+
+def test_serve_with_two_workers_shares_the_port_and_one_audit_log(
+    tmp_path: Path, stopped: list[subprocess.Popen[str]]
+) -> None:
+    wms_port, gateway_port = free_port(), free_port()
+    sandbox = lastmile("sandbox", "--port", str(wms_port), "--db", str(tmp_path / "wms.sqlite"))
+    stopped.append(sandbox)
+    wait_for_line(sandbox, "ACME WMS sandbox on")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LASTMILE_ACME_WMS_URL": f"http://127.0.0.1:{wms_port}",
+        "LASTMILE_AUDIT_DB": str(tmp_path / "audit.sqlite"),
+    }
+    gateway = lastmile(
+        "serve", "--workers", "2", "--port", str(gateway_port), cwd=tmp_path, env=env
+    )
+    stopped.append(gateway)
+    first = wait_for_line(gateway, '"event": "listening"')
+    second = wait_for_line(gateway, '"event": "listening"')
+    pids = {json.loads(line)["pid"] for line in (first[-1], second[-1])}
+    assert len(pids) == 2
+
+    for _ in range(10):
+        status, _ = get(
+            f"http://127.0.0.1:{gateway_port}/v1/operations/warehouse.stock.get",
+            DEMO_KEYS["inventory-bot"],
+            {"material": "100235", "plant": "1000"},
+        )
+        assert status == 200
+    gateway.send_signal(signal.SIGTERM)
+    assert gateway.wait(timeout=20) == 0
+
+    verify = subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "gateway",
+            "audit",
+            "verify",
+            "--store",
+            str(tmp_path / "audit.sqlite"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "entries 0..9 (10) chain intact" in verify.stdout
