@@ -8,7 +8,8 @@ shut-down closes what was opened. A bad policy file fails :func:`build_app` itse
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -42,6 +43,7 @@ from gateway.identity import AgentDirectory, StaffDirectory
 from gateway.metrics import Metrics
 from gateway.pipeline import Pipeline, Stage
 from gateway.registry import Registry, build_registry
+from gateway.resilience.breaker import CircuitBreaker
 from gateway.resilience.guard import Resilience
 from gateway.resilience.ratelimit import RateLimiter
 from gateway.resilience.timing import Timing
@@ -165,6 +167,7 @@ def build_app(
     metrics.gauge(
         "lastmile_shed_calls", "Calls refused as overloaded since start.", lambda: in_flight.shed
     )
+    _state_gauges(metrics, resilience, store)
     stages = standard_stages(registry, directory, store, guards, metrics, state, resilience, config)
     if tracer is None and config.tracing.enabled:
         tracer = build_tracer(config.tracing)
@@ -180,6 +183,38 @@ def build_app(
     add_mcp_routes(app, config.mcp)
     add_openapi_route(app, registry)
     return app
+
+
+_CIRCUIT_VALUE = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
+
+
+def _state_gauges(metrics: Metrics, resilience: Resilience, store: SqliteAuditStore) -> None:
+    """What operators watch besides call counts, read at scrape time."""
+    circuit: dict[str, Callable[[], float]] = {}
+    queued: dict[str, Callable[[], float]] = {}
+    in_flight: dict[str, Callable[[], float]] = {}
+    for name, breaker in resilience.breakers.items():
+        circuit[name] = partial(_circuit_value, breaker)
+    for name, bulkhead in resilience.bulkheads.items():
+        queued[name] = partial(getattr, bulkhead, "waiting")
+        in_flight[name] = partial(getattr, bulkhead, "in_flight")
+    metrics.gauges(
+        "lastmile_breaker_state",
+        "Circuit breaker per backend: 0 closed, 1 half-open, 2 open.",
+        "backend",
+        circuit,
+    )
+    metrics.gauges("lastmile_bulkhead_queue_depth", "Calls waiting for a slot.", "backend", queued)
+    metrics.gauges("lastmile_bulkhead_in_flight", "Calls in flight.", "backend", in_flight)
+    metrics.gauge(
+        "lastmile_audit_batch_seconds",
+        "How long the last audit batch took from hand-over to durable commit (write lag).",
+        partial(getattr, store, "last_batch_s"),
+    )
+
+
+def _circuit_value(breaker: CircuitBreaker) -> float:
+    return _CIRCUIT_VALUE[breaker.state.value]
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:

@@ -7,7 +7,7 @@ gauges for their state (breakers, bulkheads, approvals) through :meth:`Metrics.g
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -43,6 +43,14 @@ class Metrics:
     def gauge(self, name: str, documentation: str, read: Callable[[], float]) -> None:
         """A gauge whose value is read at scrape time (no bookkeeping on the hot path)."""
         Gauge(name, documentation, registry=self.registry).set_function(read)
+
+    def gauges(
+        self, name: str, documentation: str, label: str, reads: Mapping[str, Callable[[], float]]
+    ) -> None:
+        """One labelled gauge, each label's value read at scrape time."""
+        gauge = Gauge(name, documentation, (label,), registry=self.registry)
+        for value, read in reads.items():
+            gauge.labels(value).set_function(read)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -74,6 +74,7 @@ class SqliteAuditStore:
         self._flusher: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
         self.commits = 0  # transactions that appended events (group commit: fewer than events)
+        self.last_batch_s = 0.0  # how long the last batch took from hand-over to commit
 
     @classmethod
     def from_config(cls, config: AuditConfig, *, clock: Clock = _now) -> SqliteAuditStore:
@@ -152,8 +153,10 @@ class SqliteAuditStore:
         while self._pending:
             batch, self._pending = self._pending, []
             events = [(event, rendered) for event, rendered, _ in batch]
+            started = loop.time()
             try:
                 entries = await loop.run_in_executor(self._writer, self._write, events)
+                self.last_batch_s = loop.time() - started
             except Exception as exc:  # any failure fails these calls closed, never hangs them
                 log.error("audit_write_failed", error=repr(exc), events=len(batch))
                 error = AuditUnavailable(

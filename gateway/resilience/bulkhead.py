@@ -51,6 +51,11 @@ class Bulkhead:
         finally:
             self._waiting -= 1
 
+    @property
+    def waiting(self) -> int:
+        """Calls queued for a slot now."""
+        return self._waiting
+
     def _shed(self, why: str) -> BackendBusy:
         self.shed += 1
         return BackendBusy(

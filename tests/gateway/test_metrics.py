@@ -40,3 +40,17 @@ async def test_metrics_count_calls_by_outcome_and_split_latency(gateway: Gateway
     gateway_count = "lastmile_gateway_latency_seconds_count"
     assert sample(text, gateway_count, operation="warehouse.stock.get") == 4
     assert sample(text, gateway_count, operation="unknown") == 1  # unauthenticated: not resolved
+
+
+async def test_metrics_show_breakers_bulkheads_and_audit_lag(gateway: Gateway) -> None:
+    await gateway.invoke("warehouse.stock.get", STOCK)
+    await gateway.fault("unavailable")
+    for _ in range(5):  # the default breaker opens after 5 consecutive failures
+        await gateway.invoke("warehouse.stock.get", STOCK)
+
+    text = await (await gateway.client.get("/metrics")).text()
+    assert sample(text, "lastmile_breaker_state", backend="acme_wms") == 2  # open
+    assert "lastmile_bulkhead_queue_depth{" in text
+    assert sample(text, "lastmile_bulkhead_in_flight", backend="acme_wms") == 0
+    lag = [line for line in text.splitlines() if line.startswith("lastmile_audit_batch_seconds ")]
+    assert float(lag[0].split()[1]) > 0
