@@ -41,6 +41,7 @@ the mapping against the output model and turns any mismatch into a contract viol
 ClientT = TypeVar("ClientT", contravariant=True)
 InputT = TypeVar("InputT", bound=BaseModel)
 T = TypeVar("T")
+ServedClientT = TypeVar("ServedClientT")  # invariant: an adapter both makes and hands it
 Handler = Callable[[ClientT, InputT], Awaitable[Canonical]]
 StateReader = Callable[[ClientT, InputT], Awaitable[tuple[Canonical, Canonical]]]
 """Reads the current state a write would change: ``(before, after)`` for a dry run."""
@@ -172,6 +173,60 @@ class OperationSet(Generic[ClientT]):
 
     def finder(self, name: str) -> Finder[ClientT, Any] | None:
         return self._declared[name].finder
+
+
+class ServedOperations(Generic[ServedClientT]):
+    """What every adapter kind shares: the operation set it serves, bound to its backend
+    with per-operation timeouts, and how a call or a lookup reaches its handler within
+    that timeout. A kind adds how it connects (``start``/``close``/``check``) and what
+    client a handler gets (``client``)."""
+
+    def __init__(
+        self,
+        name: str,
+        operations: OperationSet[ServedClientT],
+        total_timeout_s: float,
+        operation_timeouts: Mapping[str, float],
+    ) -> None:
+        self._name = name
+        self._set = operations
+        self._total_timeout_s = total_timeout_s
+        self._operations = tuple(
+            d.operation.bound_to(name, operation_timeouts.get(d.operation.name, total_timeout_s))
+            for d in operations
+        )
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def operations(self) -> Sequence[Operation]:
+        return self._operations
+
+    def client(self, total_s: float, external_reference: str | None = None) -> ServedClientT:
+        """The client a handler gets for one call, bounded by ``total_s``."""
+        raise NotImplementedError
+
+    def timeout_of(self, operation: Operation) -> float:
+        return operation.timeout_s or self._total_timeout_s
+
+    async def call(
+        self, operation: Operation, payload: BaseModel, *, backend_key: str | None = None
+    ) -> Canonical:
+        total = self.timeout_of(operation)
+        handler = self._set.handler(operation.name)
+        return await within(total, handler(self.client(total, backend_key), payload))
+
+    async def lookup(
+        self, operation: Operation, payload: BaseModel, backend_key: str
+    ) -> Canonical | None:
+        """The write made earlier with ``backend_key``, through the operation's finder."""
+        finder = self._set.finder(operation.name)
+        if finder is None:
+            return None
+        total = self.timeout_of(operation)
+        return await within(total, finder(self.client(total, backend_key), payload, backend_key))
 
 
 class StartupFailed(Exception):

@@ -11,14 +11,22 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 from pydantic import BaseModel
 
-from adapters.base import BackendPreview, Canonical, Operation, OperationSet, safe_text, within
+from adapters.base import (
+    BackendPreview,
+    Canonical,
+    Operation,
+    OperationSet,
+    ServedOperations,
+    safe_text,
+    within,
+)
 from adapters.tracing import trace_headers
 from schemas.api import BackendReadiness
 from schemas.common import Effect
@@ -200,28 +208,13 @@ def _backend_message(decoded: object) -> str:
     return ""
 
 
-class RestAdapter:
+class RestAdapter(ServedOperations[RestClient]):
     """Serves an :class:`OperationSet` of REST handlers against one backend."""
 
     def __init__(self, name: str, settings: RestSettings, operations: OperationSet[RestClient]):
-        self._name = name
+        super().__init__(name, operations, settings.total_timeout_s, settings.operation_timeouts)
         self._settings = settings
-        self._set = operations
-        self._operations = tuple(
-            d.operation.bound_to(
-                name, settings.operation_timeouts.get(d.operation.name, settings.total_timeout_s)
-            )
-            for d in operations
-        )
         self._session: aiohttp.ClientSession | None = None
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def operations(self) -> Sequence[Operation]:
-        return self._operations
 
     async def start(self) -> None:
         headers = dict(self._settings.headers)
@@ -240,7 +233,7 @@ class RestAdapter:
             await self._session.close()
             self._session = None
 
-    def _client(self, total_s: float, external_reference: str | None = None) -> RestClient:
+    def client(self, total_s: float, external_reference: str | None = None) -> RestClient:
         if self._session is None:
             raise BackendUnavailable(f"Backend {self._name!r} is not started.")
         return RestClient(self._session, self._settings, total_s, external_reference)
@@ -248,7 +241,7 @@ class RestAdapter:
     async def check(self) -> BackendReadiness:
         started = time.perf_counter()
         try:
-            await self._client(min(2.0, self._settings.total_timeout_s)).get(
+            await self.client(min(2.0, self._settings.total_timeout_s)).get(
                 self._settings.health_path
             )
         except BackendError as exc:
@@ -270,23 +263,7 @@ class RestAdapter:
         async def capture() -> tuple[Canonical | None, Canonical | None]:
             with contextlib.suppress(_Captured):
                 await self._set.handler(operation.name)(capturing, payload)
-            return await reader(self._client(total), payload) if reader else (None, None)
+            return await reader(self.client(total), payload) if reader else (None, None)
 
         before, after = await within(total, capture())
         return BackendPreview(capturing.captured, before, after)
-
-    async def call(
-        self, operation: Operation, payload: BaseModel, *, backend_key: str | None = None
-    ) -> Canonical:
-        total = operation.timeout_s or self._settings.total_timeout_s
-        client = self._client(total, backend_key)
-        return await within(total, self._set.handler(operation.name)(client, payload))
-
-    async def lookup(
-        self, operation: Operation, payload: BaseModel, backend_key: str
-    ) -> Canonical | None:
-        finder = self._set.finder(operation.name)
-        if finder is None:
-            return None
-        total = operation.timeout_s or self._settings.total_timeout_s
-        return await within(total, finder(self._client(total, backend_key), payload, backend_key))

@@ -16,19 +16,23 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import aiohttp
 import structlog
 from lxml import etree
-from pydantic import BaseModel
 from zeep.exceptions import Error as ZeepError
 from zeep.exceptions import Fault
 from zeep.wsdl.utils import etree_to_string
 
-from adapters.base import Canonical, Operation, OperationSet, StartupFailed, safe_text, within
+from adapters.base import (
+    OperationSet,
+    ServedOperations,
+    StartupFailed,
+    safe_text,
+)
 from adapters.soap_faults import business_errors, fault_error
 from adapters.soap_wsdl import LoadedWsdl, WsdlSource, load_wsdl
 from adapters.soap_xml import parse_untrusted, to_plain
@@ -216,29 +220,14 @@ class WsdlClient:
         return result
 
 
-class SoapAdapter:
+class SoapAdapter(ServedOperations[SoapClient]):
     """Serves an :class:`OperationSet` of SOAP handlers against one backend."""
 
     def __init__(self, name: str, settings: SoapSettings, operations: OperationSet[SoapClient]):
-        self._name = name
+        super().__init__(name, operations, settings.total_timeout_s, settings.operation_timeouts)
         self._settings = settings
-        self._set = operations
-        self._operations = tuple(
-            d.operation.bound_to(
-                name, settings.operation_timeouts.get(d.operation.name, settings.total_timeout_s)
-            )
-            for d in operations
-        )
         self._session: aiohttp.ClientSession | None = None
         self.wsdl: LoadedWsdl | None = None
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def operations(self) -> Sequence[Operation]:
-        return self._operations
 
     async def start(self) -> None:
         """Load the WSDL off the event loop (once), then open the pooled session."""
@@ -260,7 +249,7 @@ class SoapAdapter:
             await self._session.close()
             self._session = None
 
-    def client(self, total_s: float, external_reference: str | None = None) -> WsdlClient:
+    def client(self, total_s: float, external_reference: str | None = None) -> SoapClient:
         if self._session is None or self.wsdl is None:
             raise BackendUnavailable(f"Backend {self._name!r} is not started.")
         return WsdlClient(self.wsdl, self._session, self._settings, total_s, external_reference)
@@ -281,20 +270,3 @@ class SoapAdapter:
             return BackendReadiness(name=self._name, ready=False, detail=f"HTTP {status}")
         elapsed = (time.perf_counter() - started) * 1000
         return BackendReadiness(name=self._name, ready=True, latency_ms=round(elapsed, 2))
-
-    async def call(
-        self, operation: Operation, payload: BaseModel, *, backend_key: str | None = None
-    ) -> Canonical:
-        total = operation.timeout_s or self._settings.total_timeout_s
-        client = self.client(total, backend_key)
-        return await within(total, self._set.handler(operation.name)(client, payload))
-
-    async def lookup(
-        self, operation: Operation, payload: BaseModel, backend_key: str
-    ) -> Canonical | None:
-        """The write made earlier with ``backend_key``, through the operation's finder."""
-        finder = self._set.finder(operation.name)
-        if finder is None:
-            return None
-        total = operation.timeout_s or self._settings.total_timeout_s
-        return await within(total, finder(self.client(total, backend_key), payload, backend_key))
