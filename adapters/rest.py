@@ -27,6 +27,7 @@ from adapters.base import (
     safe_text,
     within,
 )
+from adapters.http_session import pooled_session
 from adapters.tracing import trace_headers
 from schemas.api import BackendReadiness
 from schemas.common import Effect
@@ -217,15 +218,11 @@ class RestAdapter(ServedOperations[RestClient]):
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
-        headers = dict(self._settings.headers)
-        if self._settings.bearer_token:
-            headers["Authorization"] = f"Bearer {self._settings.bearer_token}"
-        if self._settings.basic_auth:
-            headers["Authorization"] = aiohttp.encode_basic_auth(*self._settings.basic_auth)
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self._settings.max_connections),
-            headers=headers,
-            raise_for_status=False,
+        self._session = pooled_session(
+            headers=self._settings.headers,
+            max_connections=self._settings.max_connections,
+            basic_auth=self._settings.basic_auth,
+            bearer_token=self._settings.bearer_token,
         )
 
     async def close(self) -> None:

@@ -33,6 +33,7 @@ from adapters.base import (
     StartupFailed,
     safe_text,
 )
+from adapters.http_session import pooled_session
 from adapters.soap_faults import business_errors, fault_error
 from adapters.soap_wsdl import LoadedWsdl, WsdlSource, load_wsdl
 from adapters.soap_xml import parse_untrusted, to_plain
@@ -235,13 +236,10 @@ class SoapAdapter(ServedOperations[SoapClient]):
             self.wsdl = await asyncio.to_thread(load_wsdl, self._settings.wsdl)
         except StartupFailed as exc:
             raise StartupFailed(f"backend {self._name!r}: {exc}") from exc
-        headers = dict(self._settings.headers)
-        if self._settings.basic_auth:
-            headers["Authorization"] = aiohttp.encode_basic_auth(*self._settings.basic_auth)
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self._settings.max_connections),
-            headers=headers,
-            raise_for_status=False,
+        self._session = pooled_session(
+            headers=self._settings.headers,
+            max_connections=self._settings.max_connections,
+            basic_auth=self._settings.basic_auth,
         )
 
     async def close(self) -> None:
