@@ -100,4 +100,8 @@ async def test_invalid_on_behalf_of_is_rejected(gateway: Gateway) -> None:
 
     assert response.status == 422
     problem = await response.json()
-    assert problem["errors"][0]["field"] == "header:X-On-Behalf-Of"
+    assert problem["errors"][0]["field"] == "on_behalf_of"
+    [event] = await gateway.audit(request_id=problem["request_id"])  # refused, and recorded
+    assert event.outcome == "validation_failed"
+    assert event.agent_id == "inventory-bot"
+    assert event.on_behalf_of is None
