@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,15 +40,40 @@ def lastmile(
     )
 
 
-def wait_for_line(process: subprocess.Popen[str], marker: str) -> list[str]:
-    """Read the process's output until a line holds ``marker`` (blocking reads, no sleeps)."""
-    assert process.stdout is not None
-    seen: list[str] = []
-    for line in process.stdout:
+_OUTPUT: dict[int, queue.Queue[str | None]] = {}
+
+
+def _output(process: subprocess.Popen[str]) -> queue.Queue[str | None]:
+    """The process's output lines, read by one thread per process (None: it ended)."""
+    lines = _OUTPUT.get(process.pid)
+    if lines is None:
+        lines = _OUTPUT[process.pid] = queue.Queue()
+
+        def pump(stream: Any, into: queue.Queue[str | None]) -> None:
+            with contextlib.suppress(ValueError, OSError):  # the test closed the pipe
+                for line in stream:
+                    into.put(line)
+            into.put(None)
+
+        threading.Thread(target=pump, args=(process.stdout, lines), daemon=True).start()
+    return lines
+
+
+def wait_for_line(process: subprocess.Popen[str], marker: str, timeout_s: float = 60) -> list[str]:
+    """Lines of the process's output up to one holding ``marker``: waits on the line itself,
+    and fails (rather than hangs) if it has not come within ``timeout_s``."""
+    lines, seen = _output(process), []
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            line = lines.get(timeout=max(deadline - time.monotonic(), 0.001))
+        except queue.Empty:
+            raise AssertionError(f"no {marker!r} within {timeout_s} s: {''.join(seen)}") from None
+        if line is None:
+            raise AssertionError(f"process ended without printing {marker!r}: {''.join(seen)}")
         seen.append(line)
         if marker in line:
             return seen
-    raise AssertionError(f"process ended without printing {marker!r}: {''.join(seen)}")
 
 
 def get(

@@ -19,6 +19,8 @@ import gc
 import os
 import signal
 import sys
+import time
+import traceback
 from pathlib import Path
 
 import structlog
@@ -52,6 +54,8 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 2
     CheckpointSigner.from_config(config.audit.checkpoints)  # create the key file once, not N times
+    if args.workers > 1:
+        asyncio.run(_prepare_shared_files(config))
     children = [_fork_worker(config, host, port) for _ in range(args.workers - 1)]
     try:
         _run_worker(config, host, port, reuse_port=args.workers > 1)
@@ -62,13 +66,36 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _prepare_shared_files(config: Config) -> None:
+    """Create the SQLite files the workers share (and switch them to WAL) once, before
+    forking: workers creating one new file at the same moment can find it locked."""
+    from gateway.audit.store_sqlite import SqliteAuditStore
+    from gateway.guardrails.approval_store import ApprovalStore
+    from gateway.guardrails.runtime import approvals_path
+    from gateway.state.factory import build_state_store, open_state_store
+
+    audit = SqliteAuditStore.from_config(config.audit)
+    await audit.open()
+    await audit.close()
+    approvals = ApprovalStore(approvals_path(config))
+    await approvals.open()
+    await approvals.close()
+    state = build_state_store(config.state, time.time)
+    await open_state_store(state)
+    await state.close()
+
+
 def _fork_worker(config: Config, host: str, port: int) -> int:
     pid = os.fork()
     if pid == 0:  # the child serves until its parent stops it, then leaves at once
+        code = 0
         try:
             _run_worker(config, host, port, reuse_port=True)
+        except BaseException:
+            traceback.print_exc()  # a worker that cannot start says why, then leaves
+            code = 1
         finally:
-            os._exit(0)
+            os._exit(code)
     return pid
 
 

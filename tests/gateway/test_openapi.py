@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,7 +39,6 @@ def running_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp: Path = tmp_path_factory.mktemp("fuzz")
     wms_port, erp_port, gateway_port = free_port(), free_port(), free_port()
     processes: list[subprocess.Popen[str]] = []
-    drains: list[threading.Thread] = []
     try:
         sandbox = lastmile("sandbox", "--port", str(wms_port), "--db", str(tmp / "wms.sqlite"))
         processes.append(sandbox)
@@ -59,17 +57,11 @@ def running_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         gateway = lastmile("serve", "--port", str(gateway_port), cwd=tmp, env=env)
         processes.append(gateway)
         wait_for_line(gateway, '"event": "listening"')
-        for process in processes:  # keep reading, or a full pipe would block their logging
-            drain = threading.Thread(target=process.stdout.readlines)  # type: ignore[union-attr]
-            drain.start()
-            drains.append(drain)
         yield f"http://127.0.0.1:{gateway_port}"
     finally:
         for process in processes:
             process.terminate()
             process.wait(timeout=10)
-        for drain in drains:  # the pipes are at EOF now that the processes have ended
-            drain.join(timeout=10)
         for process in processes:
             if process.stdout:
                 process.stdout.close()
