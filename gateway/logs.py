@@ -61,4 +61,4 @@ def ship_json_line(event: str, fields_json: str, **extra: object) -> None:
     }
     rendered = json.dumps(head, separators=(",", ":"))
     line = rendered[:-1] + "," + fields_json[1:] if fields_json != "{}" else rendered
-    print(line, file=_SHIPPING.stream or sys.stdout, flush=False)
+    print(line, file=_SHIPPING.stream or sys.stdout, flush=True)  # as structlog does: timely

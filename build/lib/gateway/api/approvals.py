@@ -1,0 +1,127 @@
+"""The approvals API: agents poll their held calls; approvers list, inspect and decide.
+
+- ``GET /v1/approvals/{id}``: the agent that made the call (its own only) or an approver;
+- ``GET /v1/approvals?status=pending``: approvers;
+- ``POST /v1/approvals/{id}/approve`` / ``.../reject`` with ``{"reason": "..."}``: approvers.
+  Approving runs the stored call once and answers with its result.
+
+Agents never decide: their keys do not open the decision routes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gateway.api.middleware import REQUEST_ID
+from gateway.appkeys import AGENTS, AUDIT_STORE, GUARDRAILS, STAFF
+from gateway.audit.admin import record_admin_action
+from gateway.config import StaffRole
+from gateway.guardrails.approval_store import HeldCall
+from gateway.identity import StaffMember
+from schemas.errors import FieldError, Forbidden, NotFound, Unauthenticated, ValidationFailed
+
+_STATUSES = {"pending", "executing", "executed", "failed", "rejected", "expired"}
+
+
+class DecisionRequest(BaseModel):
+    """What an approver sends with a decision: why, in words for the audit trail."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+def staff_with_role(request: web.Request, role: StaffRole) -> StaffMember:
+    """The staff member behind the key, holding ``role``; an agent key gets a clear no."""
+    authorization = request.headers.get("Authorization")
+    try:
+        return request.app[STAFF].authenticate_role(authorization, role)
+    except Unauthenticated:
+        try:
+            agent = request.app[AGENTS].authenticate(authorization)
+        except Unauthenticated:
+            agent = None
+        if agent is not None:
+            raise Forbidden(
+                f"Agent {agent.id!r} cannot do this: it needs a person with the "
+                f"{role.value!r} role, using their own key."
+            ) from None
+        raise
+
+
+async def _get(request: web.Request) -> web.Response:
+    desk = request.app[GUARDRAILS].desk
+    authorization = request.headers.get("Authorization")
+    approval_id = request.match_info["id"]
+    try:
+        agent = request.app[AGENTS].authenticate(authorization)
+    except Unauthenticated:
+        agent = None
+    if agent is not None:
+        held = await desk.get(approval_id)
+        if held.agent_id != agent.id:
+            raise NotFound(f"There is no approval {approval_id[:80]!r} for agent {agent.id!r}.")
+        return web.json_response(desk.resource(held))
+    staff_with_role(request, StaffRole.APPROVER)
+    return web.json_response(desk.resource(await desk.get(approval_id)))
+
+
+async def _list(request: web.Request) -> web.Response:
+    staff_with_role(request, StaffRole.APPROVER)
+    status = request.query.get("status")
+    if status is not None and status not in _STATUSES:
+        raise ValidationFailed(
+            f"Unknown status {status[:40]!r}; use one of {', '.join(sorted(_STATUSES))}.",
+            [FieldError(field="query:status", message="unknown status", expected="a status")],
+        )
+    desk = request.app[GUARDRAILS].desk
+    held = await desk.find(status)
+    return web.json_response({"approvals": [desk.resource(h) for h in held]})
+
+
+async def _decision(request: web.Request) -> DecisionRequest:
+    try:
+        return DecisionRequest.model_validate_json(await request.read())
+    except ValidationError as exc:
+        raise ValidationFailed(
+            'Send a JSON body {"reason": "..."} (1-500 characters) with the decision.',
+            [
+                FieldError(field=".".join(map(str, e["loc"])) or "(body)", message=e["msg"])
+                for e in exc.errors(include_url=False)
+            ],
+        ) from None
+
+
+def _decide(approve: bool) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handler(request: web.Request) -> web.Response:
+        member = staff_with_role(request, StaffRole.APPROVER)
+        decision = await _decision(request)
+        desk = request.app[GUARDRAILS].desk
+
+        async def on_record(held: HeldCall) -> None:
+            await record_admin_action(
+                request.app[AUDIT_STORE],
+                request_id=request[REQUEST_ID],
+                actor=member.id,
+                action="approve" if approve else "reject",
+                target=held.id,
+                detail=f"{held.operation} by {held.agent_id}: {decision.reason}",
+            )
+
+        held = await desk.decide(
+            request.match_info["id"], member, approve, decision.reason, on_record
+        )
+        return web.json_response(desk.resource(held))
+
+    return handler
+
+
+def add_approval_routes(app: web.Application) -> None:
+    app.router.add_get("/v1/approvals", _list)
+    app.router.add_get("/v1/approvals/{id}", _get)
+    app.router.add_post("/v1/approvals/{id}/approve", _decide(approve=True))
+    app.router.add_post("/v1/approvals/{id}/reject", _decide(approve=False))

@@ -1,0 +1,249 @@
+"""The MCP Streamable HTTP transport at ``/mcp``, on the gateway's own aiohttp app.
+
+Every request first proves who it is (``Authorization: Bearer``, 401 otherwise) and,
+from a browser, where it comes from (``Origin``, 403 unless trusted). Then the era is
+read from the ``MCP-Protocol-Version`` header:
+
+* 2026-07-28: a self-contained POST; the ``_meta`` envelope and the ``MCP-Protocol-
+  Version``/``Mcp-Method``/``Mcp-Name`` headers are checked against each other; no
+  session, any instance can answer.
+* earlier revisions: ``initialize`` opens a session (``Mcp-Session-Id``), bound to the
+  agent that opened it; later requests name it; ``DELETE`` ends it.
+
+Answers are always single JSON bodies (the spec lets a server choose JSON over SSE);
+the gateway never sends requests to clients, so ``GET`` (the server-to-client stream)
+is 405. Protocol errors are JSON-RPC errors with the status the spec assigns, never 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from gateway.api.mcp.config import McpConfig
+from gateway.api.mcp.jsonrpc import (
+    HEADER_MISMATCH,
+    HTTP_STATUS,
+    INVALID_REQUEST,
+    PARSE_ERROR,
+    JsonObject,
+    RequestId,
+    RpcError,
+    check_request,
+    error_message,
+    is_notification,
+    is_response,
+    parse,
+    request_id_of,
+    result_message,
+)
+from gateway.api.mcp.protocol import Exchange, McpHandler
+from gateway.api.mcp.sessions import McpSession, McpSessions
+from gateway.api.mcp.versions import (
+    ASSUMED_HANDSHAKE_VERSION,
+    MODERN_VERSIONS,
+    SUPPORTED_VERSIONS,
+    check_envelope,
+    envelope_version,
+    unsupported,
+)
+from gateway.api.middleware import BACKEND_MS, REQUEST_ID
+from gateway.appkeys import AGENTS, PIPELINE, REGISTRY
+from gateway.identity import Agent
+from schemas.errors import Forbidden, NotAcceptable, UnsupportedMediaType
+
+MCP_HANDLER = web.AppKey("mcp_handler", McpHandler)
+MCP_SESSIONS = web.AppKey("mcp_sessions", McpSessions)
+MCP_CONFIG = web.AppKey("mcp_config", McpConfig)
+
+SESSION_HEADER = "Mcp-Session-Id"
+ROUTING_HEADERS = ("MCP-Protocol-Version", "Mcp-Method", "Mcp-Name")
+_LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
+
+
+def add_mcp_routes(app: web.Application, config: McpConfig) -> None:
+    """Mount ``/mcp``; needs the registry, directory and pipeline already on the app."""
+    if not config.enabled:
+        return
+    app[MCP_CONFIG] = config
+    app[MCP_HANDLER] = McpHandler(app[REGISTRY], app[AGENTS], app[PIPELINE])
+    app[MCP_SESSIONS] = McpSessions(
+        config.max_sessions, config.session_idle_s, config.max_sessions_per_agent
+    )
+    app.router.add_post("/mcp", post)
+    app.router.add_get("/mcp", get, allow_head=False)
+    app.router.add_delete("/mcp", delete)
+
+
+def _admit(request: web.Request) -> Agent:
+    """Who is calling, and from a trusted origin; raises 401/403 problems otherwise."""
+    agent = request.app[MCP_HANDLER].authenticate(request.headers.get("Authorization"))
+    origin = request.headers.get("Origin")
+    if origin is not None and not _trusted_origin(request, origin):
+        raise Forbidden(
+            f"Requests from origin {origin[:100]!r} are not accepted; add it to "
+            "mcp.allowed_origins in gateway.yaml if it is yours."
+        )
+    return agent
+
+
+def _trusted_origin(request: web.Request, origin: str) -> bool:
+    if origin in request.app[MCP_CONFIG].allowed_origins:
+        return True
+    parts = urlsplit(origin)
+    return parts.hostname in _LOOPBACK or parts.netloc == request.host
+
+
+async def get(request: web.Request) -> web.Response:
+    _admit(request)
+    return web.Response(status=405, headers={"Allow": "POST, DELETE"})
+
+
+async def delete(request: web.Request) -> web.Response:
+    agent = _admit(request)
+    session_id = request.headers.get(SESSION_HEADER)
+    if session_id is None:
+        return _error(None, RpcError(INVALID_REQUEST, f"Name the session in {SESSION_HEADER}."))
+    if not request.app[MCP_SESSIONS].close(session_id, agent.id):
+        return _error(None, _no_session(), 404)
+    return web.Response(status=204)
+
+
+async def post(request: web.Request) -> web.Response:
+    agent = _admit(request)
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType(
+            "Send one JSON-RPC message with 'Content-Type: application/json'."
+        )
+    if not _accepts_json(request.headers.get("Accept")):
+        raise NotAcceptable(
+            "This endpoint answers in JSON: send 'Accept: application/json, text/event-stream'."
+        )
+    try:
+        message: Any = parse(await request.read())
+    except (ValueError, RecursionError):
+        return _error(None, RpcError(PARSE_ERROR, "Parse error: the body is not valid JSON."))
+    header_version = request.headers.get("MCP-Protocol-Version")
+    if header_version is not None and header_version not in SUPPORTED_VERSIONS:
+        return _error(request_id_of(message), unsupported(header_version))
+    if isinstance(message, dict) and (is_response(message) or is_notification(message)):
+        return await _notification(request, message, agent)
+    try:
+        rid, method, params = check_request(message)
+    except RpcError as exc:
+        return _error(request_id_of(message), exc)
+    if header_version in MODERN_VERSIONS or envelope_version(params) is not None:
+        return await _modern(request, rid, method, params)
+    if method == "initialize":
+        return _initialize(request, rid, params, agent)
+    return await _in_session(request, rid, method, params, agent, header_version)
+
+
+def _accepts_json(accept: str | None) -> bool:
+    if accept is None:
+        return True
+    kinds = {part.split(";")[0].strip().lower() for part in accept.split(",")}
+    return bool(kinds & {"application/json", "application/*", "*/*"})
+
+
+async def _notification(request: web.Request, message: JsonObject, agent: Agent) -> web.Response:
+    """Notifications and client responses are acknowledged; ``initialized`` marks a session."""
+    if message.get("method") == "notifications/initialized":
+        session_id = request.headers.get(SESSION_HEADER)
+        session = request.app[MCP_SESSIONS].get(session_id, agent.id) if session_id else None
+        if session is not None:
+            session.initialized = True
+    return web.Response(status=202)
+
+
+async def _modern(
+    request: web.Request, rid: RequestId, method: str, params: JsonObject
+) -> web.Response:
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    try:
+        for name in ROUTING_HEADERS:  # first-copy and last-copy readers would disagree
+            if len(request.headers.getall(name, ())) > 1:
+                raise RpcError(HEADER_MISMATCH, f"The {name} header appears more than once")
+        version = check_envelope(method, params, headers)
+    except RpcError as exc:
+        return _error(rid, exc)
+    return await _dispatch(request, rid, method, params, version)
+
+
+def _initialize(
+    request: web.Request, rid: RequestId, params: JsonObject, agent: Agent
+) -> web.Response:
+    result = request.app[MCP_HANDLER].initialize(params)
+    session = request.app[MCP_SESSIONS].open(agent.id, result["protocolVersion"])
+    response = web.json_response(result_message(rid, result))
+    response.headers[SESSION_HEADER] = session.id
+    return response
+
+
+async def _in_session(
+    request: web.Request,
+    rid: RequestId,
+    method: str,
+    params: JsonObject,
+    agent: Agent,
+    header_version: str | None,
+) -> web.Response:
+    session_id = request.headers.get(SESSION_HEADER)
+    if session_id is None:
+        return _error(
+            rid,
+            RpcError(
+                INVALID_REQUEST,
+                f"Bad Request: no {SESSION_HEADER} header. Send initialize first and repeat "
+                f"the {SESSION_HEADER} it returns, or use protocol version {MODERN_VERSIONS[0]}, "
+                "which needs no session.",
+            ),
+        )
+    session: McpSession | None = request.app[MCP_SESSIONS].get(session_id, agent.id)
+    if session is None:
+        return _error(rid, _no_session(), 404)
+    version = header_version or ASSUMED_HANDSHAKE_VERSION
+    if header_version is not None and header_version != session.protocol_version:
+        return _error(
+            rid,
+            RpcError(
+                INVALID_REQUEST,
+                f"Bad Request: this session speaks {session.protocol_version}, "
+                f"not {header_version}.",
+            ),
+        )
+    return await _dispatch(request, rid, method, params, version)
+
+
+def _no_session() -> RpcError:
+    return RpcError(
+        INVALID_REQUEST, "Session not found: it ended or expired. Send initialize again."
+    )
+
+
+async def _dispatch(
+    request: web.Request, rid: RequestId, method: str, params: JsonObject, version: str
+) -> web.Response:
+    exchange = Exchange(
+        request_id=request[REQUEST_ID],
+        credentials=request.headers.get("Authorization"),
+        protocol_version=version,
+    )
+    try:
+        result = await request.app[MCP_HANDLER].handle(method, params, exchange)
+    except RpcError as exc:
+        # Handshake-era clients read 404 as "session gone": their errors travel in a 200.
+        status = HTTP_STATUS.get(exc.code, 200) if exchange.modern else 200
+        return _error(rid, exc, status)
+    if exchange.backend_ms is not None:
+        request[BACKEND_MS] = exchange.backend_ms
+    return web.json_response(result_message(rid, result))
+
+
+def _error(rid: RequestId | None, error: RpcError, status: int | None = None) -> web.Response:
+    return web.json_response(
+        error_message(rid, error),
+        status=status if status is not None else HTTP_STATUS.get(error.code, 200),
+    )

@@ -1,0 +1,245 @@
+"""Builds the aiohttp application from a :class:`~gateway.config.Config`.
+
+Everything a request needs hangs off the application (``AppKey``s): the registry,
+the agent directory, the composed pipeline, the guardrails. Adapters, the audit store
+and the approval store are opened in a cleanup context, so start-up fails loudly and
+shut-down closes what was opened. A bad policy file fails :func:`build_app` itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from gateway.api.admin import add_admin_routes
+from gateway.api.approvals import add_approval_routes
+from gateway.api.audit import add_audit_routes
+from gateway.api.mcp.http import add_mcp_routes
+from gateway.api.middleware import MAX_BODY_BYTES, gateway_middleware
+from gateway.api.openapi import add_openapi_route
+from gateway.api.rest import add_routes
+from gateway.api.shedding import IN_FLIGHT, InFlight, shed_load
+from gateway.appkeys import (
+    AGENTS,
+    AUDIT_STORE,
+    CONFIG,
+    GUARDRAILS,
+    METRICS,
+    PIPELINE,
+    REGISTRY,
+    RESILIENCE,
+    STAFF,
+    STATE_STORE,
+)
+from gateway.audit.retention import retention_context
+from gateway.audit.store import AuditStore
+from gateway.audit.store_sqlite import SqliteAuditStore
+from gateway.config import Config
+from gateway.guardrails.runtime import Guardrails, build_guardrails
+from gateway.identity import AgentDirectory, StaffDirectory
+from gateway.metrics import Metrics
+from gateway.pipeline import Pipeline, Stage
+from gateway.registry import Registry, build_registry
+from gateway.resilience.breaker import CircuitBreaker
+from gateway.resilience.guard import Resilience
+from gateway.resilience.ratelimit import RateLimiter
+from gateway.resilience.timing import Timing
+from gateway.tracing import build_tracer, traced
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Tracer
+
+from gateway.stages import (
+    CallBackend,
+    CheckHalt,
+    CheckScope,
+    Decide,
+    EnforceBudgets,
+    Hold,
+    Idempotency,
+    Identify,
+    Limit,
+    Measure,
+    Preview,
+    Record,
+    Redact,
+    Resolve,
+    ValidateInput,
+    ValidateOutput,
+)
+from gateway.state import Clock
+from gateway.state.factory import build_state_store, open_state_store
+from gateway.state.store import StateStore
+
+
+def standard_stages(
+    registry: Registry,
+    directory: AgentDirectory,
+    store: AuditStore,
+    guards: Guardrails,
+    metrics: Metrics,
+    state: StateStore,
+    resilience: Resilience,
+    config: Config,
+) -> tuple[Stage, ...]:
+    """The order of the call path, in one place (see ARCHITECTURE.md).
+
+    ``Limit`` comes after identity and scope (a 401/403 never spends anyone's quota) and
+    before the body is parsed; ``Idempotency`` needs the validated input to tell one
+    payload from another and wraps everything that reaches the backend.
+    """
+    return (
+        Measure(metrics),
+        Record(store, guards.redactor),
+        Identify(directory),
+        CheckHalt(guards.halts, registry, reads_fail_open=config.state.reads_fail_open),
+        Resolve(registry),
+        CheckScope(),
+        Limit(RateLimiter(state), config.resilience, config.state.reads_fail_open),
+        ValidateInput(),
+        Idempotency(state, config.resilience),
+        Decide(lambda: guards.policy),
+        EnforceBudgets(guards.budgets, guards.state, reads_fail_open=config.state.reads_fail_open),
+        Hold(guards.desk),
+        Preview(registry),
+        CallBackend(registry, resilience),
+        ValidateOutput(),
+        Redact(guards.redactor),
+    )
+
+
+def approved_stages(
+    registry: Registry, store: AuditStore, guards: Guardrails, resilience: Resilience
+) -> tuple[Stage, ...]:
+    """The backend part of the path, for a held call a person approved: the stored input
+    is validated again; halts and the allow-list still apply; budgets are charged."""
+    return (
+        Record(store, guards.redactor),
+        CheckHalt(guards.halts, registry),
+        CheckScope(),
+        ValidateInput(),
+        EnforceBudgets(guards.budgets, guards.state, force=True),
+        CallBackend(registry, resilience),
+        ValidateOutput(),
+        Redact(guards.redactor),
+    )
+
+
+def build_app(
+    config: Config,
+    registry: Registry | None = None,
+    *,
+    timing: Timing | None = None,
+    clock: Clock | None = None,
+    state: StateStore | None = None,
+    tracer: Tracer | None = None,
+) -> web.Application:
+    """Test seams: ``timing`` (or just its ``clock``) drives limits, breakers, retries,
+    budget windows and approval expiry, so tests move time instead of sleeping; ``state``
+    replaces the configured state store; ``tracer`` overrides ``tracing:``."""
+    registry = registry or build_registry(config)
+    timing = timing or (Timing(clock=clock) if clock is not None else Timing())
+    directory = AgentDirectory.from_config(config.agents)
+    store = SqliteAuditStore.from_config(config.audit)
+    state = state or build_state_store(config.state, timing.clock)
+    guards = build_guardrails(config, registry, directory, state, timing.clock)
+    resilience = Resilience(config, timing)
+    app = web.Application(
+        middlewares=[gateway_middleware, shed_load], client_max_size=config.server.max_body_bytes
+    )
+    app[IN_FLIGHT] = in_flight = InFlight(config.server.max_in_flight)
+    app[MAX_BODY_BYTES] = config.server.max_body_bytes
+    app[CONFIG] = config
+    app[REGISTRY] = registry
+    app[AGENTS] = directory
+    app[STAFF] = StaffDirectory.from_config(config.staff)
+    app[AUDIT_STORE] = store
+    app[GUARDRAILS] = guards
+    app[STATE_STORE] = state
+    app[RESILIENCE] = resilience
+    app[METRICS] = metrics = Metrics()
+    metrics.gauge(
+        "lastmile_in_flight_calls", "Operation calls being served.", lambda: in_flight.count
+    )
+    metrics.gauge(
+        "lastmile_shed_calls", "Calls refused as overloaded since start.", lambda: in_flight.shed
+    )
+    _state_gauges(metrics, resilience, store)
+    stages = standard_stages(registry, directory, store, guards, metrics, state, resilience, config)
+    if tracer is None and config.tracing.enabled:
+        tracer = build_tracer(config.tracing)
+    app[PIPELINE] = Pipeline(traced(stages, tracer) if tracer is not None else stages)
+    guards.desk.executor = Pipeline(approved_stages(registry, store, guards, resilience))
+    app.cleanup_ctx.append(_state_lifecycle)  # first in, last out: others use the state
+    app.cleanup_ctx.append(_lifecycle)
+    app.cleanup_ctx.append(retention_context(store, config.audit.retention))
+    add_routes(app)
+    add_approval_routes(app)
+    add_admin_routes(app)
+    add_audit_routes(app)
+    add_mcp_routes(app, config.mcp)
+    add_openapi_route(app, registry)
+    return app
+
+
+_CIRCUIT_VALUE = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
+
+
+def _state_gauges(metrics: Metrics, resilience: Resilience, store: SqliteAuditStore) -> None:
+    """What operators watch besides call counts, read at scrape time."""
+    circuit: dict[str, Callable[[], float]] = {}
+    queued: dict[str, Callable[[], float]] = {}
+    in_flight: dict[str, Callable[[], float]] = {}
+    for name, breaker in resilience.breakers.items():
+        circuit[name] = partial(_circuit_value, breaker)
+    for name, bulkhead in resilience.bulkheads.items():
+        queued[name] = partial(getattr, bulkhead, "waiting")
+        in_flight[name] = partial(getattr, bulkhead, "in_flight")
+    metrics.gauges(
+        "lastmile_breaker_state",
+        "Circuit breaker per backend: 0 closed, 1 half-open, 2 open.",
+        "backend",
+        circuit,
+    )
+    metrics.gauges("lastmile_bulkhead_queue_depth", "Calls waiting for a slot.", "backend", queued)
+    metrics.gauges("lastmile_bulkhead_in_flight", "Calls in flight.", "backend", in_flight)
+    metrics.gauge(
+        "lastmile_audit_batch_seconds",
+        "How long the last audit batch took from hand-over to durable commit (write lag).",
+        partial(getattr, store, "last_batch_s"),
+    )
+
+
+def _circuit_value(breaker: CircuitBreaker) -> float:
+    return _CIRCUIT_VALUE[breaker.state.value]
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    store = app[AUDIT_STORE]
+    guards = app[GUARDRAILS]
+    adapters = list(app[REGISTRY].adapters.values())
+    await store.open()
+    await guards.desk.store.open()
+    started = []
+    try:
+        for adapter in adapters:
+            await adapter.start()
+            started.append(adapter)
+        yield
+    finally:
+        for adapter in reversed(started):
+            await adapter.close()
+        await guards.desk.store.close()
+        await store.close()
+
+
+async def _state_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    store = app[STATE_STORE]
+    await open_state_store(store)
+    try:
+        yield
+    finally:
+        await store.close()

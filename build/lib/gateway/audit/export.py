@@ -1,0 +1,175 @@
+"""Exports of the whole log (JSON lines or CSV) that carry everything ``verify`` needs:
+the pruning anchor, every sealed entry with its hashes, and the signed checkpoints.
+
+JSON lines: one object per line, ``{"type": "anchor" | "entry" | "checkpoint", ...}``;
+an entry line is ``{"type": "entry", "index", "prev_hash", "leaf_hash", "event"}`` and its
+sealed text is the canonical JSON of ``{"event", "index", "prev_hash"}``.
+CSV: readable columns for people and spreadsheets, plus a ``json`` column holding the
+sealed text (entries) or the record (anchor, checkpoints). Readable cells that start
+with ``= + - @`` get a leading apostrophe so a spreadsheet does not run them as formulas.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from gateway.audit import sqlite_log
+from gateway.audit.entries import Entry
+from gateway.audit.proofcheck import canonical_json
+from gateway.audit.sqlite_log import StoredEntry
+from gateway.audit.verify import LogSnapshot
+
+CSV_COLUMNS = (
+    "record",
+    "index",
+    "time",
+    "request_id",
+    "kind",
+    "agent_id",
+    "agent_owner",
+    "on_behalf_of",
+    "operation",
+    "decision",
+    "outcome",
+    "status",
+    "leaf_hash",
+    "json",
+)
+
+
+class ExportError(Exception):
+    """The file is not a lastmile audit export; the message says where."""
+
+
+@contextlib.contextmanager
+def store_snapshot(path: Path) -> Iterator[LogSnapshot]:
+    """A consistent view of a SQLite store (one read transaction) whose entries are read
+    lazily, so verifying or exporting a large log runs in constant memory."""
+    db = sqlite_log.connect(path, create=False)
+    try:
+        db.execute("BEGIN")
+        yield LogSnapshot(
+            anchor=sqlite_log.read_anchor(db),
+            entries=sqlite_log.iter_entries(db),
+            checkpoints=sqlite_log.read_checkpoints(db),
+        )
+        db.execute("COMMIT")
+    finally:
+        db.close()
+
+
+def read_store(path: Path) -> LogSnapshot:
+    """The whole store in memory (small logs, tests)."""
+    with store_snapshot(path) as snapshot:
+        return LogSnapshot(snapshot.anchor, list(snapshot.entries), snapshot.checkpoints)
+
+
+def write_jsonl(snapshot: LogSnapshot, out: TextIO) -> int:
+    count = 0
+    if snapshot.anchor is not None:
+        out.write(json.dumps({"type": "anchor", **snapshot.anchor}, ensure_ascii=False) + "\n")
+    for stored in snapshot.entries:
+        line = {"type": "entry", **stored.entry.to_json()}
+        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        count += 1
+    for checkpoint in snapshot.checkpoints:
+        out.write(json.dumps({"type": "checkpoint", **checkpoint}) + "\n")
+    return count
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def write_csv(snapshot: LogSnapshot, out: TextIO) -> int:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    blank = [""] * (len(CSV_COLUMNS) - 3)
+    if snapshot.anchor is not None:
+        writer.writerow(
+            ["anchor", snapshot.anchor.get("size"), *blank, json.dumps(snapshot.anchor)]
+        )
+    count = 0
+    for stored in snapshot.entries:
+        entry, event = stored.entry, stored.entry.event
+        readable = [
+            event.get(name)
+            for name in CSV_COLUMNS[2:-2]  # time .. status
+        ]
+        writer.writerow(["entry", entry.index, *map(_cell, readable), entry.leaf_hash, entry.text])
+        count += 1
+    for checkpoint in snapshot.checkpoints:
+        writer.writerow(["checkpoint", checkpoint["tree_size"], *blank, json.dumps(checkpoint)])
+    return count
+
+
+def read_export(path: Path) -> LogSnapshot:
+    with path.open(encoding="utf-8", newline="") as handle:
+        first = handle.read(1)
+        handle.seek(0)
+        records = _csv_records(handle) if first != "{" else _jsonl_records(handle)
+        anchor: dict[str, Any] | None = None
+        entries: list[StoredEntry] = []
+        checkpoints: list[dict[str, Any]] = []
+        for line, kind, record in records:
+            if kind == "anchor":
+                anchor = record
+            elif kind == "checkpoint":
+                checkpoints.append(record)
+            elif kind == "entry":
+                entries.append(StoredEntry(_entry(line, record), None))
+            else:
+                raise ExportError(f"{path}:{line}: unknown record type {kind!r}")
+    return LogSnapshot(anchor, entries, checkpoints)
+
+
+def _entry(line: int, record: dict[str, Any]) -> Entry:
+    try:
+        envelope = {
+            "event": record["event"],
+            "index": record["index"],
+            "prev_hash": record["prev_hash"],
+        }
+        text = record.get("_text") or canonical_json(envelope).decode("utf-8")
+        return Entry(int(record["index"]), str(record["prev_hash"]), str(record["leaf_hash"]), text)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ExportError(
+            f"line {line}: an entry needs index, prev_hash, leaf_hash and event"
+        ) from exc
+
+
+def _jsonl_records(handle: TextIO) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    for number, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            raise ExportError(f"line {number}: not JSON") from None
+        if not isinstance(record, dict):
+            raise ExportError(f"line {number}: not a JSON object")
+        yield number, str(record.pop("type", "")), record
+
+
+def _csv_records(handle: TextIO) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    reader = csv.DictReader(handle)
+    if reader.fieldnames is None or tuple(reader.fieldnames) != CSV_COLUMNS:
+        raise ExportError("not a lastmile audit CSV export (unexpected header)")
+    for number, row in enumerate(reader, start=2):
+        try:
+            data = json.loads(row["json"])
+        except ValueError:
+            raise ExportError(f"line {number}: the json column is not JSON") from None
+        if row["record"] == "entry":
+            if not isinstance(data, dict):
+                raise ExportError(f"line {number}: the json column is not an entry")
+            # the sealed text is the json cell itself, byte for byte
+            data = {**data, "index": row["index"], "leaf_hash": row["leaf_hash"]}
+            data["_text"] = row["json"]
+        yield number, row["record"], data

@@ -1,0 +1,1 @@
+"""One module per ``lastmile`` subcommand, each with ``register(subcommands)``."""

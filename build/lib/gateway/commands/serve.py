@@ -1,0 +1,127 @@
+"""``lastmile serve``: run the gateway until SIGINT or SIGTERM.
+
+The server is started by hand rather than with ``web.run_app`` so that the
+``listening`` log line comes only once the socket accepts connections: supervisors
+and tests can wait for it instead of polling.
+
+``--workers N`` forks N processes that share the port (``SO_REUSEPORT``; the kernel
+spreads connections). Each builds its own application after the fork. They share what
+lives in files or services: the audit log (its writer re-reads the head another process
+appended), approvals, and the state store if it is SQLite or Redis; an in-memory state
+store is per process, so limits are then per worker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+
+from gateway.config import Config, load_config
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser("serve", help="run the gateway")
+    serve.add_argument("--config", type=Path, help="gateway.yaml (default: the embedded one)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--workers", type=int, default=1, help="processes sharing the port (default 1)"
+    )
+    serve.set_defaults(run=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from gateway.audit.signing import CheckpointSigner
+    from gateway.logs import configure_logging
+
+    config = load_config(args.config)
+    configure_logging(config.logging.level)
+    host = args.host or config.server.host
+    port = args.port if args.port is not None else config.server.port
+    if args.workers < 1 or (args.workers > 1 and port == 0):
+        print(
+            "lastmile serve: --workers needs N >= 1 and, above 1, a fixed --port", file=sys.stderr
+        )
+        return 2
+    CheckpointSigner.from_config(config.audit.checkpoints)  # create the key file once, not N times
+    if args.workers > 1:
+        asyncio.run(_prepare_shared_files(config))
+    children = [_fork_worker(config, host, port) for _ in range(args.workers - 1)]
+    try:
+        _run_worker(config, host, port, reuse_port=args.workers > 1)
+    finally:
+        for pid in children:
+            os.kill(pid, signal.SIGTERM)
+            os.waitpid(pid, 0)
+    return 0
+
+
+async def _prepare_shared_files(config: Config) -> None:
+    """Create the SQLite files the workers share (and switch them to WAL) once, before
+    forking: workers creating one new file at the same moment can find it locked."""
+    from gateway.audit.store_sqlite import SqliteAuditStore
+    from gateway.guardrails.approval_store import ApprovalStore
+    from gateway.guardrails.runtime import approvals_path
+    from gateway.state.factory import build_state_store, open_state_store
+
+    audit = SqliteAuditStore.from_config(config.audit)
+    await audit.open()
+    await audit.close()
+    approvals = ApprovalStore(approvals_path(config))
+    await approvals.open()
+    await approvals.close()
+    state = build_state_store(config.state, time.time)
+    await open_state_store(state)
+    await state.close()
+
+
+def _fork_worker(config: Config, host: str, port: int) -> int:
+    pid = os.fork()
+    if pid == 0:  # the child serves until its parent stops it, then leaves at once
+        code = 0
+        try:
+            _run_worker(config, host, port, reuse_port=True)
+        except BaseException:
+            traceback.print_exc()  # a worker that cannot start says why, then leaves
+            code = 1
+        finally:
+            os._exit(code)
+    return pid
+
+
+def _run_worker(config: Config, host: str, port: int, *, reuse_port: bool) -> None:
+    from gateway.app import build_app
+
+    app = build_app(config)
+    gc.freeze()  # what start-up built lives as long as the process: keep it out of collections
+    asyncio.run(serve_until_stopped(app, host, port, reuse_port=reuse_port))
+
+
+async def serve_until_stopped(
+    app: web.Application, host: str, port: int, *, reuse_port: bool = False
+) -> None:
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port, backlog=1024, reuse_port=reuse_port or None)
+        await site.start()
+        log = structlog.get_logger("lastmile")
+        log.info("listening", host=host, port=port, pid=os.getpid())
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        await runner.cleanup()

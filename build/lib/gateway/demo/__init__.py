@@ -1,0 +1,1 @@
+"""The scripted demo: sandboxes, gateway and an agent session on loopback."""

@@ -1,0 +1,131 @@
+"""``lastmile demo``: the sandboxes, the gateway and a scripted agent, all on loopback.
+
+Everything goes through real sockets: each sandbox system on a free port, the gateway
+on another, and an agent session over HTTP. The story is a sequence of chapters
+(:data:`CHAPTERS`), each a module of its own; every step states what it expects, and
+the demo exits non-zero if any step sees something else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import tempfile
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import TextIO
+
+import aiohttp
+from aiohttp import web
+
+from gateway.app import build_app
+from gateway.appkeys import AUDIT_STORE
+from gateway.config import load_config
+from gateway.demo import audit_trail, finance, guardrails, mcp, resilience, warehouse
+from gateway.demo.session import DEMO_KEYS, Chapter, DemoContext, DemoFailed
+from gateway.logs import configure_logging
+from sandbox import acme_finance, acme_warehouse
+
+SandboxFactory = Callable[[Path], web.Application]
+
+SANDBOXES: tuple[tuple[str, str, SandboxFactory], ...] = (
+    # name, environment variable the embedded config reads its URL from, app factory(workdir)
+    ("acme_wms", "LASTMILE_ACME_WMS_URL", lambda d: acme_warehouse.create_app(d / "wms.sqlite")),
+    ("acme_erp", "LASTMILE_ACME_ERP_URL", lambda d: acme_finance.create_app(d / "erp.sqlite")),
+)
+
+CHAPTERS: tuple[Chapter, ...] = (
+    warehouse.play,
+    finance.play,
+    mcp.play,
+    resilience.play,
+    guardrails.play,
+    audit_trail.play,
+)
+
+
+async def start_site(app: web.Application, stack: AsyncExitStack) -> str:
+    """Serve ``app`` on a free loopback port; return its base URL."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    return f"http://{host}:{port}"
+
+
+async def run_demo(keep_running: bool = False, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    with tempfile.TemporaryDirectory(prefix="lastmile-demo-") as tmp:
+        workdir = Path(tmp)
+        log_path = workdir / "gateway.log"
+        with log_path.open("w") as log_file:
+            configure_logging("info", log_file)
+            async with AsyncExitStack() as stack:
+                env = dict(os.environ)
+                urls: dict[str, str] = {}
+                for name, variable, factory in SANDBOXES:
+                    urls[name] = env[variable] = await start_site(factory(workdir), stack)
+                env["LASTMILE_AUDIT_DB"] = str(workdir / "audit.sqlite")
+                env["LASTMILE_APPROVALS_DB"] = str(workdir / "approvals.sqlite")
+                env["LASTMILE_AUDIT_KEY_FILE"] = str(workdir / "audit-signing.pem")
+                app = build_app(load_config(env=env))
+                gateway_url = await start_site(app, stack)
+                systems = ", ".join(f"{name} at {url}" for name, url in urls.items())
+                print(f"lastmile demo: sandboxes {systems}; gateway at {gateway_url}", file=out)
+                demo = DemoContext(
+                    http=await stack.enter_async_context(aiohttp.ClientSession()),
+                    gateway_url=gateway_url,
+                    out=out,
+                    audit=lambda: app[AUDIT_STORE].query(limit=1000),
+                    audit_store=app[AUDIT_STORE],
+                    sandbox_urls=urls,
+                )
+                try:
+                    for chapter in CHAPTERS:
+                        await chapter(demo)
+                except (DemoFailed, aiohttp.ClientError, KeyError) as exc:
+                    log_file.flush()
+                    tail = log_path.read_text().splitlines()[-20:]
+                    print(f"\nDEMO FAILED: {exc!r}\nlast gateway log lines:", file=out)
+                    print("\n".join(tail), file=out)
+                    return 1
+                print("\nThe demo ran as expected: every call took the guarded path.", file=out)
+                if keep_running:
+                    _print_curl_lines(gateway_url, out)
+                    await _wait_for_signal()
+        return 0
+
+
+def _print_curl_lines(url: str, out: TextIO) -> None:
+    key = DEMO_KEYS["inventory-bot"]
+    print("\nEverything stays up until Ctrl-C. Try:", file=out)
+    print(f"  curl -s {url}/v1/operations -H 'Authorization: Bearer {key}'", file=out)
+    print(
+        f"  curl -s {url}/v1/operations/warehouse.stock.get -H 'Authorization: Bearer {key}' "
+        '-H \'Content-Type: application/json\' -d \'{"material": "100235", "plant": "1000"}\'',
+        file=out,
+    )
+    support = DEMO_KEYS["support-bot"]
+    print(
+        f"  curl -s {url}/v1/operations/finance.invoices.list -H 'Authorization: Bearer "
+        f"{support}' -H 'Content-Type: application/json' -d '{{\"customer_id\": \"100001\"}}'",
+        file=out,
+    )
+    print(
+        f"  MCP: point an agent host at {url}/mcp with 'Authorization: Bearer {key}' (docs/mcp.md)",
+        file=out,
+    )
+    print(f"  curl -s {url}/readyz", file=out, flush=True)
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()

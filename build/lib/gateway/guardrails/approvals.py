@@ -1,0 +1,234 @@
+"""Human approval: calls held with their validated input, decided by approvers, executed once.
+
+The desk stores a held call (input as canonical JSON and its SHA-256), answers status
+queries, and on approval runs the stored input (never a new one) through the backend
+part of the pipeline: exactly once, because only one ``pending -> executing`` move can
+succeed. Approvals expire after ``guardrails.approvals.expire_after``, counted on the
+injected clock. Approvers are staff; nobody approves a call made on their own behalf.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from gateway.guardrails.approval_store import ApprovalStore, HeldCall
+from gateway.identity import AgentDirectory, StaffMember
+from gateway.pipeline import Invocation, Pipeline
+from gateway.registry import Registry
+from gateway.state import Clock
+from schemas.audit import ApprovalRecord, Decision
+from schemas.errors import (
+    ApprovalClosed,
+    GatewayError,
+    NotFound,
+    SelfApproval,
+    Unauthenticated,
+    ValidationFailed,
+)
+
+
+class StoredInput:
+    """The input source of an approved call: the stored canonical input."""
+
+    def __init__(self, raw: bytes) -> None:
+        self._raw = raw
+
+    async def read(self) -> bytes:
+        return self._raw
+
+
+def iso(seconds: float | None) -> str | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC).isoformat()
+
+
+def is_own_request(member: StaffMember, on_behalf_of: str | None) -> bool:
+    """Whether the end user a call was made for is this staff member (their id, or an
+    e-mail address whose local part is their id)."""
+    if not on_behalf_of:
+        return False
+    user, me = on_behalf_of.lower(), member.id.lower()
+    return user == me or user.split("@", 1)[0] == me.split("@", 1)[0]
+
+
+class ApprovalDesk:
+    def __init__(
+        self,
+        store: ApprovalStore,
+        clock: Clock,
+        expire_after_s: float,
+        directory: AgentDirectory,
+        registry: Registry,
+    ) -> None:
+        self.store = store
+        self._clock = clock
+        self._expire_after_s = expire_after_s
+        self._directory = directory
+        self._registry = registry
+        self.executor: Pipeline | None = None
+
+    async def hold(self, inv: Invocation) -> HeldCall:
+        assert inv.agent is not None, "Identify runs first"  # noqa: S101
+        assert inv.operation is not None, "Resolve runs first"  # noqa: S101
+        assert inv.input is not None, "ValidateInput runs first"  # noqa: S101
+        canonical = inv.input.model_dump_json()
+        now = self._clock()
+        held = HeldCall(
+            id="apr_" + uuid.uuid4().hex,
+            status="pending",
+            created_at=now,
+            expires_at=now + self._expire_after_s,
+            request_id=inv.request_id,
+            agent_id=inv.agent.id,
+            on_behalf_of=inv.on_behalf_of,
+            operation=inv.operation.name,
+            input_json=canonical,
+            input_sha256=hashlib.sha256(canonical.encode()).hexdigest(),
+            policy_ids=list(inv.policy_ids),
+            reasons=list(inv.reasons),
+        )
+        await self.store.add(held)
+        return held
+
+    async def get(self, approval_id: str) -> HeldCall:
+        held = await self.store.get(approval_id)
+        if held is None:
+            raise NotFound(f"There is no approval {approval_id[:80]!r}.")
+        return await self._expire(held)
+
+    async def _expire(self, held: HeldCall) -> HeldCall:
+        if held.status == "pending" and held.expires_at <= self._clock():
+            await self.store.move(held.id, "pending", "expired")
+            held.status = "expired"
+        return held
+
+    async def find(self, status: str | None) -> list[HeldCall]:
+        found = [await self._expire(h) for h in await self.store.find(status, limit=500)]
+        return [h for h in found if status is None or h.status == status]
+
+    async def decide(
+        self,
+        approval_id: str,
+        member: StaffMember,
+        approve: bool,
+        reason: str,
+        on_decided: Callable[[HeldCall], Awaitable[None]] | None = None,
+    ) -> HeldCall:
+        """Reject, or approve and execute; raises if the call is not pending or is the
+        approver's own."""
+        held = await self.get(approval_id)
+        if held.status != "pending":
+            raise ApprovalClosed(
+                f"Approval {held.id} is {held.status}; only pending approvals can be decided."
+            )
+        if is_own_request(member, held.on_behalf_of):
+            raise SelfApproval(
+                f"{member.id!r} cannot decide on a call made on their own behalf "
+                f"({held.on_behalf_of}); another approver must decide."
+            )
+        now = self._clock()
+        target = "executing" if approve else "rejected"
+        moved = await self.store.move(
+            held.id,
+            "pending",
+            target,
+            decided_by=member.id,
+            decided_at=now,
+            decision_reason=reason,
+        )
+        if not moved:
+            raise ApprovalClosed(f"Approval {held.id} was decided by someone else meanwhile.")
+        held.status, held.decided_by, held.decided_at = target, member.id, now
+        held.decision_reason = reason
+        if on_decided is not None:
+            await on_decided(held)  # the decision is on record before the call runs
+        if approve:
+            await self._execute(held)
+        return held
+
+    async def _execute(self, held: HeldCall) -> None:
+        assert self.executor is not None  # noqa: S101 - wired by build_app
+        inv = Invocation(
+            request_id="req_" + uuid.uuid4().hex,
+            protocol="approval",
+            operation_name=held.operation,
+            credentials=None,
+            input_source=StoredInput(held.input_json.encode()),
+            on_behalf_of=held.on_behalf_of,
+            approval=ApprovalRecord(
+                approval_id=held.id,
+                status="approved",
+                approver=held.decided_by,
+                reason=held.decision_reason,
+                decided_at=datetime.fromtimestamp(held.decided_at or 0, UTC),
+            ),
+        )
+        inv.agent = self._directory.find(held.agent_id)
+        inv.operation = self._registry.operations.get(held.operation)
+        inv.decision = Decision.ALLOW
+        refusal = self._refusal(held, inv)
+        if refusal is None:
+            await self.executor.run(inv)
+        else:
+            inv.error = refusal
+        held.execution_request_id = inv.request_id
+        if inv.error is None:
+            held.status, held.result = "executed", inv.visible_output
+        else:
+            held.status = "failed"
+            held.error = {"code": inv.error.code, "status": inv.error.status,
+                          "detail": inv.error.detail}  # fmt: skip
+        await self.store.move(
+            held.id,
+            "executing",
+            held.status,
+            result=held.result,
+            error=held.error,
+            execution_request_id=inv.request_id,
+        )
+
+    @staticmethod
+    def _refusal(held: HeldCall, inv: Invocation) -> GatewayError | None:
+        """Why the stored call can no longer run as approved, if it cannot."""
+        digest = hashlib.sha256(held.input_json.encode()).hexdigest()
+        if digest != held.input_sha256:
+            return ValidationFailed(
+                f"The stored input of {held.id} no longer matches the approved hash; "
+                "it was not executed.",
+                [],
+            )
+        if inv.agent is None or inv.agent.revoked:
+            return Unauthenticated(f"Agent {held.agent_id!r} no longer exists or is revoked.")
+        if inv.operation is None:
+            return NotFound(f"Operation {held.operation!r} no longer exists.")
+        return None
+
+    def resource(self, held: HeldCall, *, with_input: bool = True) -> dict[str, Any]:
+        """The approval as JSON, for the agent's status URL and for approvers."""
+        body: dict[str, Any] = {
+            "id": held.id,
+            "status": held.status,
+            "status_url": f"/v1/approvals/{held.id}",
+            "operation": held.operation,
+            "agent": held.agent_id,
+            "on_behalf_of": held.on_behalf_of,
+            "created_at": iso(held.created_at),
+            "expires_at": iso(held.expires_at),
+            "request_id": held.request_id,
+            "policy_ids": held.policy_ids,
+            "reasons": held.reasons,
+            "input_sha256": held.input_sha256,
+            "decided_by": held.decided_by,
+            "decided_at": iso(held.decided_at),
+            "decision_reason": held.decision_reason,
+            "execution_request_id": held.execution_request_id,
+            "result": held.result,
+            "error": held.error,
+        }
+        if with_input:
+            body["input"] = json.loads(held.input_json)
+        return body

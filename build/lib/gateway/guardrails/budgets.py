@@ -1,0 +1,134 @@
+"""Budgets and stateful limits: windowed totals a stateless policy cannot express.
+
+Each configured budget applies to some agents and operations and measures a call as
+one (``calls``), as its cost in units (``units``, from ``guardrails.costs``) or as the
+value of an input field (``input.quantity``: a running total). Totals live in the
+:class:`~gateway.state.StateStore`, reserved atomically before the backend call and
+released if the call never reached the backend successfully.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+from adapters.base import Operation
+from gateway.guardrails.config import BudgetConfig
+from gateway.identity import operation_glob
+
+UNLIMITED = Decimal("Infinity")
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    config: BudgetConfig
+    agents: tuple[re.Pattern[str], ...]
+    operations: tuple[re.Pattern[str], ...]
+
+    @classmethod
+    def from_config(cls, config: BudgetConfig) -> Budget:
+        return cls(
+            config,
+            tuple(operation_glob(g) for g in config.agents),
+            tuple(operation_glob(g) for g in config.operations),
+        )
+
+    @property
+    def id(self) -> str:
+        return self.config.id
+
+    @property
+    def shadow(self) -> bool:
+        return self.config.mode == "shadow"
+
+    def applies(self, agent_id: str, operation: str) -> bool:
+        return any(p.match(agent_id) for p in self.agents) and any(
+            p.match(operation) for p in self.operations
+        )
+
+    def key(self, agent_id: str, on_behalf_of: str | None) -> str:
+        if self.config.per == "on_behalf_of":
+            return f"budget:{self.id}:user:{on_behalf_of or '-'}"
+        return f"budget:{self.id}:agent:{agent_id}"
+
+    def describe(self) -> str:
+        what = {"calls": "calls", "units": "cost units"}.get(
+            self.config.measure, f"total {self.config.measure.removeprefix('input.')}"
+        )
+        per = "per end user" if self.config.per == "on_behalf_of" else "per agent"
+        return f"at most {self.config.limit:f} {what} {per} in {_window(self.config.window)}"
+
+
+def _window(seconds: float) -> str:
+    """``24h``, ``7d``, ``15m``: days only from two days on, as people say them."""
+    units = (("h", 3600), ("m", 60)) if seconds < 2 * 86400 else (("d", 86400), ("h", 3600))
+    for unit, size in units:
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """What one call would add to one budget."""
+
+    budget: Budget
+    key: str
+    amount: Decimal
+
+
+class BudgetBook:
+    """The configured budgets and the cost table; works out each call's charges."""
+
+    def __init__(self, budgets: Sequence[BudgetConfig], costs: Mapping[str, Decimal]) -> None:
+        self.budgets = tuple(Budget.from_config(b) for b in budgets)
+        self._costs = tuple((operation_glob(g), units) for g, units in costs.items())
+
+    def cost(self, operation: str) -> Decimal:
+        return next((units for p, units in self._costs if p.match(operation)), Decimal(0))
+
+    def charges(
+        self, agent_id: str, operation: str, on_behalf_of: str | None, payload: BaseModel
+    ) -> list[Charge]:
+        found = []
+        for budget in self.budgets:
+            if budget.applies(agent_id, operation):
+                amount = self._amount(budget, operation, payload)
+                found.append(Charge(budget, budget.key(agent_id, on_behalf_of), amount))
+        return found
+
+    def _amount(self, budget: Budget, operation: str, payload: BaseModel) -> Decimal:
+        measure = budget.config.measure
+        if measure == "calls":
+            return Decimal(1)
+        if measure == "units":
+            return self.cost(operation)
+        value: Any = payload
+        for part in measure.split(".")[1:]:
+            value = getattr(value, part, None)
+        return Decimal(value) if isinstance(value, int | float | Decimal) else Decimal(0)
+
+    def check(self, operations: Mapping[str, Operation]) -> list[str]:
+        """Config problems: budgets matching no operation, fields the inputs do not have."""
+        problems = []
+        for index, budget in enumerate(self.budgets):
+            matched = [
+                op
+                for name, op in operations.items()
+                if any(p.match(name) for p in budget.operations)
+            ]
+            where = f"guardrails.budgets[{index}] ({budget.id})"
+            if not matched:
+                problems.append(f"{where}: operations match no operation")
+            measure = budget.config.measure
+            if measure.startswith("input."):
+                field = measure.split(".")[1]
+                for op in matched:
+                    if field not in op.input_model.model_fields:
+                        problems.append(f"{where}: {op.name} has no input field {field!r}")
+        return problems

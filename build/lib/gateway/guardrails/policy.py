@@ -1,0 +1,219 @@
+"""Cedar policies, loaded once and validated against the schema generated from the registry.
+
+Policy files are named in ``guardrails.policies``. Each policy may carry annotations:
+
+- ``@id("...")``: a stable name, recorded in every decision it determines (default
+  ``<file>:<n>``);
+- ``@reason("...")``: the sentence agents and auditors read when it determines a decision;
+- ``@decision("approval_required")`` on a ``forbid``: hold the call for a person instead
+  of refusing it (default ``"deny"``);
+- ``@mode("shadow")``: log only; the decision is recorded as ``shadow_decision`` and
+  never enforced, so operators can calibrate a policy before switching it on.
+
+Loading is all or nothing: every file is parsed and validated, and any problem raises
+:class:`PolicyError` listing each file and reason, so a bad file never half-loads.
+Evaluation is deny by default: a call nothing permits is denied.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import cedarpy
+import structlog
+
+from adapters.base import Operation
+from gateway.config import ConfigError
+from gateway.guardrails.cedar import Shape, cedar_entities, cedar_request, cedar_schema, model_shape
+from gateway.identity import Agent
+from gateway.pipeline import Invocation
+from schemas.audit import Decision
+
+log = structlog.get_logger("lastmile.policy")
+
+BUILTIN = "builtin:"
+_DECISIONS = {"deny", "approval_required"}
+_MODES = {"enforce", "shadow"}
+
+
+class PolicyError(ConfigError):
+    """Policy files that cannot be used; ``problems`` has one line per file and reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    effect: str  # permit | forbid
+    decision: str  # deny | approval_required (forbid only)
+    mode: str  # enforce | shadow
+    reason: str
+    body: dict[str, Any] = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A decision, the ids of the policies that determined it, and why, in words."""
+
+    decision: Decision
+    policy_ids: list[str]
+    reasons: list[str]
+
+
+def read_policy_file(name: str) -> tuple[str, str]:
+    """``(display name, text)`` of a configured policy file."""
+    if name.startswith(BUILTIN):
+        base = name.removeprefix(BUILTIN)
+        ref = resources.files("gateway").joinpath("defaults/policies").joinpath(base)
+        try:
+            return name, ref.read_text("utf-8")
+        except OSError as exc:
+            raise PolicyError(name, [f"{name}: no such built-in policy file"]) from exc
+    try:
+        return name, Path(name).read_text("utf-8")
+    except OSError as exc:
+        raise PolicyError(name, [f"{name}: cannot read: {exc.strerror}"]) from exc
+
+
+class PolicyEngine:
+    """Decides calls with Cedar; holds the parsed policies, schema and entities.
+
+    One Cedar evaluation per call answers every question: the engine evaluates a copy of
+    the policies in which every policy is a ``permit`` with its own conditions, so Cedar
+    reports exactly the policies whose scope and conditions match the request (a policy
+    that errors on the request matches nothing, as in Cedar). The verdict is then worked
+    out from the matches with Cedar's semantics (a matching forbid wins; nothing
+    permitted is a deny), separately for the policies in force and with shadow ones.
+    """
+
+    def __init__(
+        self,
+        rules: Sequence[Rule],
+        schema: dict[str, Any],
+        operations: Iterable[Operation],
+        agents: Iterable[Agent],
+    ) -> None:
+        self.rules = {r.id: r for r in rules}
+        self.schema_json = schema
+        self._has_shadow = any(r.mode == "shadow" for r in rules)
+        ops = list(operations)
+        self._shapes: dict[str, Shape] = {op.name: model_shape(op.input_model) for op in ops}
+        parsed_schema = cedarpy.Schema.from_json_str(json.dumps(schema))
+        entities = cedar_entities(agents, sorted({op.backend for op in ops}))
+        # with the schema, the action entities (and their read/write groups) are added
+        self._entities = cedarpy.Entities.from_json_str(json.dumps(entities), parsed_schema)
+        matchers = {r.id: {**r.body, "effect": "permit"} for r in rules}
+        document = {"staticPolicies": matchers, "templates": {}, "templateLinks": []}
+        self._matchers = cedarpy.PolicySet.from_json_str(json.dumps(document))
+
+    @classmethod
+    def load(
+        cls, files: Sequence[str], operations: Sequence[Operation], agents: Iterable[Agent]
+    ) -> PolicyEngine:
+        schema = cedar_schema(operations)
+        problems: list[str] = []
+        rules: list[Rule] = []
+        for name in files:
+            try:
+                display, text = read_policy_file(name)
+            except PolicyError as exc:
+                problems += exc.problems
+                continue
+            found, errors = _parse_file(display, text, schema)
+            rules += found
+            problems += errors
+        seen: set[str] = set()
+        for rule in rules:
+            if rule.id in seen:
+                problems.append(f"policy id {rule.id!r} is used more than once")
+            seen.add(rule.id)
+        if problems:
+            raise PolicyError(", ".join(files) or "policies", problems)
+        return cls(rules, schema, operations, agents)
+
+    def decide(self, inv: Invocation) -> tuple[Verdict, Verdict | None]:
+        """The enforced verdict and, when shadow policies exist, what they would decide."""
+        assert inv.agent is not None, "Identify runs first"  # noqa: S101
+        assert inv.operation is not None, "Resolve runs first"  # noqa: S101
+        assert inv.input is not None, "ValidateInput runs first"  # noqa: S101
+        request = cedar_request(
+            inv.agent,
+            inv.operation,
+            self._shapes[inv.operation.name],
+            inv.input,
+            when=inv.time,
+            on_behalf_of=inv.on_behalf_of,
+            dry_run=inv.dry_run,
+        )
+        # The request is built from the same shapes as the schema and the policies were
+        # validated against it at load time, so it is not validated again per call.
+        result = cedarpy.is_authorized(request, self._matchers, self._entities)
+        if result.diagnostics.errors:
+            # A policy that errors on this request does not apply (Cedar's semantics); the
+            # errors are worth an operator's attention but never an agent's.
+            log.warning("policy_evaluation_error", errors=result.diagnostics.errors[:5])
+        matched = [self.rules[i] for i in result.diagnostics.reasons] if result.allowed else []
+        enforced = [r for r in matched if r.mode == "enforce"]
+        verdict = self._verdict(enforced, inv.agent, inv.operation)
+        shadow = self._verdict(matched, inv.agent, inv.operation) if self._has_shadow else None
+        return verdict, shadow
+
+    @staticmethod
+    def _verdict(matched: list[Rule], agent: Agent, op: Operation) -> Verdict:
+        def of(rules: list[Rule], decision: Decision) -> Verdict:
+            return Verdict(decision, [r.id for r in rules], [r.reason for r in rules])
+
+        denies = [r for r in matched if r.effect == "forbid" and r.decision == "deny"]
+        if denies:
+            return of(denies, Decision.DENY)
+        permits = [r for r in matched if r.effect == "permit"]
+        if not permits:
+            return Verdict(
+                Decision.DENY,
+                [],
+                [
+                    f"No policy permits agent {agent.id!r} to call {op.name!r} on backend "
+                    f"{op.backend!r} (deny by default)."
+                ],
+            )
+        holds = [r for r in matched if r.effect == "forbid" and r.decision == "approval_required"]
+        if holds:
+            return of(holds, Decision.APPROVAL_REQUIRED)
+        return of(permits, Decision.ALLOW)
+
+
+def _parse_file(name: str, text: str, schema: dict[str, Any]) -> tuple[list[Rule], list[str]]:
+    try:
+        document = json.loads(cedarpy.policies_to_json_str(text))
+    except ValueError as exc:
+        return [], [f"{name}: not valid Cedar: {exc}"]
+    if document.get("templates"):
+        return [], [f"{name}: templates (?principal / ?resource) are not supported"]
+    problems: list[str] = []
+    validation = cedarpy.validate_policies(text, json.dumps(schema))
+    for error in validation.errors:
+        problems.append(f"{name}: {error.error}")
+    rules: list[Rule] = []
+    for number, (parser_id, body) in enumerate(document.get("staticPolicies", {}).items()):
+        annotations: dict[str, str] = body.get("annotations") or {}
+        rule_id = annotations.get("id") or f"{name}:{number}"
+        effect = body["effect"]
+        decision = annotations.get("decision", "deny")
+        mode = annotations.get("mode", "enforce")
+        where = f"{name}: policy {rule_id!r} ({parser_id})"
+        if decision not in _DECISIONS:
+            problems.append(f"{where}: @decision must be one of {sorted(_DECISIONS)}")
+        elif decision != "deny" and effect != "forbid":
+            problems.append(f'{where}: @decision("{decision}") only applies to forbid')
+        if mode not in _MODES:
+            problems.append(f"{where}: @mode must be one of {sorted(_MODES)}")
+        default_reason = (
+            f"permitted by policy {rule_id}" if effect == "permit" else f"forbidden by {rule_id}"
+        )
+        reason = annotations.get("reason") or default_reason
+        rules.append(Rule(rule_id, effect, decision, mode, reason, body))
+    return rules, problems

@@ -1,0 +1,88 @@
+"""The guardrails of one gateway, assembled from config at start-up.
+
+Everything here is built once: the Cedar policy sets are parsed and validated, the
+budgets compiled, the approval desk and the halt board bound to their stores. A bad
+policy file or budget ends start-up with every problem listed (:class:`PolicyError`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from gateway.config import Config
+from gateway.guardrails.approval_store import ApprovalStore
+from gateway.guardrails.approvals import ApprovalDesk
+from gateway.guardrails.budgets import BudgetBook
+from gateway.guardrails.halts import HaltBoard
+from gateway.guardrails.policy import PolicyEngine, PolicyError
+from gateway.guardrails.redaction import Redactor
+from gateway.identity import AgentDirectory
+from gateway.registry import Registry
+from gateway.state import Clock, StateStore
+
+
+@dataclass(slots=True)
+class Guardrails:
+    policy: PolicyEngine | None
+    budgets: BudgetBook
+    halts: HaltBoard
+    desk: ApprovalDesk
+    redactor: Redactor
+    state: StateStore
+
+
+def approvals_path(config: Config) -> Path:
+    configured = config.guardrails.approvals.path
+    if configured:
+        return Path(configured)
+    audit = Path(config.audit.path)
+    return audit.with_name(audit.stem + "-approvals.sqlite")
+
+
+def load_policy(
+    config: Config, registry: Registry, directory: AgentDirectory
+) -> PolicyEngine | None:
+    files = config.guardrails.policies
+    if not files:
+        return None
+    return PolicyEngine.load(files, list(registry.operations.values()), directory.holders())
+
+
+def check_guardrails(config: Config, registry: Registry) -> None:
+    """Raise :class:`PolicyError` for budgets that name nothing or fields inputs lack,
+    and for policy files that do not parse or validate."""
+    section = config.guardrails
+    problems = BudgetBook(section.budgets, section.costs).check(registry.operations)
+    if problems:
+        raise PolicyError("guardrails.budgets", problems)
+    load_policy(config, registry, AgentDirectory.from_config(config.agents))
+
+
+def build_guardrails(
+    config: Config,
+    registry: Registry,
+    directory: AgentDirectory,
+    state: StateStore,
+    clock: Clock,
+) -> Guardrails:
+    section = config.guardrails
+    book = BudgetBook(section.budgets, section.costs)
+    problems = book.check(registry.operations)
+    if problems:
+        raise PolicyError("guardrails.budgets", problems)
+    desk = ApprovalDesk(
+        ApprovalStore(approvals_path(config)),
+        clock,
+        section.approvals.expire_after,
+        directory,
+        registry,
+    )
+    return Guardrails(
+        policy=load_policy(config, registry, directory),
+        budgets=book,
+        halts=HaltBoard(state),
+        desk=desk,
+        redactor=Redactor(section.redaction.mode),
+        state=state,
+    )

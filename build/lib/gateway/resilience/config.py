@@ -1,0 +1,146 @@
+"""The ``resilience:`` and ``state:`` sections of ``gateway.yaml``.
+
+Read declaratively, in the spirit of tenacity's strategy objects: per backend a bulkhead,
+a circuit breaker, a retry policy and a capacity limit; per agent and per agent and
+operation a rate limit; per operation overrides, a read cache and coalescing; and how
+idempotency keys are kept. Every field has a sane default, so an empty section protects
+each backend with bounded concurrency, a breaker and a few retries.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
+
+
+def _env(value: Any, info: ValidationInfo) -> Any:
+    # gateway.config imports this module for its Config, so its substitution is looked
+    # up when a value is validated, not when this module is imported
+    from gateway.config import _substitute
+
+    return _substitute(value, info)
+
+
+EnvStr = Annotated[str, BeforeValidator(_env)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StateConfig(_Section):
+    """Where limits, idempotency keys and budgets live (see gateway/state)."""
+
+    store: Literal["memory", "sqlite", "redis"] = "memory"
+    path: EnvStr = "lastmile-state.sqlite"  # for store: sqlite
+    url: EnvStr = "redis://127.0.0.1:6379/0"  # for store: redis
+    prefix: EnvStr = Field(default="lastmile:", description="Redis key prefix")
+    reads_fail_open: bool = Field(
+        default=False,
+        description="If the store cannot be reached, let reads through unlimited (writes "
+        "always fail closed with 503 state_unavailable).",
+    )
+
+
+class RateLimitConfig(_Section):
+    """At most ``limit`` calls in any window of ``window_s`` seconds (a sliding window)."""
+
+    limit: int = Field(ge=1, le=1_000_000)
+    window_s: float = Field(gt=0, le=86_400)
+
+
+class BulkheadConfig(_Section):
+    """At most ``max_concurrent`` calls in flight to the backend; ``max_queue`` more wait
+    up to ``queue_timeout_s``; anything beyond is shed at once with 503 backend_busy."""
+
+    max_concurrent: int = Field(default=32, ge=1, le=10_000)
+    max_queue: int = Field(default=64, ge=0, le=100_000)
+    queue_timeout_s: float = Field(default=2.0, gt=0, le=600)
+
+
+class BreakerConfig(_Section):
+    """Open after ``failure_threshold`` consecutive failures; after ``recovery_s`` let
+    ``half_open_calls`` probe calls through; a probe's success closes it again."""
+
+    failure_threshold: int = Field(default=5, ge=1, le=10_000)
+    recovery_s: float = Field(default=30.0, gt=0, le=86_400)
+    half_open_calls: int = Field(default=1, ge=1, le=1_000)
+
+
+class RetryConfig(_Section):
+    """Exponential backoff with full jitter, bounded by attempts and a total deadline."""
+
+    attempts: int = Field(default=3, ge=1, le=20)
+    backoff_s: float = Field(default=0.1, ge=0, le=60, description="first backoff window")
+    max_backoff_s: float = Field(default=2.0, ge=0, le=600)
+    deadline_s: float = Field(default=20.0, gt=0, le=3_600, description="for all attempts")
+
+
+class BackendResilienceConfig(_Section):
+    bulkhead: BulkheadConfig | None = None
+    breaker: BreakerConfig | None = None
+    retry: RetryConfig | None = None
+    rate_limit: RateLimitConfig | None = Field(
+        default=None, description="the legacy system's capacity, over all agents"
+    )
+
+
+class DefaultsConfig(_Section):
+    bulkhead: BulkheadConfig = BulkheadConfig()
+    breaker: BreakerConfig = BreakerConfig()
+    retry: RetryConfig = RetryConfig()
+
+
+class OperationResilienceConfig(_Section):
+    retry: RetryConfig | None = None
+    rate_limit: RateLimitConfig | None = Field(
+        default=None, description="per agent for this operation (overrides agent_operation)"
+    )
+    cache_ttl_s: float = Field(default=0, ge=0, le=86_400, description="reads only; 0: off")
+    coalesce: bool = Field(default=False, description="reads only: one backend call for N")
+    require_idempotency_key: bool | None = None
+
+
+class RateLimitsConfig(_Section):
+    agent: RateLimitConfig | None = None
+    agent_operation: RateLimitConfig | None = None
+    agents: dict[str, RateLimitConfig] = Field(
+        default={}, description="per-agent overrides of `agent`, by agent id"
+    )
+
+
+IdempotencyKeyPattern = r"^[\x21-\x7e]{1,255}$"
+
+
+class IdempotencyConfig(_Section):
+    retention_s: float = Field(default=86_400, gt=0, le=30 * 86_400)
+    in_flight_s: float = Field(
+        default=300, gt=0, le=86_400, description="how long a crashed call blocks its key"
+    )
+    require_for_writes: bool = False
+
+
+class ResilienceConfig(_Section):
+    defaults: DefaultsConfig = DefaultsConfig()
+    backends: dict[str, BackendResilienceConfig] = {}
+    operations: dict[str, OperationResilienceConfig] = {}
+    rate_limits: RateLimitsConfig = RateLimitsConfig()
+    idempotency: IdempotencyConfig = IdempotencyConfig()
+    read_cache_entries: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
+
+    @model_validator(mode="after")
+    def _consistent_retries(self) -> ResilienceConfig:
+        retries = [self.defaults.retry]
+        retries += [b.retry for b in self.backends.values() if b.retry]
+        retries += [o.retry for o in self.operations.values() if o.retry]
+        for retry in retries:
+            if retry.max_backoff_s < retry.backoff_s:
+                raise ValueError("retry.max_backoff_s must be at least retry.backoff_s")
+            if retry.deadline_s >= self.idempotency.in_flight_s:
+                raise ValueError(
+                    f"idempotency.in_flight_s ({self.idempotency.in_flight_s:g}) must exceed "
+                    f"every retry.deadline_s ({retry.deadline_s:g}): a key must stay claimed "
+                    "while its call can still run"
+                )
+        return self

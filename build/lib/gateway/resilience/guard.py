@@ -1,0 +1,140 @@
+"""The guarded backend call: read shortcuts, then bulkhead -> circuit breaker -> retry ->
+the adapter's own timeout, with every attempt recorded on the invocation.
+
+Which calls may be retried: reads, writes idempotent by nature, and writes that carry an
+idempotency key. A keyed write that timed out may have been recorded; it is sent again
+only after the adapter's lookup (by the external reference the write carried) found
+nothing, and never if the adapter has no lookup. ``503`` and refused connections prove
+the write was not taken, so those are retried.
+"""
+
+from __future__ import annotations
+
+import time
+
+from pydantic import BaseModel
+
+from adapters.base import Adapter, Canonical, Operation
+from gateway.config import Config
+from gateway.pipeline import Invocation
+from gateway.resilience.breaker import CircuitBreaker
+from gateway.resilience.bulkhead import Bulkhead
+from gateway.resilience.config import BulkheadConfig, RetryConfig
+from gateway.resilience.reads import ReadShortcuts
+from gateway.resilience.retry import RetryPolicy
+from gateway.resilience.timing import Timing
+from schemas.audit import Attempt
+from schemas.common import Effect
+from schemas.errors import BackendTimeout, GatewayError, TransientBackendError
+
+
+class Resilience:
+    """Per-backend bulkheads and breakers, retry policies and read shortcuts of one app."""
+
+    def __init__(self, config: Config, timing: Timing) -> None:
+        self.config = config.resilience
+        self.timing = timing
+        self.bulkheads: dict[str, Bulkhead] = {}
+        self.breakers: dict[str, CircuitBreaker] = {}
+        defaults = self.config.defaults
+        for name in config.backends:
+            own = self.config.backends.get(name)
+            bulkhead: BulkheadConfig = (own.bulkhead if own else None) or defaults.bulkhead
+            breaker = (own.breaker if own else None) or defaults.breaker
+            self.bulkheads[name] = Bulkhead(name, bulkhead)
+            self.breakers[name] = CircuitBreaker(name, breaker, timing.clock)
+        self.reads = ReadShortcuts(timing.clock, self.config.read_cache_entries)
+
+    def retry_config(self, op: Operation) -> RetryConfig:
+        own = self.config.operations.get(op.name)
+        backend = self.config.backends.get(op.backend)
+        return (
+            (own.retry if own else None)
+            or (backend.retry if backend else None)
+            or self.config.defaults.retry
+        )
+
+    async def call(self, inv: Invocation, adapter: Adapter) -> Canonical:
+        op, agent, payload = inv.operation, inv.agent, inv.input
+        assert op is not None  # noqa: S101 - stage order
+        assert agent is not None  # noqa: S101
+        assert payload is not None  # noqa: S101
+        own = self.config.operations.get(op.name)
+        if op.effect is Effect.READ and own is not None and (own.cache_ttl_s or own.coalesce):
+            key = (agent.id, op.name, payload.model_dump_json())
+            value, source = await self.reads.fetch(
+                key, own.cache_ttl_s, own.coalesce, lambda: self._guarded(inv, adapter)
+            )
+            if source != "backend":
+                inv.reasons.append(f"answered by a {source} read")
+            return value
+        return await self._guarded(inv, adapter)
+
+    async def _guarded(self, inv: Invocation, adapter: Adapter) -> Canonical:
+        op = inv.operation
+        assert op is not None  # noqa: S101
+        breaker = self.breakers[op.backend]
+        async with self.bulkheads[op.backend].slot():
+            breaker.admit()
+            try:
+                result = await self._with_retries(inv, op, adapter)
+            except BaseException as exc:
+                breaker.record(exc)
+                raise
+            breaker.record(None)
+            return result
+
+    async def _with_retries(self, inv: Invocation, op: Operation, adapter: Adapter) -> Canonical:
+        payload = inv.input
+        assert payload is not None  # noqa: S101
+        keyed_write = op.effect is Effect.WRITE and inv.backend_key is not None
+        may_retry = op.effect is Effect.READ or op.idempotent or keyed_write
+        unknown = inv.lookup_first  # an earlier try may have been recorded: look first
+
+        async def attempt(number: int) -> Canonical:
+            nonlocal unknown
+            started = time.perf_counter()
+            try:
+                if unknown and keyed_write and op.lookup:
+                    found = await _look_up(adapter, op, payload, inv.backend_key)
+                    if found is not None:
+                        inv.attempts.append(
+                            _attempt(number, started, None, "found by its external reference")
+                        )
+                        return found
+                result = await _send(adapter, op, payload, inv.backend_key)
+            except GatewayError as exc:
+                inv.attempts.append(_attempt(number, started, exc.code, exc.detail))
+                if isinstance(exc, BackendTimeout) and op.effect is Effect.WRITE:
+                    unknown = True
+                raise
+            inv.attempts.append(_attempt(number, started, None, None))
+            return result
+
+        def retryable(exc: BaseException) -> bool:
+            if not may_retry or not isinstance(exc, TransientBackendError):
+                return False
+            blind_resend = isinstance(exc, BackendTimeout) and not op.idempotent
+            return not (blind_resend and op.effect is Effect.WRITE and not op.lookup)
+
+        return await RetryPolicy(self.retry_config(op), self.timing).run(attempt, retryable)
+
+
+async def _send(
+    adapter: Adapter, op: Operation, payload: BaseModel, backend_key: str | None
+) -> Canonical:
+    if op.external_reference and backend_key is not None:
+        return await adapter.call(op, payload, backend_key=backend_key)
+    return await adapter.call(op, payload)
+
+
+async def _look_up(
+    adapter: Adapter, op: Operation, payload: BaseModel, backend_key: str | None
+) -> Canonical | None:
+    assert backend_key is not None  # noqa: S101 - keyed writes only
+    return await adapter.lookup(op, payload, backend_key)
+
+
+def _attempt(number: int, started: float, code: str | None, detail: str | None) -> Attempt:
+    duration = round((time.perf_counter() - started) * 1000, 3)
+    return Attempt(number=number, duration_ms=duration, error_code=code, detail=detail)

@@ -1,0 +1,223 @@
+"""Idempotency keys for writes: one key names one call, whatever the agent retries.
+
+Semantics of the IETF ``Idempotency-Key`` draft and Stripe's practice:
+
+- the first call with a key claims it atomically in the state store (``put_if_absent``);
+- the same key and payload again: the stored answer is replayed, success or error,
+  without touching the backend; while the first call still runs: 409; with another
+  payload: 422;
+- keys are scoped per agent (an agent never sees another's stored answer), at most
+  255 visible ASCII characters, kept for ``idempotency.retention_s``;
+- a call that never reached the backend (validation failed, shed, circuit open, denied)
+  stores nothing, so the same key can be used again;
+- a write whose outcome is unknown (it timed out after it was sent) is never replayed as
+  an error nor blindly re-sent: if the adapter can look the write up by its external
+  reference, the next call with the key looks first; if it cannot, the timeout is what
+  the key answers from then on.
+
+The stage also chooses the backend key the adapter attaches to the write (an external
+reference field), so a lookup can find it. For writes that can be looked up it is written
+ahead, before the call, so even a gateway that crashes mid-call leaves the next call with
+the same key something to look up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from typing import Any
+
+import structlog
+
+from adapters.base import safe_text
+from gateway.pipeline import Invocation, Proceed
+from gateway.resilience.config import IdempotencyKeyPattern, ResilienceConfig
+from gateway.state.store import StateStore
+from schemas.common import Effect
+from schemas.errors import (
+    BackendTimeout,
+    GatewayError,
+    IdempotencyInFlight,
+    IdempotencyKeyInvalid,
+    IdempotencyKeyRequired,
+    IdempotencyKeyReused,
+    StateUnavailable,
+    retry_after_headers,
+)
+
+log = structlog.get_logger("lastmile.idempotency")
+KEY = re.compile(IdempotencyKeyPattern)
+NOT_PROCESSED = frozenset({"backend_unavailable", "backend_busy"})
+
+
+class Idempotency:
+    def __init__(self, store: StateStore, config: ResilienceConfig) -> None:
+        self._store = store
+        self._config = config
+
+    def _required(self, operation: str) -> bool:
+        op_config = self._config.operations.get(operation)
+        if op_config is not None and op_config.require_idempotency_key is not None:
+            return op_config.require_idempotency_key
+        return self._config.idempotency.require_for_writes
+
+    async def __call__(self, inv: Invocation, proceed: Proceed) -> None:
+        op, agent = inv.operation, inv.agent
+        assert op is not None  # noqa: S101 - stage order
+        assert agent is not None  # noqa: S101
+        assert inv.input is not None  # noqa: S101
+        key = inv.idempotency_key
+        if key is not None and not KEY.match(key):
+            inv.idempotency_key = safe_text(key, 64)
+            raise IdempotencyKeyInvalid(
+                "The Idempotency-Key must be 1 to 255 visible ASCII characters (a UUID is "
+                "a good choice). Send a valid key, or none."
+            )
+        if op.effect is Effect.READ or (key is None and not self._required(op.name)):
+            await proceed(inv)  # reads are idempotent by nature; unkeyed writes go as they are
+            return
+        if key is None:
+            raise IdempotencyKeyRequired(
+                f"{op.name!r} changes data and this gateway requires an Idempotency-Key "
+                "header for it: send a new unique key (e.g. a UUID) per intended write, and "
+                "the same key when you retry that write."
+            )
+        scope = hashlib.sha256(f"{agent.id}\0{key}".encode()).hexdigest()
+        record_key, unknown_key = f"idem:{scope}", f"idem-unknown:{scope}"
+        fingerprint = hashlib.sha256(f"{op.name}\0{inv.input.model_dump_json()}".encode())
+        claim = {"state": "in_flight", "fingerprint": fingerprint.hexdigest()}
+        existing = await self._store.put_if_absent(
+            record_key, _dump(claim), self._config.idempotency.in_flight_s
+        )
+        if existing is not None:
+            self._replay(inv, json.loads(existing), claim["fingerprint"])
+            return
+        try:
+            await self._prepare(inv, claim, unknown_key)
+        except BaseException:
+            await self._forget(record_key)
+            raise
+        try:
+            await proceed(inv)
+        except GatewayError as exc:
+            await self._settle_error(inv, exc, claim, record_key, unknown_key)
+            raise
+        except BaseException:
+            await self._forget(record_key)
+            raise
+        result = {**claim, "state": "done", "output": _output(inv)}
+        result["backend_reference"] = inv.backend_reference
+        await self._keep(record_key, result)
+        if op.lookup:
+            await self._forget(unknown_key)
+
+    async def _prepare(self, inv: Invocation, claim: dict[str, Any], unknown_key: str) -> None:
+        """Choose the backend key: the one of an earlier call with this key whose outcome is
+        unknown (and look it up first), or a fresh one, written ahead for writes that can be
+        looked up, so that even a gateway crash mid-call leaves something to look up."""
+        op = inv.operation
+        assert op is not None  # noqa: S101
+        unknown = await self._store.get(unknown_key)
+        if unknown is not None:
+            earlier = json.loads(unknown)
+            if earlier.get("fingerprint") != claim["fingerprint"]:
+                raise IdempotencyKeyReused(
+                    "This Idempotency-Key was already used for a call with a different "
+                    "input. A key names exactly one call: use a new key for a different write."
+                )
+            inv.backend_key = str(earlier["backend_key"])
+            inv.lookup_first = True
+        else:  # fresh per call, so a key reused after its retention is a new write
+            inv.backend_key = "LM" + uuid.uuid4().hex[:30]
+        claim["backend_key"] = inv.backend_key
+        if op.lookup and not inv.lookup_first:
+            await self._store.put(unknown_key, _dump(claim), self._config.idempotency.retention_s)
+
+    def _replay(self, inv: Invocation, stored: dict[str, Any], fingerprint: str) -> None:
+        op = inv.operation
+        assert op is not None  # noqa: S101
+        if stored.get("fingerprint") != fingerprint:
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was already used for a call with a different input. "
+                "A key names exactly one call: use a new key for a different write."
+            )
+        if stored.get("state") == "in_flight":
+            raise IdempotencyInFlight(
+                "The first call with this Idempotency-Key is still running. Retry with the "
+                "same key after it has finished to receive its result.",
+                headers=retry_after_headers(1),
+            )
+        inv.replayed = True
+        inv.backend_reference = stored.get("backend_reference")
+        error = stored.get("error")
+        if error is not None:
+            raise _restored(error)
+        inv.output = op.output_model.model_validate(stored["output"], strict=False)
+
+    async def _settle_error(
+        self,
+        inv: Invocation,
+        exc: GatewayError,
+        claim: dict[str, Any],
+        record_key: str,
+        unknown_key: str,
+    ) -> None:
+        op = inv.operation
+        assert op is not None  # noqa: S101
+        codes = {a.error_code for a in inv.attempts}
+        if not inv.attempts or codes <= NOT_PROCESSED:
+            await self._forget(record_key)  # the backend never took the write: nothing to keep
+            if op.lookup and not inv.lookup_first:
+                await self._forget(unknown_key)
+            return
+        if "timeout" in codes and (isinstance(exc, BackendTimeout) or exc.retryable):
+            if op.lookup:  # the write-ahead record stays: the next call looks first
+                await self._forget(record_key)
+                return
+            exc.detail = (
+                f"The outcome of this write is unknown: {exc.detail} It may have been "
+                "recorded. Check the record before writing again with a new key."
+            )
+        error = {
+            "status": exc.status,
+            "code": exc.code,
+            "title": exc.title,
+            "detail": exc.detail,
+            "retryable": exc.retryable,
+            "extras": exc.extras,
+        }
+        await self._keep(record_key, {**claim, "state": "done", "error": error})
+        if op.lookup:
+            await self._forget(unknown_key)
+
+    async def _keep(self, key: str, value: dict[str, Any]) -> None:
+        """Store a settled answer; the call's outcome stands even if the store fails now."""
+        try:
+            await self._store.put(key, _dump(value), self._config.idempotency.retention_s)
+        except StateUnavailable:
+            log.error("idempotency_result_not_stored", key=key)
+
+    async def _forget(self, key: str) -> None:
+        try:
+            await self._store.delete(key)
+        except StateUnavailable:
+            log.error("idempotency_claim_not_released", key=key)
+
+
+def _dump(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def _output(inv: Invocation) -> Any:
+    return inv.output.model_dump(mode="json") if inv.output is not None else None
+
+
+def _restored(stored: dict[str, Any]) -> GatewayError:
+    error = GatewayError(str(stored["detail"]), extras=stored.get("extras") or {})
+    error.status = int(stored["status"])
+    error.code = str(stored["code"])
+    error.title = str(stored["title"])
+    error.retryable = bool(stored["retryable"])
+    return error
