@@ -167,7 +167,7 @@ def build_app(
     metrics.gauge(
         "lastmile_shed_calls", "Calls refused as overloaded since start.", lambda: in_flight.shed
     )
-    _state_gauges(metrics, resilience, store)
+    _state_gauges(metrics, resilience, guards, store)
     stages = standard_stages(registry, directory, store, guards, metrics, state, resilience, config)
     if tracer is None and config.tracing.enabled:
         tracer = build_tracer(config.tracing)
@@ -188,7 +188,9 @@ def build_app(
 _CIRCUIT_VALUE = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
 
 
-def _state_gauges(metrics: Metrics, resilience: Resilience, store: SqliteAuditStore) -> None:
+def _state_gauges(
+    metrics: Metrics, resilience: Resilience, guards: Guardrails, store: SqliteAuditStore
+) -> None:
     """What operators watch besides call counts, read at scrape time."""
     circuit: dict[str, Callable[[], float]] = {}
     queued: dict[str, Callable[[], float]] = {}
@@ -206,6 +208,11 @@ def _state_gauges(metrics: Metrics, resilience: Resilience, store: SqliteAuditSt
     )
     metrics.gauges("lastmile_bulkhead_queue_depth", "Calls waiting for a slot.", "backend", queued)
     metrics.gauges("lastmile_bulkhead_in_flight", "Calls in flight.", "backend", in_flight)
+    metrics.refreshed_gauge(
+        "lastmile_approvals_pending",
+        "Held calls waiting for a person's decision.",
+        guards.desk.store.count_pending,
+    )
     metrics.gauge(
         "lastmile_audit_batch_seconds",
         "How long the last audit batch took from hand-over to durable commit (write lag).",

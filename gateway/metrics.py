@@ -7,7 +7,7 @@ gauges for their state (breakers, bulkheads, approvals) through :meth:`Metrics.g
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -19,6 +19,7 @@ _BACKEND_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._refreshers: list[Callable[[], Awaitable[None]]] = []
         self.calls = Counter(
             "lastmile_calls",
             "Operation invocations by operation, agent and outcome (ok or the problem code).",
@@ -32,6 +33,12 @@ class Metrics:
             buckets=_GATEWAY_BUCKETS,
             registry=self.registry,
         )
+        self.rate_limited = Counter(
+            "lastmile_rate_limit_rejections",
+            "Calls refused by a rate limit, by agent.",
+            ("agent",),
+            registry=self.registry,
+        )
         self.backend_latency = Histogram(
             "lastmile_backend_latency_seconds",
             "Time spent waiting for the system of record per call.",
@@ -39,6 +46,21 @@ class Metrics:
             buckets=_BACKEND_BUCKETS,
             registry=self.registry,
         )
+
+    def refreshed_gauge(
+        self, name: str, documentation: str, read: Callable[[], Awaitable[float]]
+    ) -> None:
+        """A gauge whose value needs I/O: read (off the hot path) just before each scrape."""
+        gauge = Gauge(name, documentation, registry=self.registry)
+
+        async def refresh() -> None:
+            gauge.set(await read())
+
+        self._refreshers.append(refresh)
+
+    async def refresh(self) -> None:
+        for refresh in self._refreshers:
+            await refresh()
 
     def gauge(self, name: str, documentation: str, read: Callable[[], float]) -> None:
         """A gauge whose value is read at scrape time (no bookkeeping on the hot path)."""

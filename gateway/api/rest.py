@@ -213,6 +213,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus text exposition; scraped from inside the operator's network."""
+    await request.app[METRICS].refresh()
     return web.Response(
         body=request.app[METRICS].exposition(),
         headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},

@@ -125,6 +125,16 @@ class ApprovalStore:
             raise RuntimeError("the approval store is not open")
         return self._db
 
+    async def count_pending(self) -> int:
+        """How many held calls wait for a person now (for the metrics)."""
+
+        def count() -> int:
+            sql = "SELECT COUNT(*) FROM approvals WHERE status = 'pending'"
+            return int(self._conn().execute(sql).fetchone()[0])
+
+        result: int = await self._run(count)
+        return result
+
     async def add(self, held: HeldCall) -> None:
         placeholders = ", ".join("?" * len(_COLUMNS))
         sql = f"INSERT INTO approvals ({', '.join(_COLUMNS)}) VALUES ({placeholders})"  # noqa: S608 - constant columns

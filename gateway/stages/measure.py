@@ -20,6 +20,8 @@ class Measure:
         agent = inv.agent.id if inv.agent is not None else "anonymous"
         outcome = inv.error.code if inv.error is not None else "ok"
         self._metrics.calls.labels(name, agent, outcome).inc()
+        if outcome == "rate_limited":
+            self._metrics.rate_limited.labels(agent).inc()
         self._metrics.gateway_latency.labels(name).observe(inv.gateway_ms / 1000)
         if op is not None and inv.backend_ms is not None:
             self._metrics.backend_latency.labels(op.backend).observe(inv.backend_ms / 1000)

@@ -41,6 +41,8 @@ async def test_a_spent_quota_is_429_and_a_retry_at_retry_after_succeeds(
     fake_time.now += 1
     assert (await gateway.invoke("warehouse.stock.get", STOCK)).status == 200
     assert (await sandbox_stats(gateway.wms))["api_calls"] == 3
+    metrics = await (await gateway.client.get("/metrics")).text()
+    assert 'lastmile_rate_limit_rejections_total{agent="inventory-bot"} 2.0' in metrics
 
 
 async def test_rejected_callers_do_not_spend_anyone_elses_quota(
