@@ -11,7 +11,7 @@ stages is data, in :func:`standard_stages`, visible in one place.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -41,6 +41,7 @@ class Invocation:
     credentials: str | None
     input_source: InputSource
     on_behalf_of: str | None = None
+    trace_headers: Mapping[str, str] | None = None  # W3C traceparent/tracestate, if sent
     idempotency_key: str | None = None
     dry_run: bool = False
     started: float = field(default_factory=time.perf_counter)

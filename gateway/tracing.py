@@ -29,7 +29,12 @@ class TracedStage:
         self._outermost = outermost
 
     async def __call__(self, inv: Invocation, proceed: Proceed) -> None:
-        with self._tracer.start_as_current_span(self._name) as span:
+        parent = None
+        if self._outermost and inv.trace_headers:
+            from opentelemetry.propagate import extract
+
+            parent = extract(dict(inv.trace_headers))  # continue the agent's own trace
+        with self._tracer.start_as_current_span(self._name, context=parent) as span:
             await self._stage(inv, proceed)
             if self._outermost:
                 span.set_attribute("lastmile.request_id", inv.request_id)

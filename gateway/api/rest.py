@@ -62,6 +62,12 @@ class RequestBody:
         return body
 
 
+def _trace_headers(request: web.Request) -> dict[str, str] | None:
+    """W3C trace context the agent sent, so a traced gateway continues the agent's trace."""
+    found = {k: request.headers[k] for k in ("traceparent", "tracestate") if k in request.headers}
+    return found or None
+
+
 def _on_behalf_of(request: web.Request) -> str | None:
     """The raw header; the pipeline checks it (after identifying the caller, so a bad
     value is refused and audited like any other bad input)."""
@@ -114,6 +120,7 @@ async def invoke(request: web.Request) -> web.StreamResponse:
         on_behalf_of=_on_behalf_of(request),
         dry_run=_dry_run(request),
         idempotency_key=_idempotency_key(request),
+        trace_headers=_trace_headers(request),
     )
     await request.app[PIPELINE].run(inv)
     if inv.backend_ms is not None:

@@ -73,6 +73,26 @@ async def test_each_stage_has_a_span_and_the_backend_gets_the_trace_context(
     assert traceparent.split("-")[1] == trace_id
 
 
+async def test_the_agents_trace_is_continued(
+    traced_gateway: tuple[TestClient[Any, Any], InMemorySpanExporter, list[str]],
+) -> None:
+    client, exporter, _ = traced_gateway
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    response = await client.post(
+        "/v1/operations/warehouse.stock.get",
+        json={"material": "100234", "plant": "1000"},
+        headers={
+            "Authorization": f"Bearer {INVENTORY}",
+            "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01",
+        },
+    )
+    assert response.status == 200
+    root = next(s for s in exporter.get_finished_spans() if s.name == "lastmile.Measure")
+    assert f"{root.context.trace_id:032x}" == trace_id
+    assert root.parent is not None
+    assert f"{root.parent.span_id:016x}" == "00f067aa0ba902b7"
+
+
 async def test_tracing_is_off_by_default(tmp_path: Path) -> None:
     config = make_config("http://127.0.0.1:9", tmp_path / "audit.sqlite")
     app = build_app(config)
