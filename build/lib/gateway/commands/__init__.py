@@ -1,1 +1,0 @@
-"""One module per ``lastmile`` subcommand, each with ``register(subcommands)``."""

@@ -1,1 +1,0 @@
-"""The scripted demo: sandboxes, gateway and an agent session on loopback."""
