@@ -102,18 +102,24 @@ def stopped() -> Iterator[list[subprocess.Popen[str]]]:
             process.stdout.close()
 
 
-def test_serve_and_sandbox_answer_a_real_agent_call(
-    tmp_path: Path, stopped: list[subprocess.Popen[str]]
-) -> None:
-    wms_port, gateway_port = free_port(), free_port()
+def wms_sandbox(tmp_path: Path, stopped: list[subprocess.Popen[str]]) -> dict[str, str]:
+    """A running WMS sandbox process, and the environment a gateway process needs for it."""
+    wms_port = free_port()
     sandbox = lastmile("sandbox", "--port", str(wms_port), "--db", str(tmp_path / "wms.sqlite"))
     stopped.append(sandbox)
     wait_for_line(sandbox, "ACME WMS sandbox on")
-    env = {
+    return {
         "PATH": "/usr/bin:/bin",
         "LASTMILE_ACME_WMS_URL": f"http://127.0.0.1:{wms_port}",
         "LASTMILE_AUDIT_DB": str(tmp_path / "audit.sqlite"),
     }
+
+
+def test_serve_and_sandbox_answer_a_real_agent_call(
+    tmp_path: Path, stopped: list[subprocess.Popen[str]]
+) -> None:
+    gateway_port = free_port()
+    env = wms_sandbox(tmp_path, stopped)
     gateway = lastmile("serve", "--port", str(gateway_port), cwd=tmp_path, env=env)
     stopped.append(gateway)
     base = f"http://127.0.0.1:{gateway_port}"
@@ -160,15 +166,8 @@ def test_demo_keep_running_stays_up_until_interrupted(stopped: list[subprocess.P
 def test_serve_with_two_workers_shares_the_port_and_one_audit_log(
     tmp_path: Path, stopped: list[subprocess.Popen[str]]
 ) -> None:
-    wms_port, gateway_port = free_port(), free_port()
-    sandbox = lastmile("sandbox", "--port", str(wms_port), "--db", str(tmp_path / "wms.sqlite"))
-    stopped.append(sandbox)
-    wait_for_line(sandbox, "ACME WMS sandbox on")
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "LASTMILE_ACME_WMS_URL": f"http://127.0.0.1:{wms_port}",
-        "LASTMILE_AUDIT_DB": str(tmp_path / "audit.sqlite"),
-    }
+    gateway_port = free_port()
+    env = wms_sandbox(tmp_path, stopped)
     gateway = lastmile(
         "serve", "--workers", "2", "--port", str(gateway_port), cwd=tmp_path, env=env
     )
