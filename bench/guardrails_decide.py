@@ -15,7 +15,7 @@ from gateway.config import load_config
 from gateway.guardrails.budgets import BudgetBook
 from gateway.guardrails.runtime import load_policy
 from gateway.identity import AgentDirectory
-from gateway.pipeline import Invocation
+from gateway.pipeline import Call, CallRequest
 from gateway.registry import build_registry
 from gateway.state import MemoryStateStore
 from schemas.warehouse import GoodsMovementRequest, MovementKind
@@ -30,7 +30,7 @@ async def main() -> None:
     directory = AgentDirectory.from_config(config.agents)
     engine = load_policy(config, registry, directory)
     assert engine is not None
-    inv = Invocation("req", "rest", "warehouse.goods_movements.create", None, None)  # type: ignore[arg-type]
+    inv = Call(CallRequest("req", "rest", "warehouse.goods_movements.create", None))  # type: ignore[arg-type]
     inv.agent = directory.find("replenishment-bot")
     inv.operation = registry.operations["warehouse.goods_movements.create"]
     inv.input = GoodsMovementRequest(

@@ -8,11 +8,13 @@ shut-down closes what was opened. A bad policy file fails :func:`build_app` itse
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
 from aiohttp import web
+from pydantic import BaseModel, SecretStr
 
 from gateway.api.admin import add_admin_routes
 from gateway.api.approvals import add_approval_routes
@@ -39,6 +41,7 @@ from gateway.audit.store import AuditStore
 from gateway.audit.store_sqlite import SqliteAuditStore
 from gateway.config import Config
 from gateway.guardrails.runtime import Guardrails, build_guardrails
+from gateway.guardrails.safety import register_secrets
 from gateway.identity import AgentDirectory, StaffDirectory
 from gateway.metrics import Metrics
 from gateway.pipeline import Pipeline, Stage
@@ -85,46 +88,34 @@ def standard_stages(
     resilience: Resilience,
     config: Config,
 ) -> tuple[Stage, ...]:
-    """The order of the call path, in one place (see ARCHITECTURE.md).
+    """The order of the call path, in one place (see ARCHITECTURE.md), outermost first.
 
     ``Limit`` comes after identity and scope (a 401/403 never spends anyone's quota) and
     before the body is parsed; ``Idempotency`` needs the validated input to tell one
-    payload from another and wraps everything that reaches the backend.
+    payload from another and wraps everything that reaches the backend. Outcomes travel
+    outwards, so the stages that shape the answer wrap the backend call: ``Redact``
+    around ``ValidateOutput`` around ``CallBackend``, which is innermost. Calls a person
+    approved take the same list; the stages that do not apply to them say so
+    (``skip_on``), and the rest read the path from the request.
     """
+    fail_open = config.state.reads_fail_open
     return (
         Measure(metrics),
         Record(store, guards.redactor),
         Identify(directory),
-        CheckHalt(guards.halts, registry, reads_fail_open=config.state.reads_fail_open),
+        CheckHalt(guards.halts, registry, reads_fail_open=fail_open),
         Resolve(registry),
         CheckScope(),
-        Limit(RateLimiter(state), config.resilience, config.state.reads_fail_open),
+        Limit(RateLimiter(state), config.resilience, fail_open),
         ValidateInput(),
         Idempotency(state, config.resilience),
         Decide(lambda: guards.policy),
-        EnforceBudgets(guards.budgets, guards.state, reads_fail_open=config.state.reads_fail_open),
+        EnforceBudgets(guards.budgets, guards.state, reads_fail_open=fail_open),
         Hold(guards.desk),
         Preview(registry),
-        CallBackend(registry, resilience),
-        ValidateOutput(),
         Redact(guards.redactor),
-    )
-
-
-def approved_stages(
-    registry: Registry, store: AuditStore, guards: Guardrails, resilience: Resilience
-) -> tuple[Stage, ...]:
-    """The backend part of the path, for a held call a person approved: the stored input
-    is validated again; halts and the allow-list still apply; budgets are charged."""
-    return (
-        Record(store, guards.redactor),
-        CheckHalt(guards.halts, registry),
-        CheckScope(),
-        ValidateInput(),
-        EnforceBudgets(guards.budgets, guards.state, force=True),
-        CallBackend(registry, resilience),
         ValidateOutput(),
-        Redact(guards.redactor),
+        CallBackend(registry, resilience, guards.halts, reads_fail_open=fail_open),
     )
 
 
@@ -140,6 +131,7 @@ def build_app(
     """Test seams: ``timing`` (or just its ``clock``) drives limits, breakers, retries,
     budget windows and approval expiry, so tests move time instead of sleeping; ``state``
     replaces the configured state store; ``tracer`` overrides ``tracing:``."""
+    register_secrets(_secret_values(config))
     registry = registry or build_registry(config)
     timing = timing or (Timing(clock=clock) if clock is not None else Timing())
     directory = AgentDirectory.from_config(config.agents)
@@ -171,8 +163,8 @@ def build_app(
     stages = standard_stages(registry, directory, store, guards, metrics, state, resilience, config)
     if tracer is None and config.tracing.enabled:
         tracer = build_tracer(config.tracing)
-    app[PIPELINE] = Pipeline(traced(stages, tracer) if tracer is not None else stages)
-    guards.desk.executor = Pipeline(approved_stages(registry, store, guards, resilience))
+    app[PIPELINE] = pipeline = Pipeline(traced(stages, tracer) if tracer is not None else stages)
+    guards.desk.executor = pipeline
     app.cleanup_ctx.append(_state_lifecycle)  # first in, last out: others use the state
     app.cleanup_ctx.append(_lifecycle)
     app.cleanup_ctx.append(retention_context(store, config.audit.retention))
@@ -183,6 +175,31 @@ def build_app(
     add_mcp_routes(app, config.mcp)
     add_openapi_route(app, registry)
     return app
+
+
+_SECRET_HEADER = re.compile(r"(?i)auth|key|token|secret|passw|cookie|session|signature")
+
+
+def _secret_values(model: BaseModel) -> list[str]:
+    """Every secret in the configuration, for the scrubber: the ``${ENV}`` secrets and
+    the values of backend headers whose names say they carry one."""
+    found: list[str] = []
+    for name, value in model:
+        if isinstance(value, SecretStr):
+            found.append(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            found += _secret_values(value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(item, BaseModel):
+                    found += _secret_values(item)
+                elif name == "headers" and isinstance(item, str) and _SECRET_HEADER.search(key):
+                    found.append(item)
+        elif isinstance(value, list):
+            found += [
+                v for item in value if isinstance(item, BaseModel) for v in _secret_values(item)
+            ]
+    return found
 
 
 _CIRCUIT_VALUE = {"closed": 0.0, "half_open": 1.0, "open": 2.0}

@@ -72,7 +72,7 @@ class Agent:
         """Whether the allow-list admits ``operation``; memoised, the set of names is small."""
         decided = self._decided.get(operation)
         if decided is None:
-            decided = any(p.match(operation) for p in self._patterns)
+            decided = any(p.fullmatch(operation) for p in self._patterns)
             self._decided[operation] = decided
         return decided
 

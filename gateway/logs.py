@@ -11,6 +11,8 @@ from typing import TextIO
 
 import structlog
 
+from gateway.guardrails.safety import scrub_log_event
+
 _LEVELS = {
     "debug": logging.DEBUG,
     "info": logging.INFO,
@@ -37,6 +39,7 @@ def configure_logging(level: str = "info", stream: TextIO | None = None) -> None
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
+            scrub_log_event,  # after the traceback is text: nothing secret reaches the log
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[level]),

@@ -1,27 +1,38 @@
-"""The one guarded path every call takes, whichever protocol it came in on.
+"""The one guarded path every call takes, whichever face it came in on.
 
-An :class:`Invocation` is the state of one call (like tenacity's ``RetryCallState``):
-the API builds it, each stage reads what earlier stages put there and adds its own,
-and the record stage turns it into the audit event. A stage is an async callable
-``stage(invocation, proceed)``; it may act before and after ``await proceed(inv)``
-or end the call by raising a ``schemas.errors.GatewayError``. The order of the
-stages is data, in :func:`standard_stages`, visible in one place.
+A face (REST, MCP, the approval executor) parses its protocol once into an immutable
+:class:`CallRequest` and hands it to :meth:`Pipeline.run`; what comes back is an
+:data:`~gateway.outcomes.Outcome`, a small frozen type saying what happened, which the
+face renders. Nothing protocol-specific goes below the face.
+
+A stage is an async callable ``outcome = await stage(call, proceed)``. It may act
+before and after ``proceed``, and it ends a call either by returning an outcome of its
+own or by raising a :class:`schemas.errors.GatewayError`, which the pipeline turns into
+:class:`~gateway.outcomes.Refused` right where it was raised. Wrapping stages (record,
+measure, idempotency, budgets, limits) decide from the *type* of the outcome they get
+back, never from which fields of the call happen to be empty.
+
+:class:`Call` holds what the stages learn on the way in (who, which operation, the
+validated input, the policy trail, the attempts): the facts the audit event is made
+of. Outcomes travel back out; facts never decide an outcome.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from adapters.base import Canonical, Operation
+from adapters.base import Operation
 from gateway.identity import Agent
+from gateway.outcomes import Outcome, Received, Refused
 from schemas.audit import ApprovalRecord, Attempt, Decision
-from schemas.errors import GatewayError
+from schemas.errors import FieldError, GatewayError, InternalError
 
 
 class InputSource(Protocol):
@@ -31,47 +42,90 @@ class InputSource(Protocol):
     async def read(self) -> bytes: ...
 
 
-@dataclass(slots=True)
-class Invocation:
-    """Everything one call collects on its way through the pipeline."""
+class Path(Enum):
+    """Which variant of the path a call takes; stages declare where they apply."""
+
+    AGENT = "agent"  # an agent's own call, from any face
+    APPROVED = "approved"  # a held call a person approved, run by the approval executor
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovedCall:
+    """What the approval executor knows of a held call a person approved."""
+
+    agent_id: str
+    record: ApprovalRecord
+
+
+@dataclass(frozen=True, slots=True)
+class CallRequest:
+    """One call as its face parsed it, once. Values that need checking against rules
+    (on-behalf-of, idempotency key) are carried raw and checked inside the pipeline,
+    after the caller is known, so a bad value is refused *and audited*; options the face
+    could not even parse travel as ``malformed`` field errors for the same reason."""
 
     request_id: str
-    protocol: str
+    protocol: str  # rest | mcp | approval
     operation_name: str
-    credentials: str | None
     input_source: InputSource
+    credentials: str | None = None
     on_behalf_of: str | None = None
-    trace_headers: Mapping[str, str] | None = None  # W3C traceparent/tracestate, if sent
     idempotency_key: str | None = None
     dry_run: bool = False
+    trace_headers: Mapping[str, str] | None = None  # W3C traceparent/tracestate, if sent
+    malformed: tuple[FieldError, ...] = ()
+    approved: ApprovedCall | None = None
+
+    @property
+    def path(self) -> Path:
+        return Path.APPROVED if self.approved is not None else Path.AGENT
+
+
+@dataclass(slots=True)
+class Call:
+    """The facts the stages establish about one call on its way in."""
+
+    request: CallRequest
     started: float = field(default_factory=time.perf_counter)
     time: datetime = field(default_factory=lambda: datetime.now(UTC))
     agent: Agent | None = None
     operation: Operation | None = None
+    on_behalf_of: str | None = None  # set once checked
+    idempotency_key: str | None = None  # set once checked (or safe_text of a bad one)
     input: BaseModel | None = None
     input_sha256: str | None = None
-    raw_output: Canonical | None = None
-    output: BaseModel | None = None
-    visible_output: dict[str, Any] | None = None  # the output as this agent may see it
-    preview: dict[str, Any] | None = None  # a dry run's report: decision, budgets, payload
     decision: Decision = Decision.NONE
-    shadow_decision: Decision | None = None
     policy_ids: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
-    approval: ApprovalRecord | None = None
-    replayed: bool = False
+    # what log-only (shadow) policies and budgets would have decided: audit only, never
+    # shown to the agent, so nobody learns to steer around a rule being trialled
+    shadow_decision: Decision | None = None
+    shadow_policy_ids: list[str] = field(default_factory=list)
+    shadow_reasons: list[str] = field(default_factory=list)
+    budgets: list[dict[str, object]] = field(default_factory=list)  # what budgets saw
     attempts: list[Attempt] = field(default_factory=list)
-    backend_reference: str | None = None
+    backend_ms: float | None = None
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
-    error: GatewayError | None = None
-    backend_ms: float | None = None
-    # resilience: headers every answer carries (RateLimit), the key the adapter attaches to
-    # the backend call (derived from the agent's idempotency key), and whether an earlier
+    # headers every answer carries (RateLimit), the key the adapter attaches to the
+    # backend call (derived from the agent's idempotency key), and whether an earlier
     # call with that key ended with an unknown outcome (look it up before sending again)
     response_headers: dict[str, str] = field(default_factory=dict)
     backend_key: str | None = None
     lookup_first: bool = False
+
+    @property
+    def request_id(self) -> str:
+        return self.request.request_id
+
+    @property
+    def dry_run(self) -> bool:
+        return self.request.dry_run
+
+    @property
+    def approval(self) -> ApprovalRecord | None:
+        approved = self.request.approved
+        return approved.record if approved is not None else None
 
     @property
     def elapsed_ms(self) -> float:
@@ -83,34 +137,55 @@ class Invocation:
         return max(self.elapsed_ms - (self.backend_ms or 0.0), 0.0)
 
 
-Proceed = Callable[[Invocation], Awaitable[None]]
+StageOutcome = Outcome | Received
+"""What a stage may return: an outcome, or (only between the backend call and output
+validation) the backend's raw answer."""
+
+Proceed = Callable[[Call], Awaitable[StageOutcome]]
 
 
 class Stage(Protocol):
-    async def __call__(self, inv: Invocation, proceed: Proceed) -> None: ...
+    async def __call__(self, call: Call, proceed: Proceed) -> StageOutcome: ...
+
+
+def applies(stage: object, path: Path) -> bool:
+    """Whether a stage runs on a path: a stage names the paths it skips in ``skip_on``."""
+    skipped: frozenset[Path] = getattr(stage, "skip_on", frozenset())
+    return path not in skipped
 
 
 class Pipeline:
-    """The stages composed once, at start-up, into one callable."""
+    """The stages composed once, at start-up, into one callable per path."""
 
-    def __init__(self, stages: Sequence[Stage]) -> None:
+    def __init__(self, stages: Iterable[Stage]) -> None:
         self.stages = tuple(stages)
-        chain: Proceed = _done
-        for stage in reversed(self.stages):
-            chain = _link(stage, chain)
-        self._chain = chain
+        self._chains = {path: _compose(s for s in self.stages if applies(s, path)) for path in Path}
 
-    async def run(self, inv: Invocation) -> Invocation:
-        await self._chain(inv)
-        return inv
+    async def run(self, request: CallRequest) -> tuple[Call, Outcome]:
+        """Run one call; the outermost stage (``Record``) guarantees an outcome."""
+        call = Call(request)
+        outcome = await self._chains[request.path](call)
+        if isinstance(outcome, Received):  # only a pipeline without ValidateOutput
+            return call, Refused(InternalError("The backend's answer was not validated."))
+        return call, outcome
 
 
-async def _done(inv: Invocation) -> None:
-    return None
+def _compose(stages: Iterable[Stage]) -> Proceed:
+    chain: Proceed = _nothing_answered
+    for stage in reversed(tuple(stages)):
+        chain = _link(stage, chain)
+    return chain
+
+
+async def _nothing_answered(call: Call) -> StageOutcome:
+    return Refused(InternalError("No stage answered this call; the pipeline is misconfigured."))
 
 
 def _link(stage: Stage, proceed: Proceed) -> Proceed:
-    async def run(inv: Invocation) -> None:
-        await stage(inv, proceed)
+    async def run(call: Call) -> StageOutcome:
+        try:
+            return await stage(call, proceed)
+        except GatewayError as exc:
+            return Refused(exc)
 
     return run

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from gateway.pipeline import Invocation, Proceed, Stage
+from gateway.outcomes import Received, code_of
+from gateway.pipeline import Call, Path, Proceed, Stage, StageOutcome
 from gateway.tracing_config import TracingConfig
 
 if TYPE_CHECKING:
@@ -27,20 +28,27 @@ class TracedStage:
         self._tracer = tracer
         self._name = f"lastmile.{type(stage).__name__}"
         self._outermost = outermost
+        self.skip_on: frozenset[Path] = getattr(
+            stage, "skip_on", frozenset()
+        )  # the same paths as the stage
 
-    async def __call__(self, inv: Invocation, proceed: Proceed) -> None:
+    async def __call__(self, call: Call, proceed: Proceed) -> StageOutcome:
         parent = None
-        if self._outermost and inv.trace_headers:
+        trace_headers = call.request.trace_headers
+        if self._outermost and trace_headers:
             from opentelemetry.propagate import extract
 
-            parent = extract(dict(inv.trace_headers))  # continue the agent's own trace
+            parent = extract(dict(trace_headers))  # continue the agent's own trace
         with self._tracer.start_as_current_span(self._name, context=parent) as span:
-            await self._stage(inv, proceed)
+            outcome = await self._stage(call, proceed)
             if self._outermost:
-                span.set_attribute("lastmile.request_id", inv.request_id)
-                span.set_attribute("lastmile.operation", inv.operation_name)
-                span.set_attribute("lastmile.agent", inv.agent.id if inv.agent else "")
-                span.set_attribute("lastmile.outcome", inv.error.code if inv.error else "ok")
+                code = "internal_error" if isinstance(outcome, Received) else code_of(outcome)
+                span.set_attribute("lastmile.request_id", call.request_id)
+                span.set_attribute("lastmile.operation", call.request.operation_name)
+                span.set_attribute("lastmile.agent", call.agent.id if call.agent else "")
+                span.set_attribute("lastmile.path", call.request.path.value)
+                span.set_attribute("lastmile.outcome", code)
+            return outcome
 
 
 def traced(stages: Sequence[Stage], tracer: Tracer) -> tuple[Stage, ...]:

@@ -17,6 +17,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gateway.api.middleware import REQUEST_ID
+from gateway.api.shedding import IN_FLIGHT
 from gateway.appkeys import AGENTS, AUDIT_STORE, GUARDRAILS, STAFF
 from gateway.audit.admin import record_admin_action
 from gateway.config import StaffRole
@@ -112,9 +113,17 @@ def _decide(approve: bool) -> Callable[[web.Request], Awaitable[web.Response]]:
                 detail=f"{held.operation} by {held.agent_id}: {decision.reason}",
             )
 
-        held = await desk.decide(
-            request.match_info["id"], member, approve, decision.reason, on_record
-        )
+        in_flight = request.app[IN_FLIGHT]
+        overloaded = in_flight.enter() if approve else None  # before anything is decided
+        if overloaded is not None:
+            raise overloaded
+        try:
+            held = await desk.decide(
+                request.match_info["id"], member, approve, decision.reason, on_record
+            )
+        finally:
+            if approve:
+                in_flight.leave()
         return web.json_response(desk.resource(held))
 
     return handler

@@ -72,3 +72,10 @@ def _from_http(exc: web.HTTPException, request: web.Request) -> GatewayError:
     error = RequestRejected(exc.text or exc.reason)
     error.status = exc.status
     return error
+
+
+def trace_context(request: web.Request) -> dict[str, str] | None:
+    """W3C trace context the agent sent, so a traced gateway continues the agent's trace
+    (every face passes it on in its ``CallRequest``)."""
+    found = {k: request.headers[k] for k in ("traceparent", "tracestate") if k in request.headers}
+    return found or None

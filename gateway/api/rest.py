@@ -1,8 +1,9 @@
 """The REST face of the gateway: the catalog, invocation, health and readiness.
 
-Nothing here decides anything about a call: the handler turns the HTTP request
-into an :class:`~gateway.pipeline.Invocation`, runs the pipeline and renders the
-outcome. Protocol details (headers, content types, body limits) stop here.
+Nothing here decides anything about a call: the handler parses the HTTP request once
+into a :class:`~gateway.pipeline.CallRequest`, runs the pipeline and renders the
+:mod:`outcome <gateway.outcomes>`. Protocol details (headers, content types, body
+limits) stop here.
 """
 
 from __future__ import annotations
@@ -13,20 +14,19 @@ import json
 from aiohttp import web
 
 from adapters.base import safe_text
-from gateway.api.middleware import BACKEND_MS, MAX_BODY_BYTES, REQUEST_ID
+from gateway.api.middleware import BACKEND_MS, MAX_BODY_BYTES, REQUEST_ID, trace_context
 from gateway.api.problems import problem_response
 from gateway.appkeys import AGENTS, METRICS, PIPELINE, REGISTRY, RESILIENCE
-from gateway.pipeline import Invocation
+from gateway.outcomes import Answered, Held, Outcome, Previewed, Replayed, final
+from gateway.pipeline import CallRequest
 from schemas.api import Readiness
 from schemas.errors import (
-    ApprovalRequired,
     FieldError,
     Forbidden,
     MalformedJson,
     PayloadTooLarge,
     UnknownOperation,
     UnsupportedMediaType,
-    ValidationFailed,
 )
 
 JSON = "application/json"
@@ -62,41 +62,29 @@ class RequestBody:
         return body
 
 
-def _trace_headers(request: web.Request) -> dict[str, str] | None:
-    """W3C trace context the agent sent, so a traced gateway continues the agent's trace."""
-    found = {k: request.headers[k] for k in ("traceparent", "tracestate") if k in request.headers}
-    return found or None
-
-
-def _on_behalf_of(request: web.Request) -> str | None:
-    """The raw header; the pipeline checks it (after identifying the caller, so a bad
-    value is refused and audited like any other bad input)."""
-    return request.headers.get("X-On-Behalf-Of")
-
-
-def _dry_run(request: web.Request) -> bool:
+def _dry_run(request: web.Request) -> tuple[bool, tuple[FieldError, ...]]:
+    """``X-Dry-Run``; a value that is not a boolean travels as a field error, which the
+    pipeline refuses once it knows the caller, so the refusal is audited."""
     value = request.headers.get("X-Dry-Run")
     if value is None:
-        return False
-    if value.strip().lower() in ("true", "1", "yes"):
-        return True
-    if value.strip().lower() in ("false", "0", "no"):
-        return False
-    raise ValidationFailed(
-        "The X-Dry-Run header must be 'true' or 'false'.",
-        [
-            FieldError(
-                field="header:X-Dry-Run",
-                message="not a boolean",
-                expected="true or false",
-                received=safe_text(value, 40),
-            )
-        ],
+        return False, ()
+    word = value.strip().lower()
+    if word in ("true", "1", "yes"):
+        return True, ()
+    if word in ("false", "0", "no"):
+        return False, ()
+    problem = FieldError(
+        field="header:X-Dry-Run",
+        message="not a boolean",
+        expected="true or false",
+        received=safe_text(value, 40),
     )
+    return False, (problem,)
 
 
-def _held(error: ApprovalRequired, request_id: str, operation: str) -> web.Response:
+def _held(held: Held, request_id: str, operation: str) -> web.Response:
     """202 Accepted: the call is stored for a person to approve; poll the status URL."""
+    error = held.as_error()
     body = {
         "request_id": request_id,
         "operation": operation,
@@ -105,59 +93,66 @@ def _held(error: ApprovalRequired, request_id: str, operation: str) -> web.Respo
         **error.extras,
     }
     response = web.Response(text=json.dumps(body), status=202, content_type=JSON)
-    response.headers["Location"] = str(error.extras["status_url"])
+    response.headers["Location"] = held.status_url
     return response
 
 
 async def invoke(request: web.Request) -> web.StreamResponse:
     request_id = request[REQUEST_ID]
-    inv = Invocation(
+    dry_run, malformed = _dry_run(request)
+    call_request = CallRequest(
         request_id=request_id,
         protocol="rest",
         operation_name=request.match_info["name"],
         credentials=request.headers.get("Authorization"),
         input_source=RequestBody(request),
-        on_behalf_of=_on_behalf_of(request),
-        dry_run=_dry_run(request),
+        on_behalf_of=request.headers.get("X-On-Behalf-Of"),
         idempotency_key=_idempotency_key(request),
-        trace_headers=_trace_headers(request),
+        dry_run=dry_run,
+        trace_headers=trace_context(request),
+        malformed=malformed,
     )
-    await request.app[PIPELINE].run(inv)
-    if inv.backend_ms is not None:
-        request[BACKEND_MS] = inv.backend_ms
-    if isinstance(inv.error, ApprovalRequired):
-        return _held(inv.error, request_id, inv.operation_name)
-    if inv.error is not None:
-        problem = problem_response(inv.error, request_id, request.path)
-        for name, value in inv.response_headers.items():
-            problem.headers.setdefault(name, value)
-        if inv.replayed:
-            problem.headers["Idempotent-Replayed"] = "true"
-        return problem
-    if inv.preview is not None:
-        report = {"request_id": request_id, "operation": inv.operation_name, "dry_run": True}
-        return web.json_response({**report, **inv.preview}, headers=inv.response_headers)
-    assert inv.output is not None  # noqa: S101 - a call without error has an output
+    call, outcome = await request.app[PIPELINE].run(call_request)
+    if call.backend_ms is not None:
+        request[BACKEND_MS] = call.backend_ms
+    response = _render(outcome, request_id, call_request.operation_name, request.path)
+    for name, value in call.response_headers.items():
+        response.headers.setdefault(name, value)
+    if isinstance(outcome, Replayed):
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _render(outcome: Outcome, request_id: str, operation: str, path: str) -> web.Response:
+    ending = final(outcome)
+    if isinstance(ending, Answered):
+        return _answered(ending, request_id, operation)
+    if isinstance(ending, Held):
+        return _held(ending, request_id, operation)
+    if isinstance(ending, Previewed):
+        report = {"request_id": request_id, "operation": operation, "dry_run": True}
+        return web.json_response({**report, **ending.report})
+    return problem_response(ending.error, request_id, path)
+
+
+def _answered(answered: Answered, request_id: str, operation: str) -> web.Response:
     output = (
-        json.dumps(inv.visible_output, separators=(",", ":")).encode()
-        if inv.visible_output is not None
-        else inv.output.model_dump_json().encode()
+        json.dumps(answered.visible, separators=(",", ":")).encode()
+        if answered.visible is not None
+        else answered.output.model_dump_json().encode()
     )
     body = b"".join(
         (
             b'{"request_id":"',
             request_id.encode(),
             b'","operation":"',
-            inv.operation_name.encode(),
+            operation.encode(),
             b'","output":',
             output,
             b"}",
         )
     )
-    response = web.Response(body=body, content_type=JSON, headers=inv.response_headers)
-    if inv.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return response
+    return web.Response(body=body, content_type=JSON)
 
 
 def _idempotency_key(request: web.Request) -> str | None:

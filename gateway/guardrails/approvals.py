@@ -1,10 +1,12 @@
 """Human approval: calls held with their validated input, decided by approvers, executed once.
 
 The desk stores a held call (input as canonical JSON and its SHA-256), answers status
-queries, and on approval runs the stored input (never a new one) through the backend
-part of the pipeline: exactly once, because only one ``pending -> executing`` move can
-succeed. Approvals expire after ``guardrails.approvals.expire_after``, counted on the
-injected clock. Approvers are staff; nobody approves a call made on their own behalf.
+queries, and on approval runs the stored input (never a new one) through the same
+pipeline as every call, on its approved path (identity from the stored agent, no second
+policy decision or hold; measured, limited, halted, audited like any call): exactly
+once, because only one ``pending -> executing`` move can succeed. Approvals expire
+after ``guardrails.approvals.expire_after``, counted on the injected clock. Approvers
+are staff; nobody approves a call made on their own behalf.
 """
 
 from __future__ import annotations
@@ -17,19 +19,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.guardrails.approval_store import ApprovalStore, HeldCall
+from gateway.guardrails.safety import scrub_value
 from gateway.identity import AgentDirectory, StaffMember
-from gateway.pipeline import Invocation, Pipeline
+from gateway.outcomes import Answered, Outcome, error_of, final
+from gateway.pipeline import ApprovedCall, Call, CallRequest, Pipeline
 from gateway.registry import Registry
 from gateway.state import Clock
-from schemas.audit import ApprovalRecord, Decision
+from schemas.audit import ApprovalRecord
 from schemas.errors import (
     ApprovalClosed,
     GatewayError,
     NotFound,
     SelfApproval,
-    Unauthenticated,
     ValidationFailed,
 )
+from schemas.patterns import same_person
 
 
 class StoredInput:
@@ -48,11 +52,8 @@ def iso(seconds: float | None) -> str | None:
 
 def is_own_request(member: StaffMember, on_behalf_of: str | None) -> bool:
     """Whether the end user a call was made for is this staff member (their id, or an
-    e-mail address whose local part is their id)."""
-    if not on_behalf_of:
-        return False
-    user, me = on_behalf_of.lower(), member.id.lower()
-    return user == me or user.split("@", 1)[0] == me.split("@", 1)[0]
+    e-mail address whose local part is their id), on normalised forms."""
+    return bool(on_behalf_of) and same_person(on_behalf_of or "", member.id)
 
 
 class ApprovalDesk:
@@ -71,25 +72,25 @@ class ApprovalDesk:
         self._registry = registry
         self.executor: Pipeline | None = None
 
-    async def hold(self, inv: Invocation) -> HeldCall:
-        assert inv.agent is not None, "Identify runs first"  # noqa: S101
-        assert inv.operation is not None, "Resolve runs first"  # noqa: S101
-        assert inv.input is not None, "ValidateInput runs first"  # noqa: S101
-        canonical = inv.input.model_dump_json()
+    async def hold(self, call: Call) -> HeldCall:
+        assert call.agent is not None, "Identify runs first"  # noqa: S101
+        assert call.operation is not None, "Resolve runs first"  # noqa: S101
+        assert call.input is not None, "ValidateInput runs first"  # noqa: S101
+        canonical = call.input.model_dump_json()
         now = self._clock()
         held = HeldCall(
             id="apr_" + uuid.uuid4().hex,
             status="pending",
             created_at=now,
             expires_at=now + self._expire_after_s,
-            request_id=inv.request_id,
-            agent_id=inv.agent.id,
-            on_behalf_of=inv.on_behalf_of,
-            operation=inv.operation.name,
+            request_id=call.request_id,
+            agent_id=call.agent.id,
+            on_behalf_of=call.on_behalf_of,
+            operation=call.operation.name,
             input_json=canonical,
             input_sha256=hashlib.sha256(canonical.encode()).hexdigest(),
-            policy_ids=list(inv.policy_ids),
-            reasons=list(inv.reasons),
+            policy_ids=list(call.policy_ids),
+            reasons=list(call.reasons),
         )
         await self.store.add(held)
         return held
@@ -152,60 +153,52 @@ class ApprovalDesk:
 
     async def _execute(self, held: HeldCall) -> None:
         assert self.executor is not None  # noqa: S101 - wired by build_app
-        inv = Invocation(
+        request = CallRequest(
             request_id="req_" + uuid.uuid4().hex,
             protocol="approval",
             operation_name=held.operation,
-            credentials=None,
             input_source=StoredInput(held.input_json.encode()),
             on_behalf_of=held.on_behalf_of,
-            approval=ApprovalRecord(
-                approval_id=held.id,
-                status="approved",
-                approver=held.decided_by,
-                reason=held.decision_reason,
-                decided_at=datetime.fromtimestamp(held.decided_at or 0, UTC),
+            approved=ApprovedCall(
+                agent_id=held.agent_id,
+                record=ApprovalRecord(
+                    approval_id=held.id,
+                    status="approved",
+                    approver=held.decided_by,
+                    reason=held.decision_reason,
+                    decided_at=datetime.fromtimestamp(held.decided_at or 0, UTC),
+                ),
             ),
         )
-        inv.agent = self._directory.find(held.agent_id)
-        inv.operation = self._registry.operations.get(held.operation)
-        inv.decision = Decision.ALLOW
-        refusal = self._refusal(held, inv)
-        if refusal is None:
-            await self.executor.run(inv)
+        digest = hashlib.sha256(held.input_json.encode()).hexdigest()
+        if digest != held.input_sha256:  # never run an input nobody approved
+            outcome: Outcome | None = None
+            error: GatewayError | None = ValidationFailed(
+                f"The stored input of {held.id} no longer matches the approved hash; "
+                "it was not executed.",
+                [],
+            )
         else:
-            inv.error = refusal
-        held.execution_request_id = inv.request_id
-        if inv.error is None:
-            held.status, held.result = "executed", inv.visible_output
+            _, outcome = await self.executor.run(request)
+            error = error_of(outcome)
+        held.execution_request_id = request.request_id
+        ending = final(outcome) if outcome is not None else None
+        if isinstance(ending, Answered):
+            held.status, held.result = "executed", dict(ending.shown())
         else:
+            assert error is not None  # noqa: S101 - an approved call is answered or fails
             held.status = "failed"
-            held.error = {"code": inv.error.code, "status": inv.error.status,
-                          "detail": inv.error.detail}  # fmt: skip
+            held.error = scrub_value(
+                {"code": error.code, "status": error.status, "detail": error.detail}
+            )
         await self.store.move(
             held.id,
             "executing",
             held.status,
             result=held.result,
             error=held.error,
-            execution_request_id=inv.request_id,
+            execution_request_id=request.request_id,
         )
-
-    @staticmethod
-    def _refusal(held: HeldCall, inv: Invocation) -> GatewayError | None:
-        """Why the stored call can no longer run as approved, if it cannot."""
-        digest = hashlib.sha256(held.input_json.encode()).hexdigest()
-        if digest != held.input_sha256:
-            return ValidationFailed(
-                f"The stored input of {held.id} no longer matches the approved hash; "
-                "it was not executed.",
-                [],
-            )
-        if inv.agent is None or inv.agent.revoked:
-            return Unauthenticated(f"Agent {held.agent_id!r} no longer exists or is revoked.")
-        if inv.operation is None:
-            return NotFound(f"Operation {held.operation!r} no longer exists.")
-        return None
 
     def resource(self, held: HeldCall, *, with_input: bool = True) -> dict[str, Any]:
         """The approval as JSON, for the agent's status URL and for approvers."""

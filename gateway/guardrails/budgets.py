@@ -47,8 +47,8 @@ class Budget:
         return self.config.mode == "shadow"
 
     def applies(self, agent_id: str, operation: str) -> bool:
-        return any(p.match(agent_id) for p in self.agents) and any(
-            p.match(operation) for p in self.operations
+        return any(p.fullmatch(agent_id) for p in self.agents) and any(
+            p.fullmatch(operation) for p in self.operations
         )
 
     def key(self, agent_id: str, on_behalf_of: str | None) -> str:
@@ -90,7 +90,7 @@ class BudgetBook:
         self._costs = tuple((operation_glob(g), units) for g, units in costs.items())
 
     def cost(self, operation: str) -> Decimal:
-        return next((units for p, units in self._costs if p.match(operation)), Decimal(0))
+        return next((units for p, units in self._costs if p.fullmatch(operation)), Decimal(0))
 
     def charges(
         self, agent_id: str, operation: str, on_behalf_of: str | None, payload: BaseModel
@@ -120,7 +120,7 @@ class BudgetBook:
             matched = [
                 op
                 for name, op in operations.items()
-                if any(p.match(name) for p in budget.operations)
+                if any(p.fullmatch(name) for p in budget.operations)
             ]
             where = f"guardrails.budgets[{index}] ({budget.id})"
             if not matched:

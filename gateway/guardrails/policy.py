@@ -31,7 +31,7 @@ from adapters.base import Operation
 from gateway.config import ConfigError
 from gateway.guardrails.cedar import Shape, cedar_entities, cedar_request, cedar_schema, model_shape
 from gateway.identity import Agent
-from gateway.pipeline import Invocation
+from gateway.pipeline import Call
 from schemas.audit import Decision
 
 log = structlog.get_logger("lastmile.policy")
@@ -135,19 +135,19 @@ class PolicyEngine:
             raise PolicyError(", ".join(files) or "policies", problems)
         return cls(rules, schema, operations, agents)
 
-    def decide(self, inv: Invocation) -> tuple[Verdict, Verdict | None]:
+    def decide(self, call: Call) -> tuple[Verdict, Verdict | None]:
         """The enforced verdict and, when shadow policies exist, what they would decide."""
-        assert inv.agent is not None, "Identify runs first"  # noqa: S101
-        assert inv.operation is not None, "Resolve runs first"  # noqa: S101
-        assert inv.input is not None, "ValidateInput runs first"  # noqa: S101
+        assert call.agent is not None, "Identify runs first"  # noqa: S101
+        assert call.operation is not None, "Resolve runs first"  # noqa: S101
+        assert call.input is not None, "ValidateInput runs first"  # noqa: S101
         request = cedar_request(
-            inv.agent,
-            inv.operation,
-            self._shapes[inv.operation.name],
-            inv.input,
-            when=inv.time,
-            on_behalf_of=inv.on_behalf_of,
-            dry_run=inv.dry_run,
+            call.agent,
+            call.operation,
+            self._shapes[call.operation.name],
+            call.input,
+            when=call.time,
+            on_behalf_of=call.on_behalf_of,
+            dry_run=call.dry_run,
         )
         # The request is built from the same shapes as the schema and the policies were
         # validated against it at load time, so it is not validated again per call.
@@ -158,8 +158,8 @@ class PolicyEngine:
             log.warning("policy_evaluation_error", errors=result.diagnostics.errors[:5])
         matched = [self.rules[i] for i in result.diagnostics.reasons] if result.allowed else []
         enforced = [r for r in matched if r.mode == "enforce"]
-        verdict = self._verdict(enforced, inv.agent, inv.operation)
-        shadow = self._verdict(matched, inv.agent, inv.operation) if self._has_shadow else None
+        verdict = self._verdict(enforced, call.agent, call.operation)
+        shadow = self._verdict(matched, call.agent, call.operation) if self._has_shadow else None
         return verdict, shadow
 
     @staticmethod

@@ -1,5 +1,9 @@
 """The guarded backend call: read shortcuts, then bulkhead -> circuit breaker -> retry ->
-the adapter's own timeout, with every attempt recorded on the invocation.
+the adapter's own timeout, with every attempt recorded on the call.
+
+``before_attempt`` runs once a bulkhead slot is held and again before every attempt:
+the halt check, so an operator's halt reaches calls that were already queued or are
+between retries (a call leaving the queue after a halt never reaches the backend).
 
 Which calls may be retried: reads, writes idempotent by nature, and writes that carry an
 idempotency key. A keyed write that timed out may have been recorded; it is sent again
@@ -11,12 +15,13 @@ the write was not taken, so those are retried.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 
 from pydantic import BaseModel
 
 from adapters.base import Adapter, Canonical, Operation
 from gateway.config import Config
-from gateway.pipeline import Invocation
+from gateway.pipeline import Call
 from gateway.resilience.breaker import CircuitBreaker
 from gateway.resilience.bulkhead import Bulkhead
 from gateway.resilience.config import BulkheadConfig, RetryConfig
@@ -25,7 +30,13 @@ from gateway.resilience.retry import RetryPolicy
 from gateway.resilience.timing import Timing
 from schemas.audit import Attempt
 from schemas.common import Effect
-from schemas.errors import BackendTimeout, GatewayError, TransientBackendError
+from schemas.errors import BackendTimeout, GatewayError, Halted, TransientBackendError
+
+BeforeAttempt = Callable[[], Awaitable[None]]
+
+
+async def _nothing() -> None:
+    return None
 
 
 class Resilience:
@@ -54,8 +65,10 @@ class Resilience:
             or self.config.defaults.retry
         )
 
-    async def call(self, inv: Invocation, adapter: Adapter) -> Canonical:
-        op, agent, payload = inv.operation, inv.agent, inv.input
+    async def call(
+        self, call: Call, adapter: Adapter, before_attempt: BeforeAttempt = _nothing
+    ) -> Canonical:
+        op, agent, payload = call.operation, call.agent, call.input
         assert op is not None  # noqa: S101 - stage order
         assert agent is not None  # noqa: S101
         assert payload is not None  # noqa: S101
@@ -63,52 +76,64 @@ class Resilience:
         if op.effect is Effect.READ and own is not None and (own.cache_ttl_s or own.coalesce):
             key = (agent.id, op.name, payload.model_dump_json())
             value, source = await self.reads.fetch(
-                key, own.cache_ttl_s, own.coalesce, lambda: self._guarded(inv, adapter)
+                key,
+                own.cache_ttl_s,
+                own.coalesce,
+                lambda: self._guarded(call, adapter, before_attempt),
             )
             if source != "backend":
-                inv.reasons.append(f"answered by a {source} read")
+                call.reasons.append(f"answered by a {source} read")
             return value
-        return await self._guarded(inv, adapter)
+        return await self._guarded(call, adapter, before_attempt)
 
-    async def _guarded(self, inv: Invocation, adapter: Adapter) -> Canonical:
-        op = inv.operation
+    async def _guarded(
+        self, call: Call, adapter: Adapter, before_attempt: BeforeAttempt
+    ) -> Canonical:
+        op = call.operation
         assert op is not None  # noqa: S101
         breaker = self.breakers[op.backend]
         async with self.bulkheads[op.backend].slot():
+            await before_attempt()
             breaker.admit()
             try:
-                result = await self._with_retries(inv, op, adapter)
+                result = await self._with_retries(call, op, adapter, before_attempt)
+            except Halted:
+                raise  # says nothing about the backend's health
             except BaseException as exc:
                 breaker.record(exc)
                 raise
             breaker.record(None)
             return result
 
-    async def _with_retries(self, inv: Invocation, op: Operation, adapter: Adapter) -> Canonical:
-        payload = inv.input
+    async def _with_retries(
+        self, call: Call, op: Operation, adapter: Adapter, before_attempt: BeforeAttempt
+    ) -> Canonical:
+        payload = call.input
         assert payload is not None  # noqa: S101
-        keyed_write = op.effect is Effect.WRITE and inv.backend_key is not None
+        keyed_write = op.effect is Effect.WRITE and call.backend_key is not None
         may_retry = op.effect is Effect.READ or op.idempotent or keyed_write
-        unknown = inv.lookup_first  # an earlier try may have been recorded: look first
+        unknown = call.lookup_first  # an earlier try may have been recorded: look first
 
         async def attempt(number: int) -> Canonical:
             nonlocal unknown
+            if number > 1:
+                await before_attempt()  # the first was checked on entering the slot
             started = time.perf_counter()
             try:
                 if unknown and keyed_write and op.lookup:
-                    found = await _look_up(adapter, op, payload, inv.backend_key)
+                    found = await _look_up(adapter, op, payload, call.backend_key)
                     if found is not None:
-                        inv.attempts.append(
+                        call.attempts.append(
                             _attempt(number, started, None, "found by its external reference")
                         )
                         return found
-                result = await _send(adapter, op, payload, inv.backend_key)
+                result = await _send(adapter, op, payload, call.backend_key)
             except GatewayError as exc:
-                inv.attempts.append(_attempt(number, started, exc.code, exc.detail))
+                call.attempts.append(_attempt(number, started, exc.code, exc.detail))
                 if isinstance(exc, BackendTimeout) and op.effect is Effect.WRITE:
                     unknown = True
                 raise
-            inv.attempts.append(_attempt(number, started, None, None))
+            call.attempts.append(_attempt(number, started, None, None))
             return result
 
         def retryable(exc: BaseException) -> bool:

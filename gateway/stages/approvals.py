@@ -2,36 +2,30 @@
 
 The agent gets the approval id and a status URL to poll; the held call runs later, once,
 with its stored input, when an approver approves it (see ``gateway.guardrails.approvals``).
+A call a person already approved never comes here (``skip_on``).
 """
 
 from __future__ import annotations
 
 from gateway.guardrails.approvals import ApprovalDesk, iso
-from gateway.pipeline import Invocation, Proceed
-from schemas.audit import ApprovalRecord, Decision
-from schemas.errors import ApprovalRequired
+from gateway.outcomes import Held
+from gateway.pipeline import Call, Path, Proceed, StageOutcome
+from schemas.audit import Decision
 
 
 class Hold:
+    skip_on = frozenset({Path.APPROVED})
+
     def __init__(self, desk: ApprovalDesk) -> None:
         self._desk = desk
 
-    async def __call__(self, inv: Invocation, proceed: Proceed) -> None:
-        if inv.decision is not Decision.APPROVAL_REQUIRED or inv.dry_run:
-            await proceed(inv)
-            return
-        held = await self._desk.hold(inv)
-        inv.approval = ApprovalRecord(approval_id=held.id, status="pending")
-        url = f"/v1/approvals/{held.id}"
-        raise ApprovalRequired(
-            f"This call is held until a person approves it ({' '.join(inv.reasons)}). "
-            f"It is stored as {held.id}; poll GET {url} with your key for the decision "
-            "and the result. Do not send the call again: it would be held a second time.",
-            extras={
-                "approval_id": held.id,
-                "status_url": url,
-                "expires_at": iso(held.expires_at),
-                "policy_ids": inv.policy_ids,
-                "reasons": inv.reasons,
-            },
+    async def __call__(self, call: Call, proceed: Proceed) -> StageOutcome:
+        if call.decision is not Decision.APPROVAL_REQUIRED or call.dry_run:
+            return await proceed(call)
+        held = await self._desk.hold(call)
+        return Held(
+            approval_id=held.id,
+            expires_at=iso(held.expires_at),
+            reasons=tuple(call.reasons),
+            policy_ids=tuple(call.policy_ids),
         )

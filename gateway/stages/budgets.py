@@ -1,8 +1,10 @@
 """Budgets and stateful limits, reserved atomically before the backend call.
 
-A reservation is released if the call never got a successful answer from the backend;
-a held call or a dry run only looks at the totals and spends nothing. Shadow budgets
-count (without a limit) and record what they would have decided.
+A reservation is released unless the backend answered (``Answered``, or ``Failed`` with
+an answer that broke the contract: the write may have happened); a held call or a dry
+run only looks at the totals and spends nothing. Shadow budgets count (without a limit)
+and record what they would have decided. A call a person approved is charged without a
+limit: the person decided to go beyond it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import math
 from decimal import Decimal
 
 from gateway.guardrails.budgets import UNLIMITED, BudgetBook, Charge
-from gateway.pipeline import Invocation, Proceed
+from gateway.outcomes import Answered, Failed
+from gateway.pipeline import Call, Path, Proceed, StageOutcome
 from gateway.stages.policy import note_shadow
 from gateway.state import Reservation, StateStore
 from schemas.audit import Decision
@@ -20,42 +23,36 @@ from schemas.errors import BudgetExceeded, StateUnavailable
 
 
 class EnforceBudgets:
-    """``force``: charge without a limit (for calls a person approved beyond a budget).
-    ``reads_fail_open``: a read goes on unmetered when the state store is unreachable
+    """``reads_fail_open``: a read goes on unmetered when the state store is unreachable
     (writes always fail closed), the same rule the rate limits follow."""
 
     def __init__(
-        self,
-        book: BudgetBook,
-        state: StateStore,
-        *,
-        force: bool = False,
-        reads_fail_open: bool = False,
+        self, book: BudgetBook, state: StateStore, *, reads_fail_open: bool = False
     ) -> None:
         self._book = book
         self._state = state
-        self._force = force
         self._reads_fail_open = reads_fail_open
 
-    async def __call__(self, inv: Invocation, proceed: Proceed) -> None:
-        assert inv.agent is not None, "Identify runs first"  # noqa: S101
-        assert inv.operation is not None, "Resolve runs first"  # noqa: S101
-        assert inv.input is not None, "ValidateInput runs first"  # noqa: S101
-        charges = self._book.charges(inv.agent.id, inv.operation.name, inv.on_behalf_of, inv.input)
-        if not charges or inv.decision is Decision.DENY:
-            await proceed(inv)
-            return
-        spend = not (inv.dry_run or inv.decision is Decision.APPROVAL_REQUIRED)
+    async def __call__(self, call: Call, proceed: Proceed) -> StageOutcome:
+        assert call.agent is not None, "Identify runs first"  # noqa: S101
+        assert call.operation is not None, "Resolve runs first"  # noqa: S101
+        assert call.input is not None, "ValidateInput runs first"  # noqa: S101
+        charges = self._book.charges(
+            call.agent.id, call.operation.name, call.on_behalf_of, call.input
+        )
+        if not charges or call.decision is Decision.DENY:
+            return await proceed(call)
+        force = call.request.path is Path.APPROVED
+        spend = not (call.dry_run or call.decision is Decision.APPROVAL_REQUIRED)
         taken: list[Reservation] = []
-        report: list[dict[str, object]] = []
         try:
             for charge in charges:
-                used, reservation, retry_s = await self._apply(charge, spend)
+                used, reservation, retry_s = await self._apply(charge, spend, force)
                 if reservation is not None:
                     taken.append(reservation)
                 limit = charge.budget.config.limit
                 exceeded = used + charge.amount > limit
-                report.append(
+                call.budgets.append(
                     {
                         "budget": charge.budget.id,
                         "mode": charge.budget.config.mode,
@@ -66,44 +63,45 @@ class EnforceBudgets:
                     }
                 )
                 if exceeded:
-                    self._exceeded(inv, charge, used, retry_s)
+                    self._exceeded(call, charge, used, retry_s, force)
         except StateUnavailable:
             await self._release(taken)
-            if not (self._reads_fail_open and inv.operation.effect is Effect.READ):
+            if not (self._reads_fail_open and call.operation.effect is Effect.READ):
                 raise
-            inv.reasons.append("budgets not checked: state store unreachable (reads fail open)")
-            await proceed(inv)
-            return
+            call.reasons.append("budgets not checked: state store unreachable (reads fail open)")
+            return await proceed(call)
         except BaseException:
             await self._release(taken)
             raise
-        if inv.dry_run:
-            inv.preview = {**(inv.preview or {}), "budgets": report}
-        if inv.decision is Decision.APPROVAL_REQUIRED and taken:
+        if call.decision is Decision.APPROVAL_REQUIRED and taken:
             await self._release(taken)  # held: a person decides, nothing is spent now
             taken = []
         try:
-            await proceed(inv)
+            outcome = await proceed(call)
         except BaseException:
-            if inv.raw_output is None:  # the backend never answered: nothing was spent
-                await self._release(taken)
+            await self._release(taken)
             raise
+        if not _spent(outcome):
+            await self._release(taken)
+        return outcome
 
     async def _apply(
-        self, charge: Charge, spend: bool
+        self, charge: Charge, spend: bool, force: bool
     ) -> tuple[Decimal, Reservation | None, float]:
         """(total used before this call, the reservation made, seconds until it fits)."""
         window = charge.budget.config.window
         if not spend:
             return await self._state.usage(charge.key, window), None, 0.0
-        unlimited = charge.budget.shadow or self._force
+        unlimited = charge.budget.shadow or force
         limit = UNLIMITED if unlimited else charge.budget.config.limit
         reservation, usage = await self._state.reserve(charge.key, charge.amount, limit, window)
         if reservation is None:
             return usage.used, None, usage.retry_after_s
         return usage.used - charge.amount, reservation, 0.0
 
-    def _exceeded(self, inv: Invocation, charge: Charge, used: Decimal, retry_s: float) -> None:
+    def _exceeded(
+        self, call: Call, charge: Charge, used: Decimal, retry_s: float, force: bool
+    ) -> None:
         budget = charge.budget
         reason = (
             f"Budget {budget.id} ({budget.describe()}) would be exceeded: {used:f} used, "
@@ -112,18 +110,18 @@ class EnforceBudgets:
         on_exceed = budget.config.on_exceed
         decision = Decision.DENY if on_exceed == "deny" else Decision.APPROVAL_REQUIRED
         if budget.shadow:
-            note_shadow(inv, decision, [f"budget:{budget.id}"], [reason])
+            note_shadow(call, decision, [f"budget:{budget.id}"], [reason])
             return
-        inv.policy_ids.append(f"budget:{budget.id}")
-        if self._force:
-            inv.reasons.append(f"approved beyond budget: {reason}")
+        call.policy_ids.append(f"budget:{budget.id}")
+        if force:
+            call.reasons.append(f"approved beyond budget: {reason}")
             return
-        inv.reasons.append(reason)
+        call.reasons.append(reason)
         if decision is Decision.APPROVAL_REQUIRED:
-            inv.decision = Decision.APPROVAL_REQUIRED
+            call.decision = Decision.APPROVAL_REQUIRED
             return
-        inv.decision = Decision.DENY
-        if not inv.dry_run:
+        call.decision = Decision.DENY
+        if not call.dry_run:
             retry_after = max(1, math.ceil(retry_s))
             raise BudgetExceeded(
                 f"{reason} Try again in {retry_after} s at the earliest, or ask the agent's "
@@ -134,3 +132,9 @@ class EnforceBudgets:
     async def _release(self, taken: list[Reservation]) -> None:
         for reservation in taken:
             await self._state.release(reservation)
+
+
+def _spent(outcome: StageOutcome) -> bool:
+    """Whether the backend took the call: it answered, even with data that broke the
+    contract. A write whose outcome is unknown (timeout) is given back, as before."""
+    return isinstance(outcome, Answered) or (isinstance(outcome, Failed) and outcome.answered)

@@ -1,10 +1,15 @@
 """Preview: the end of a dry run. Reports the decision every guardrail reached and
-exactly what would be sent to the backend, without sending it or spending budget."""
+exactly what would be sent to the backend, without sending it or spending budget.
+
+Shadow (log-only) verdicts are not in the report: they are for operators trialling a
+rule, and stay in the audit trail.
+"""
 
 from __future__ import annotations
 
 from adapters.base import Previewing
-from gateway.pipeline import Invocation, Proceed
+from gateway.outcomes import Previewed
+from gateway.pipeline import Call, Proceed, StageOutcome
 from gateway.registry import Registry
 from schemas.audit import Decision
 
@@ -13,20 +18,18 @@ class Preview:
     def __init__(self, registry: Registry) -> None:
         self._registry = registry
 
-    async def __call__(self, inv: Invocation, proceed: Proceed) -> None:
-        if not inv.dry_run:
-            await proceed(inv)
-            return
-        op = inv.operation
+    async def __call__(self, call: Call, proceed: Proceed) -> StageOutcome:
+        if not call.dry_run:
+            return await proceed(call)
+        op = call.operation
         assert op is not None, "Resolve runs first"  # noqa: S101
-        assert inv.input is not None, "ValidateInput runs first"  # noqa: S101
-        would = inv.decision
+        assert call.input is not None, "ValidateInput runs first"  # noqa: S101
+        would = call.decision
         report: dict[str, object] = {
             "decision": would.value,
-            "policy_ids": inv.policy_ids,
-            "reasons": inv.reasons,
-            "shadow_decision": inv.shadow_decision.value if inv.shadow_decision else None,
-            "budgets": (inv.preview or {}).get("budgets", []),
+            "policy_ids": list(call.policy_ids),
+            "reasons": list(call.reasons),
+            "budgets": list(call.budgets),
             "backend": op.backend,
             "backend_request": None,
             "before": None,
@@ -35,12 +38,12 @@ class Preview:
         adapter = self._registry.adapter_for(op)
         if would is not Decision.DENY:
             if isinstance(adapter, Previewing):
-                preview = await adapter.preview(op, inv.input)
+                preview = await adapter.preview(op, call.input)
                 report["backend_request"] = preview.request
-                inv.before = dict(preview.before) if preview.before is not None else None
-                inv.after = dict(preview.after) if preview.after is not None else None
-                report["before"], report["after"] = inv.before, inv.after
+                call.before = dict(preview.before) if preview.before is not None else None
+                call.after = dict(preview.after) if preview.after is not None else None
+                report["before"], report["after"] = call.before, call.after
             else:
                 report["note"] = f"the adapter for {op.backend!r} cannot render its requests"
-        inv.preview = report
-        inv.decision = Decision.DRY_RUN
+        call.decision = Decision.DRY_RUN
+        return Previewed(report)

@@ -9,7 +9,10 @@ Semantics of the IETF ``Idempotency-Key`` draft and Stripe's practice:
 - keys are scoped per agent (an agent never sees another's stored answer), at most
   255 visible ASCII characters, kept for ``idempotency.retention_s``;
 - a call that never reached the backend (validation failed, shed, circuit open, denied)
-  stores nothing, so the same key can be used again;
+  stores nothing, so the same key can be used again; neither does a dry run, which
+  only checks the key's form;
+- a write held for approval is stored as held: the same key and payload again get the
+  same approval (202, same id), never a second one;
 - a write whose outcome is unknown (it timed out after it was sent) is never replayed as
   an error nor blindly re-sent: if the adapter can look the write up by its external
   reference, the next call with the key looks first; if it cannot, the timeout is what
@@ -25,20 +28,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import uuid
 from typing import Any
 
 import structlog
 
 from adapters.base import safe_text
-from gateway.pipeline import Invocation, Proceed
-from gateway.resilience.config import IdempotencyKeyPattern, ResilienceConfig
+from gateway.guardrails.safety import scrub
+from gateway.outcomes import Answered, Failed, Held, Outcome, Replayed
+from gateway.pipeline import Call, Path, Proceed, StageOutcome
+from gateway.resilience.config import ResilienceConfig
 from gateway.state.store import StateStore
 from schemas.common import Effect
 from schemas.errors import (
     BackendTimeout,
     GatewayError,
+    Halted,
     IdempotencyInFlight,
     IdempotencyKeyInvalid,
     IdempotencyKeyRequired,
@@ -46,13 +51,18 @@ from schemas.errors import (
     StateUnavailable,
     retry_after_headers,
 )
+from schemas.patterns import IDEMPOTENCY_KEY, is_valid
 
 log = structlog.get_logger("lastmile.idempotency")
-KEY = re.compile(IdempotencyKeyPattern)
 NOT_PROCESSED = frozenset({"backend_unavailable", "backend_busy"})
 
 
 class Idempotency:
+    """A call a person approved is not claimed again (``skip_on``): its key, if any, was
+    settled when the call was held."""
+
+    skip_on = frozenset({Path.APPROVED})
+
     def __init__(self, store: StateStore, config: ResilienceConfig) -> None:
         self._store = store
         self._config = config
@@ -63,61 +73,86 @@ class Idempotency:
             return op_config.require_idempotency_key
         return self._config.idempotency.require_for_writes
 
-    async def __call__(self, inv: Invocation, proceed: Proceed) -> None:
-        op, agent = inv.operation, inv.agent
+    async def __call__(self, call: Call, proceed: Proceed) -> StageOutcome:
+        op, agent = call.operation, call.agent
         assert op is not None  # noqa: S101 - stage order
         assert agent is not None  # noqa: S101
-        assert inv.input is not None  # noqa: S101
-        key = inv.idempotency_key
-        if key is not None and not KEY.match(key):
-            inv.idempotency_key = safe_text(key, 64)
+        assert call.input is not None  # noqa: S101
+        key = call.request.idempotency_key
+        if key is not None and not is_valid(IDEMPOTENCY_KEY, key):
+            call.idempotency_key = safe_text(key, 64)
             raise IdempotencyKeyInvalid(
                 "The Idempotency-Key must be 1 to 255 visible ASCII characters (a UUID is "
                 "a good choice). Send a valid key, or none."
             )
+        call.idempotency_key = key
         if op.effect is Effect.READ or (key is None and not self._required(op.name)):
-            await proceed(inv)  # reads are idempotent by nature; unkeyed writes go as they are
-            return
+            return await proceed(call)  # reads are idempotent by nature; unkeyed writes go
         if key is None:
             raise IdempotencyKeyRequired(
                 f"{op.name!r} changes data and this gateway requires an Idempotency-Key "
                 "header for it: send a new unique key (e.g. a UUID) per intended write, and "
                 "the same key when you retry that write."
             )
+        if call.dry_run:
+            return await proceed(call)  # a rehearsal: the key stays free for the real call
         scope = hashlib.sha256(f"{agent.id}\0{key}".encode()).hexdigest()
         record_key, unknown_key = f"idem:{scope}", f"idem-unknown:{scope}"
-        fingerprint = hashlib.sha256(f"{op.name}\0{inv.input.model_dump_json()}".encode())
+        fingerprint = hashlib.sha256(f"{op.name}\0{call.input.model_dump_json()}".encode())
         claim = {"state": "in_flight", "fingerprint": fingerprint.hexdigest()}
         existing = await self._store.put_if_absent(
             record_key, _dump(claim), self._config.idempotency.in_flight_s
         )
         if existing is not None:
-            self._replay(inv, json.loads(existing), claim["fingerprint"])
-            return
+            return self._replay(call, json.loads(existing), claim["fingerprint"])
         try:
-            await self._prepare(inv, claim, unknown_key)
+            await self._prepare(call, claim, unknown_key)
         except BaseException:
             await self._forget(record_key)
             raise
         try:
-            await proceed(inv)
-        except GatewayError as exc:
-            await self._settle_error(inv, exc, claim, record_key, unknown_key)
-            raise
+            outcome = await proceed(call)
         except BaseException:
             await self._forget(record_key)
             raise
-        result = {**claim, "state": "done", "output": _output(inv)}
-        result["backend_reference"] = inv.backend_reference
-        await self._keep(record_key, result)
-        if op.lookup:
-            await self._forget(unknown_key)
+        await self._settle(call, outcome, claim, record_key, unknown_key)
+        return outcome
 
-    async def _prepare(self, inv: Invocation, claim: dict[str, Any], unknown_key: str) -> None:
+    async def _settle(
+        self,
+        call: Call,
+        outcome: StageOutcome,
+        claim: dict[str, Any],
+        record_key: str,
+        unknown_key: str,
+    ) -> None:
+        """Keep what the key answers from now on, by the kind of ending."""
+        op = call.operation
+        assert op is not None  # noqa: S101
+        if isinstance(outcome, Answered):
+            output = outcome.output.model_dump(mode="json")
+            kept = {
+                "state": "done",
+                "output": output,
+                "backend_reference": outcome.backend_reference,
+            }
+            await self._keep(record_key, {**claim, **kept})
+            if op.lookup:
+                await self._forget(unknown_key)
+        elif isinstance(outcome, Held):
+            await self._keep(record_key, {**claim, "state": "held", "held": _held_dump(outcome)})
+        elif isinstance(outcome, Failed):
+            await self._settle_error(call, outcome.error, claim, record_key, unknown_key)
+        else:  # refused before the backend, or previewed: the key stays free
+            await self._forget(record_key)
+            if op.lookup and not call.lookup_first:
+                await self._forget(unknown_key)
+
+    async def _prepare(self, call: Call, claim: dict[str, Any], unknown_key: str) -> None:
         """Choose the backend key: the one of an earlier call with this key whose outcome is
         unknown (and look it up first), or a fresh one, written ahead for writes that can be
         looked up, so that even a gateway crash mid-call leaves something to look up."""
-        op = inv.operation
+        op = call.operation
         assert op is not None  # noqa: S101
         unknown = await self._store.get(unknown_key)
         if unknown is not None:
@@ -127,52 +162,63 @@ class Idempotency:
                     "This Idempotency-Key was already used for a call with a different "
                     "input. A key names exactly one call: use a new key for a different write."
                 )
-            inv.backend_key = str(earlier["backend_key"])
-            inv.lookup_first = True
+            call.backend_key = str(earlier["backend_key"])
+            call.lookup_first = True
         else:  # fresh per call, so a key reused after its retention is a new write
-            inv.backend_key = "LM" + uuid.uuid4().hex[:30]
-        claim["backend_key"] = inv.backend_key
-        if op.lookup and not inv.lookup_first:
+            call.backend_key = "LM" + uuid.uuid4().hex[:30]
+        claim["backend_key"] = call.backend_key
+        if op.lookup and not call.lookup_first:
             await self._store.put(unknown_key, _dump(claim), self._config.idempotency.retention_s)
 
-    def _replay(self, inv: Invocation, stored: dict[str, Any], fingerprint: str) -> None:
-        op = inv.operation
+    def _replay(self, call: Call, stored: dict[str, Any], fingerprint: str) -> Outcome:
+        op = call.operation
         assert op is not None  # noqa: S101
         if stored.get("fingerprint") != fingerprint:
             raise IdempotencyKeyReused(
                 "This Idempotency-Key was already used for a call with a different input. "
                 "A key names exactly one call: use a new key for a different write."
             )
-        if stored.get("state") == "in_flight":
+        state = stored.get("state")
+        if state == "in_flight":
             raise IdempotencyInFlight(
                 "The first call with this Idempotency-Key is still running. Retry with the "
                 "same key after it has finished to receive its result.",
                 headers=retry_after_headers(1),
             )
-        inv.replayed = True
-        inv.backend_reference = stored.get("backend_reference")
+        if state == "held":
+            held = stored["held"]
+            return Replayed(
+                Held(
+                    approval_id=str(held["approval_id"]),
+                    expires_at=held.get("expires_at"),
+                    reasons=tuple(held.get("reasons") or ()),
+                    policy_ids=tuple(held.get("policy_ids") or ()),
+                )
+            )
         error = stored.get("error")
         if error is not None:
-            raise _restored(error)
-        inv.output = op.output_model.model_validate(stored["output"], strict=False)
+            return Replayed(Failed(_restored(error)))
+        output = op.output_model.model_validate(stored["output"], strict=False)
+        return Replayed(Answered(output, backend_reference=stored.get("backend_reference")))
 
     async def _settle_error(
         self,
-        inv: Invocation,
+        call: Call,
         exc: GatewayError,
         claim: dict[str, Any],
         record_key: str,
         unknown_key: str,
     ) -> None:
-        op = inv.operation
+        op = call.operation
         assert op is not None  # noqa: S101
-        codes = {a.error_code for a in inv.attempts}
-        if not inv.attempts or codes <= NOT_PROCESSED:
+        codes = {a.error_code for a in call.attempts}
+        if not call.attempts or codes <= NOT_PROCESSED:
             await self._forget(record_key)  # the backend never took the write: nothing to keep
-            if op.lookup and not inv.lookup_first:
+            if op.lookup and not call.lookup_first:
                 await self._forget(unknown_key)
             return
-        if "timeout" in codes and (isinstance(exc, BackendTimeout) or exc.retryable):
+        undecided = isinstance(exc, BackendTimeout | Halted) or exc.retryable
+        if "timeout" in codes and undecided:
             if op.lookup:  # the write-ahead record stays: the next call looks first
                 await self._forget(record_key)
                 return
@@ -184,7 +230,7 @@ class Idempotency:
             "status": exc.status,
             "code": exc.code,
             "title": exc.title,
-            "detail": exc.detail,
+            "detail": scrub(exc.detail),
             "retryable": exc.retryable,
             "extras": exc.extras,
         }
@@ -210,8 +256,13 @@ def _dump(value: dict[str, Any]) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
 
-def _output(inv: Invocation) -> Any:
-    return inv.output.model_dump(mode="json") if inv.output is not None else None
+def _held_dump(held: Held) -> dict[str, Any]:
+    return {
+        "approval_id": held.approval_id,
+        "expires_at": held.expires_at,
+        "reasons": list(held.reasons),
+        "policy_ids": list(held.policy_ids),
+    }
 
 
 def _restored(stored: dict[str, Any]) -> GatewayError:

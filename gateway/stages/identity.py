@@ -1,38 +1,53 @@
-"""Who is calling: the bearer key becomes an :class:`~gateway.identity.Agent`, and the
-end user it says it acts for is checked before anything records or uses it."""
+"""Who is calling: the bearer key becomes an :class:`~gateway.identity.Agent` (or, for a
+call a person approved, the agent that made it), and the end user it says it acts for
+is checked before anything records or uses it. Options the face could not parse are
+refused here too, once the caller is known, so the refusal is audited like any other."""
 
 from __future__ import annotations
 
-import re
-
 from adapters.base import safe_text
-from gateway.identity import AgentDirectory
-from gateway.pipeline import Invocation, Proceed
-from schemas.errors import FieldError, ValidationFailed
-
-_END_USER = re.compile(r"^[\w.@+:/-]{1,200}$")
+from gateway.identity import Agent, AgentDirectory
+from gateway.pipeline import Call, Proceed, StageOutcome
+from schemas.errors import FieldError, Unauthenticated, ValidationFailed
+from schemas.patterns import END_USER, END_USER_RULE, is_valid
 
 
 class Identify:
     def __init__(self, directory: AgentDirectory) -> None:
         self._directory = directory
 
-    async def __call__(self, inv: Invocation, proceed: Proceed) -> None:
-        inv.agent = self._directory.authenticate(inv.credentials)
-        inv.credentials = None  # the key goes no further than this stage
-        if inv.on_behalf_of is not None and not _END_USER.match(inv.on_behalf_of):
-            received = safe_text(inv.on_behalf_of, 120)
-            inv.on_behalf_of = None  # never record an unchecked string as a user
-            raise ValidationFailed(
-                "The on-behalf-of end user (X-On-Behalf-Of) is invalid: name the end user in "
-                "at most 200 characters (letters, digits and . _ @ + : / -).",
-                [
+    async def __call__(self, call: Call, proceed: Proceed) -> StageOutcome:
+        request = call.request
+        call.agent = self._agent(call)
+        on_behalf_of = request.on_behalf_of
+        problems = list(request.malformed)
+        if on_behalf_of is not None:
+            if is_valid(END_USER, on_behalf_of):
+                call.on_behalf_of = on_behalf_of
+            else:  # never record an unchecked string as a user
+                problems.append(
                     FieldError(
                         field="on_behalf_of",
                         message="invalid end-user name",
-                        expected="1-200 characters of letters, digits and . _ @ + : / -",
-                        received=received,
+                        expected=END_USER_RULE,
+                        received=safe_text(str(on_behalf_of), 120),
                     )
-                ],
+                )
+        if problems:
+            names = ", ".join(p.field for p in problems)
+            raise ValidationFailed(
+                f"The call's options are invalid ({names}): see the field errors. The "
+                "on-behalf-of end user (X-On-Behalf-Of or _meta onBehalfOf) takes "
+                f"{END_USER_RULE}; X-Dry-Run (or _meta dryRun) takes true or false.",
+                problems,
             )
-        await proceed(inv)
+        return await proceed(call)
+
+    def _agent(self, call: Call) -> Agent:
+        approved = call.request.approved
+        if approved is None:
+            return self._directory.authenticate(call.request.credentials)
+        agent = self._directory.find(approved.agent_id)
+        if agent is None or agent.revoked:
+            raise Unauthenticated(f"Agent {approved.agent_id!r} no longer exists or is revoked.")
+        return agent

@@ -4,7 +4,7 @@ operation (or everything) is refused at once; calls already past this stage fini
 from __future__ import annotations
 
 from gateway.guardrails.halts import HaltBoard
-from gateway.pipeline import Invocation, Proceed
+from gateway.pipeline import Call, Proceed, StageOutcome
 from gateway.registry import Registry
 from schemas.common import Effect
 from schemas.errors import Halted, StateUnavailable
@@ -21,18 +21,17 @@ class CheckHalt:
         self._operations = registry.operations
         self._reads_fail_open = reads_fail_open
 
-    async def __call__(self, inv: Invocation, proceed: Proceed) -> None:
-        assert inv.agent is not None, "Identify runs first"  # noqa: S101
-        op = inv.operation or self._operations.get(inv.operation_name)
+    async def __call__(self, call: Call, proceed: Proceed) -> StageOutcome:
+        assert call.agent is not None, "Identify runs first"  # noqa: S101
+        name = call.request.operation_name
+        op = call.operation or self._operations.get(name)
         try:
-            halt = await self._halts.check(
-                inv.agent.id, op.backend if op else None, inv.operation_name
-            )
+            halt = await self._halts.check(call.agent.id, op.backend if op else None, name)
         except StateUnavailable:
             if not (self._reads_fail_open and op is not None and op.effect is Effect.READ):
                 raise
-            inv.reasons.append("halts not checked: the state store is unavailable")
+            call.reasons.append("halts not checked: the state store is unavailable")
             halt = None
         if halt is not None:
             raise Halted(halt.describe(), extras={"halt_id": halt.id})
-        await proceed(inv)
+        return await proceed(call)

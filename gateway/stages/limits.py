@@ -1,21 +1,27 @@
 """Rate limits: per agent, per agent and operation, and the backend's capacity.
 
 This stage runs after ``Identify`` and ``CheckScope``: a caller rejected with 401 or 403
-never reaches it, so it can never spend an agent's quota (or a backend's) on someone
-else's behalf. Every answer carries the ``RateLimit`` headers of the limits that applied.
+there never reaches it. It runs before the body is parsed (a flood is refused cheaply),
+so it cannot know yet what the policies will say: when a later stage refuses the call
+with 401 or 403 (a Cedar deny), the reservations are handed back, and the quota is as
+it was. Every answer carries the ``RateLimit`` headers of the limits that applied.
 """
 
 from __future__ import annotations
 
 import structlog
 
-from gateway.pipeline import Invocation, Proceed
+from gateway.outcomes import Refused
+from gateway.pipeline import Call, Proceed, StageOutcome
 from gateway.resilience.config import ResilienceConfig
 from gateway.resilience.ratelimit import Quota, RateLimiter
+from gateway.state.store import Reservation
 from schemas.common import Effect
 from schemas.errors import RateLimited, StateUnavailable
 
 log = structlog.get_logger("lastmile.limits")
+
+_NOT_SPENT = frozenset({401, 403})  # refusals that never spend anybody's quota
 
 _WHO = {
     "agent": "Agent {agent} has made",
@@ -32,10 +38,10 @@ class Limit:
         self._config = config
         self._reads_fail_open = reads_fail_open
 
-    def quotas(self, inv: Invocation) -> list[Quota]:
-        assert inv.agent is not None  # noqa: S101 - stage order
-        assert inv.operation is not None  # noqa: S101
-        agent, op = inv.agent.id, inv.operation
+    def quotas(self, call: Call) -> list[Quota]:
+        assert call.agent is not None  # noqa: S101 - stage order
+        assert call.operation is not None  # noqa: S101
+        agent, op = call.agent.id, call.operation
         limits = self._config.rate_limits
         quotas: list[Quota] = []
         per_agent = limits.agents.get(agent, limits.agent)
@@ -50,30 +56,28 @@ class Limit:
             quotas.append(Quota("backend", f"rl:backend:{op.backend}", backend.rate_limit))
         return quotas
 
-    async def __call__(self, inv: Invocation, proceed: Proceed) -> None:
-        quotas = self.quotas(inv)
+    async def __call__(self, call: Call, proceed: Proceed) -> StageOutcome:
+        quotas = self.quotas(call)
         if not quotas:
-            await proceed(inv)
-            return
-        assert inv.operation is not None  # noqa: S101 - set by quotas()
+            return await proceed(call)
+        assert call.operation is not None  # noqa: S101 - set by quotas()
         try:
             admission = await self._limiter.admit(quotas)
         except StateUnavailable:
-            if not (self._reads_fail_open and inv.operation.effect is Effect.READ):
+            if not (self._reads_fail_open and call.operation.effect is Effect.READ):
                 raise
-            log.warning("rate_limits_skipped", request_id=inv.request_id, reason="state store")
-            inv.reasons.append("rate limits not checked: the state store is unavailable")
-            await proceed(inv)
-            return
+            log.warning("rate_limits_skipped", request_id=call.request_id, reason="state store")
+            call.reasons.append("rate limits not checked: the state store is unavailable")
+            return await proceed(call)
         headers = admission.headers()
-        inv.response_headers.update(headers)
+        call.response_headers.update(headers)
         refused = admission.refused
         if refused is not None:
             limit = refused.quota.limit
             who = _WHO[refused.quota.policy].format(
-                agent=repr(inv.agent.id if inv.agent else ""),
-                operation=repr(inv.operation.name),
-                backend=inv.operation.backend,
+                agent=repr(call.agent.id if call.agent else ""),
+                operation=repr(call.operation.name),
+                backend=call.operation.backend,
             )
             raise RateLimited(
                 f"{who} {limit.limit} call(s) within {limit.window_s:g} s, the most allowed. "
@@ -81,4 +85,14 @@ class Limit:
                 "sooner is refused again.",
                 headers=headers,
             )
-        await proceed(inv)
+        outcome = await proceed(call)
+        if isinstance(outcome, Refused) and outcome.error.status in _NOT_SPENT:
+            await self._give_back(call, admission.held)
+        return outcome
+
+    async def _give_back(self, call: Call, held: tuple[Reservation, ...]) -> None:
+        try:
+            await self._limiter.release(held)
+        except StateUnavailable:
+            log.error("rate_limit_not_handed_back", request_id=call.request_id)
+        call.response_headers.pop("RateLimit", None)  # the numbers shown were before it

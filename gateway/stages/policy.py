@@ -11,51 +11,53 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gateway.guardrails.policy import PolicyEngine, Verdict
-from gateway.pipeline import Invocation, Proceed
+from gateway.pipeline import Call, Path, Proceed, StageOutcome
 from schemas.audit import Decision
 from schemas.errors import PolicyDenied
 
 SEVERITY = {Decision.ALLOW: 0, Decision.APPROVAL_REQUIRED: 1, Decision.DENY: 2}
 
 
-def note_shadow(inv: Invocation, decision: Decision, ids: list[str], reasons: list[str]) -> None:
-    """Record what a log-only policy or limit would have decided."""
-    current = SEVERITY.get(inv.shadow_decision, 0) if inv.shadow_decision else 0
+def note_shadow(call: Call, decision: Decision, ids: list[str], reasons: list[str]) -> None:
+    """Record what a log-only policy or limit would have decided (for the audit only)."""
+    current = SEVERITY.get(call.shadow_decision, 0) if call.shadow_decision else 0
     if SEVERITY[decision] > current:
-        inv.shadow_decision = decision
+        call.shadow_decision = decision
     words = "would deny" if decision is Decision.DENY else "would need approval"
-    inv.policy_ids += [f"shadow:{i}" for i in ids]
-    inv.reasons += [f"shadow mode, {words}: {r}" for r in reasons]
+    call.shadow_policy_ids += [f"shadow:{i}" for i in ids]
+    call.shadow_reasons += [f"shadow mode, {words}: {r}" for r in reasons]
 
 
 class Decide:
-    """``current`` returns the policies in force now (an operator may reload them)."""
+    """``current`` returns the policies in force now (an operator may reload them).
+    A call a person approved is not decided again (``skip_on``): the person decided."""
+
+    skip_on = frozenset({Path.APPROVED})
 
     def __init__(self, current: Callable[[], PolicyEngine | None]) -> None:
         self._current = current
 
-    async def __call__(self, inv: Invocation, proceed: Proceed) -> None:
+    async def __call__(self, call: Call, proceed: Proceed) -> StageOutcome:
         engine = self._current()
         if engine is None:
-            await proceed(inv)
-            return
-        verdict, shadow = engine.decide(inv)
-        inv.policy_ids += verdict.policy_ids
-        inv.reasons += verdict.reasons
+            return await proceed(call)
+        verdict, shadow = engine.decide(call)
+        call.policy_ids += verdict.policy_ids
+        call.reasons += verdict.reasons
         if shadow is not None and SEVERITY[shadow.decision] > SEVERITY[verdict.decision]:
             new = [i for i in shadow.policy_ids if i not in verdict.policy_ids]
-            note_shadow(inv, shadow.decision, new, _reasons_of(shadow, new))
+            note_shadow(call, shadow.decision, new, _reasons_of(shadow, new))
         if verdict.decision is Decision.DENY:
-            inv.decision = Decision.DENY
-            if not inv.dry_run:
+            call.decision = Decision.DENY
+            if not call.dry_run:
                 raise PolicyDenied(
                     "Denied by policy: " + " ".join(verdict.reasons) + " Do not retry this "
                     "call unchanged; ask the agent's owner if the policy seems wrong.",
                     extras={"policy_ids": verdict.policy_ids, "reasons": verdict.reasons},
                 )
         elif verdict.decision is Decision.APPROVAL_REQUIRED:
-            inv.decision = Decision.APPROVAL_REQUIRED
-        await proceed(inv)
+            call.decision = Decision.APPROVAL_REQUIRED
+        return await proceed(call)
 
 
 def _reasons_of(verdict: Verdict, ids: list[str]) -> list[str]:

@@ -1,8 +1,10 @@
-"""The outermost stage: every call ends here, whatever happened, and leaves an audit event.
+"""The outermost stage but one: every call ends here, whatever happened, and leaves an
+audit event before the answer.
 
-It is the pipeline's ``finally``: errors raised by inner stages become the call's
-outcome, anything unexpected becomes an ``internal_error`` (logged with its stack for
-engineers, never shown to the agent), and the event is durable before the answer.
+It is the pipeline's ``finally``: anything unexpected becomes a ``Failed`` with
+``internal_error`` (logged with its stack for engineers, never shown to the agent).
+Every outcome leaves through here, so this is where error texts are scrubbed once for
+every face (REST, MCP, approval documents) and for the trail itself.
 """
 
 from __future__ import annotations
@@ -13,10 +15,23 @@ import structlog
 
 from gateway.audit.store import AuditStore
 from gateway.guardrails.redaction import Redactor
-from gateway.guardrails.safety import scrub
-from gateway.pipeline import Invocation, Proceed
-from schemas.audit import AuditEvent
-from schemas.errors import GatewayError, InternalError
+from gateway.guardrails.safety import scrub, scrub_error
+from gateway.outcomes import (
+    Answered,
+    Failed,
+    Held,
+    Outcome,
+    Previewed,
+    Received,
+    Replayed,
+    code_of,
+    error_of,
+    final,
+    status_of,
+)
+from gateway.pipeline import Call, Proceed, StageOutcome
+from schemas.audit import ApprovalRecord, Attempt, AuditEvent
+from schemas.errors import InternalError
 
 log = structlog.get_logger("lastmile.call")
 
@@ -26,62 +41,87 @@ class Record:
         self._store = store
         self._redactor = redactor or Redactor()
 
-    async def __call__(self, inv: Invocation, proceed: Proceed) -> None:
+    async def __call__(self, call: Call, proceed: Proceed) -> StageOutcome:
         try:
-            await proceed(inv)
-        except GatewayError as exc:
-            inv.error = exc
+            outcome = _settled(await proceed(call))
         except Exception:
-            log.exception("unexpected_error", request_id=inv.request_id)
-            inv.error = InternalError(
-                f"The gateway failed unexpectedly; quote request id {inv.request_id} when "
-                "reporting it."
+            log.exception("unexpected_error", request_id=call.request_id)
+            outcome = Failed(
+                InternalError(
+                    f"The gateway failed unexpectedly; quote request id {call.request_id} "
+                    "when reporting it."
+                )
             )
+        error = error_of(outcome)
+        if error is not None and not isinstance(final(outcome), Held):
+            scrub_error(error)
         # Durable before the answer; the store also ships it to stdout as one JSON line.
-        await self._store.append(audit_event(inv, self._redactor))
+        await self._store.append(audit_event(call, outcome, self._redactor))
+        return outcome
 
 
-def audit_event(inv: Invocation, redactor: Redactor | None = None) -> AuditEvent:
+def _settled(outcome: StageOutcome) -> Outcome:
+    if isinstance(outcome, Received):  # a pipeline missing ValidateOutput: never pass it on
+        return Failed(InternalError("The backend's answer was not validated."), answered=True)
+    return outcome
+
+
+def audit_event(call: Call, outcome: Outcome, redactor: Redactor | None = None) -> AuditEvent:
     """The call's audit event; sensitive input fields are redacted (the hash of the full
-    input stays), and the detail is scrubbed of anything secret."""
-    error = inv.error
-    op = inv.operation
-    agent = inv.agent
+    input stays), the detail and attempt details are scrubbed of anything secret, and
+    shadow verdicts (never shown to the agent) are recorded here."""
+    op = call.operation
+    agent = call.agent
     redactor = redactor or Redactor()
     data = None
-    if inv.input is not None:
-        data = redactor.redact(type(inv.input), inv.input.model_dump(mode="json"))
-    detail = scrub(error.detail) if error else None
-    if inv.preview is not None:
-        detail = f"dry run: would {inv.preview['decision']}"
+    if call.input is not None:
+        data = redactor.redact(type(call.input), call.input.model_dump(mode="json"))
+    ending = final(outcome)
+    error = error_of(outcome)
+    detail = error.detail if error is not None else None
+    if isinstance(ending, Previewed):
+        detail = f"dry run: would {ending.report['decision']}"
+    reference = ending.backend_reference if isinstance(ending, Answered) else None
     return AuditEvent(
         event_id=uuid.uuid4().hex,
-        time=inv.time,
-        request_id=inv.request_id,
-        protocol=inv.protocol,
+        time=call.time,
+        request_id=call.request_id,
+        protocol=call.request.protocol,
         agent_id=agent.id if agent else None,
         agent_owner=agent.owner if agent else None,
-        on_behalf_of=inv.on_behalf_of,
-        operation=inv.operation_name,
+        on_behalf_of=call.on_behalf_of,
+        operation=call.request.operation_name,
         backend=op.backend if op else None,
         effect=op.effect if op else None,
-        decision=inv.decision,
-        shadow_decision=inv.shadow_decision,
-        policy_ids=inv.policy_ids,
-        reasons=inv.reasons,
-        approval=inv.approval,
-        outcome=error.code if error else "ok",
-        status=error.status if error else 200,
+        decision=call.decision,
+        shadow_decision=call.shadow_decision,
+        policy_ids=call.policy_ids + call.shadow_policy_ids,
+        reasons=call.reasons + call.shadow_reasons,
+        approval=_approval(call, ending),
+        outcome=code_of(outcome),
+        status=status_of(outcome),
         detail=detail,
         input=data,
-        input_sha256=inv.input_sha256,
-        idempotency_key=inv.idempotency_key,
-        replayed=inv.replayed,
-        dry_run=inv.dry_run,
-        attempts=inv.attempts,
-        backend_reference=inv.backend_reference,
-        before=inv.before,
-        after=inv.after,
-        gateway_ms=round(inv.gateway_ms, 3),
-        backend_ms=round(inv.backend_ms, 3) if inv.backend_ms is not None else None,
+        input_sha256=call.input_sha256,
+        idempotency_key=call.idempotency_key,
+        replayed=isinstance(outcome, Replayed),
+        dry_run=call.dry_run,
+        attempts=[_scrubbed(a) for a in call.attempts],
+        backend_reference=reference,
+        before=call.before,
+        after=call.after,
+        gateway_ms=round(call.gateway_ms, 3),
+        backend_ms=round(call.backend_ms, 3) if call.backend_ms is not None else None,
     )
+
+
+def _approval(call: Call, ending: Outcome) -> ApprovalRecord | None:
+    if isinstance(ending, Held):
+        return ApprovalRecord(approval_id=ending.approval_id, status="pending")
+    return call.approval
+
+
+def _scrubbed(attempt: Attempt) -> Attempt:
+    if attempt.detail is None:
+        return attempt
+    return attempt.model_copy(update={"detail": scrub(attempt.detail)})

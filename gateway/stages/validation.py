@@ -15,7 +15,8 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from adapters.base import REPLY_CONTEXT, safe_text
-from gateway.pipeline import Invocation, Proceed
+from gateway.outcomes import Answered, Failed, Received
+from gateway.pipeline import Call, Proceed, StageOutcome
 from schemas.errors import ContractViolation, FieldError, MalformedJson, ValidationFailed
 
 log = structlog.get_logger("lastmile.validation")
@@ -38,16 +39,16 @@ _EXPECTED: dict[str, str] = {
 
 
 class ValidateInput:
-    async def __call__(self, inv: Invocation, proceed: Proceed) -> None:
-        assert inv.operation is not None  # noqa: S101 - stage order
-        raw = await inv.input_source.read()
-        inv.input_sha256 = hashlib.sha256(raw).hexdigest()
-        model = inv.operation.input_model
+    async def __call__(self, call: Call, proceed: Proceed) -> StageOutcome:
+        assert call.operation is not None  # noqa: S101 - stage order
+        raw = await call.request.input_source.read()
+        call.input_sha256 = hashlib.sha256(raw).hexdigest()
+        model = call.operation.input_model
         try:
-            inv.input = model.model_validate_json(raw, strict=True)
+            call.input = model.model_validate_json(raw, strict=True)
         except ValidationError as exc:
-            raise _input_error(exc, inv.operation.name, model.model_fields.keys()) from None
-        await proceed(inv)
+            raise _input_error(exc, call.operation.name, model.model_fields.keys()) from None
+        return await proceed(call)
 
 
 def _input_error(
@@ -110,31 +111,40 @@ def _json_repr(value: Any) -> str:
 
 
 class ValidateOutput:
-    async def __call__(self, inv: Invocation, proceed: Proceed) -> None:
-        op = inv.operation
+    """Turns the backend's raw answer into the operation's output model. It wraps the
+    backend call (outcomes travel outwards), so it sees the answer as it comes back."""
+
+    async def __call__(self, call: Call, proceed: Proceed) -> StageOutcome:
+        outcome = await proceed(call)
+        if not isinstance(outcome, Received):
+            return outcome
+        op = call.operation
         assert op is not None  # noqa: S101 - stage order
         try:
-            inv.output = op.output_model.model_validate(
-                inv.raw_output, strict=False, context=_REPLY
-            )
-            if op.reference_field is not None:
-                inv.backend_reference = str(getattr(inv.output, op.reference_field))
+            output = op.output_model.model_validate(outcome.raw, strict=False, context=_REPLY)
         except ValidationError as exc:
-            details = exc.errors(include_url=False, include_input=False)
-            log.warning(
-                "backend_contract_violation",
-                request_id=inv.request_id,
-                operation=op.name,
-                backend=op.backend,
-                errors=[
-                    {"loc": _path(d["loc"]), "type": d["type"], "msg": d["msg"]} for d in details
-                ],
-            )
-            fields = ", ".join(sorted({_path(d["loc"]) or "(answer)" for d in details}))
-            raise ContractViolation(
-                f"The {op.backend} system answered {op.name!r} with data that does not fit "
-                f"the {op.output_model.__name__} contract (fields: {fields}), so it was "
-                f"withheld. Retrying will likely not help; the details are in the gateway's "
-                f"log for the operation's owner ({op.owner})."
-            ) from None
-        await proceed(inv)
+            return Failed(_contract_violation(call, exc), answered=True)
+        reference = None
+        if op.reference_field is not None:
+            reference = str(getattr(output, op.reference_field))
+        return Answered(output, backend_reference=reference)
+
+
+def _contract_violation(call: Call, exc: ValidationError) -> ContractViolation:
+    op = call.operation
+    assert op is not None  # noqa: S101 - stage order
+    details = exc.errors(include_url=False, include_input=False)
+    log.warning(
+        "backend_contract_violation",
+        request_id=call.request_id,
+        operation=op.name,
+        backend=op.backend,
+        errors=[{"loc": _path(d["loc"]), "type": d["type"], "msg": d["msg"]} for d in details],
+    )
+    fields = ", ".join(sorted({_path(d["loc"]) or "(answer)" for d in details}))
+    return ContractViolation(
+        f"The {op.backend} system answered {op.name!r} with data that does not fit "
+        f"the {op.output_model.__name__} contract (fields: {fields}), so it was "
+        f"withheld. Retrying will likely not help; the details are in the gateway's "
+        f"log for the operation's owner ({op.owner})."
+    )

@@ -1,5 +1,5 @@
-"""Idempotency key and dry run reach the Invocation from both faces (the stages that
-honour them live elsewhere), and MCP sessions stay bounded."""
+"""Idempotency key, dry run and malformed options reach the one CallRequest from both
+faces (the stages that honour them live elsewhere), and MCP sessions stay bounded."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from gateway.api.mcp.protocol import Exchange, McpHandler
 from gateway.api.mcp.sessions import McpSessions
 from gateway.app import build_app
 from gateway.appkeys import AGENTS, PIPELINE, REGISTRY
-from gateway.pipeline import Invocation, Pipeline, Proceed
+from gateway.outcomes import Refused
+from gateway.pipeline import Call, CallRequest, Pipeline, Proceed, StageOutcome
 from schemas.errors import Forbidden
 from tests.conftest import INVENTORY, make_config
 
@@ -21,11 +22,11 @@ class Capture:
     """The only stage: keeps what reached it and ends the call there."""
 
     def __init__(self) -> None:
-        self.seen: list[Invocation] = []
+        self.seen: list[CallRequest] = []
 
-    async def __call__(self, inv: Invocation, proceed: Proceed) -> None:
-        self.seen.append(inv)
-        inv.error = Forbidden("captured")
+    async def __call__(self, call: Call, proceed: Proceed) -> StageOutcome:
+        self.seen.append(call.request)
+        return Refused(Forbidden("captured"))
 
 
 def capturing_app(tmp_path: Path) -> tuple[Any, Capture]:
@@ -48,9 +49,13 @@ async def test_rest_headers_set_idempotency_key_and_dry_run(tmp_path: Path) -> N
         bad = await client.post(
             "/v1/operations/warehouse.stock.get", json={}, headers={**auth, "X-Dry-Run": "maybe"}
         )
-        assert bad.status == 422  # a header error ends the call before the pipeline
-        assert (await bad.json())["errors"][0]["field"] == "header:X-Dry-Run"
-    assert [(i.idempotency_key, i.dry_run) for i in capture.seen] == [("k-42", True), (None, False)]
+        assert bad.status == 403  # the pipeline decides (and audits), not the face
+    assert [(i.idempotency_key, i.dry_run) for i in capture.seen] == [
+        ("k-42", True),
+        (None, False),
+        (None, False),
+    ]
+    assert [p.field for p in capture.seen[2].malformed] == ["header:X-Dry-Run"]
 
 
 async def test_mcp_meta_sets_idempotency_key_and_dry_run(tmp_path: Path) -> None:
@@ -60,9 +65,16 @@ async def test_mcp_meta_sets_idempotency_key_and_dry_run(tmp_path: Path) -> None
     meta = {"dev.lastmile/idempotencyKey": "k-7", "dev.lastmile/dryRun": True}
     await handler.handle("tools/call", {"name": "warehouse.stock.get", "_meta": meta}, exchange)
     await handler.handle("tools/call", {"name": "warehouse.stock.get"}, exchange)
+    wrong = {"dev.lastmile/dryRun": "yes", "dev.lastmile/onBehalfOf": 7}
+    await handler.handle("tools/call", {"name": "warehouse.stock.get", "_meta": wrong}, exchange)
     assert [(i.protocol, i.idempotency_key, i.dry_run) for i in capture.seen] == [
         ("mcp", "k-7", True),
         ("mcp", None, False),
+        ("mcp", None, False),
+    ]
+    assert sorted(p.field for p in capture.seen[2].malformed) == [
+        "_meta.dev.lastmile/dryRun",
+        "_meta.dev.lastmile/onBehalfOf",
     ]
 
 

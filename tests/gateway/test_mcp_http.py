@@ -280,19 +280,8 @@ async def test_transport_rejections_are_problems(gateway: Gateway) -> None:
     [
         ({"name": "warehouse.stock.get", "arguments": [1]}, "arguments"),
         ({"name": "", "arguments": {}}, "name"),
-        (
-            {"name": "warehouse.stock.get", "_meta": {**envelope(), "dev.lastmile/dryRun": "yes"}},
-            "dryRun",
-        ),
-        (
-            {
-                "name": "warehouse.stock.get",
-                "_meta": {**envelope(), "dev.lastmile/onBehalfOf": "a b"},
-            },
-            "onBehalfOf",
-        ),
     ],
-    ids=["arguments-not-an-object", "empty-name", "dry-run-not-a-bool", "bad-on-behalf-of"],
+    ids=["arguments-not-an-object", "empty-name"],
 )
 async def test_malformed_tool_calls_are_invalid_params(
     gateway: Gateway, params: dict[str, Any], fragment: str
@@ -307,6 +296,38 @@ async def test_malformed_tool_calls_are_invalid_params(
     response = await rpc_error(await post(gateway, body, **headers), 400, -32602)
     assert fragment in response["error"]["message"]
     assert await gateway.audit() == []
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "field"),
+    [
+        ("dev.lastmile/dryRun", "yes", "_meta.dev.lastmile/dryRun"),
+        ("dev.lastmile/onBehalfOf", "a b", "on_behalf_of"),
+        ("dev.lastmile/onBehalfOf", "lea\n", "on_behalf_of"),
+        ("dev.lastmile/onBehalfOf", 7, "_meta.dev.lastmile/onBehalfOf"),
+    ],
+    ids=["dry-run-not-a-bool", "bad-on-behalf-of", "on-behalf-of-trailing-newline", "not-text"],
+)
+async def test_malformed_call_options_are_refused_as_tool_errors_and_audited(
+    gateway: Gateway, option: str, value: object, field: str
+) -> None:
+    """The same rule as REST: the pipeline refuses bad options once it knows the caller,
+    so the refusal is in the trail, not only in the answer."""
+    params = {
+        "name": "warehouse.stock.get",
+        "arguments": {"material": "100234", "plant": "1000"},
+        "_meta": {**envelope(), option: value},
+    }
+    headers = {"MCP-Protocol-Version": MODERN, "Mcp-Method": "tools/call"}
+    body = {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": params}
+    response = await post(gateway, body, **headers, **{"Mcp-Name": "warehouse.stock.get"})
+    result = (await response.json())["result"]
+    assert result["isError"] is True
+    problem = result["_meta"]["dev.lastmile/problem"]
+    assert problem["code"] == "validation_failed"
+    assert [e["field"] for e in problem["errors"]] == [field]
+    [event] = await gateway.audit()
+    assert (event.protocol, event.outcome, event.on_behalf_of) == ("mcp", "validation_failed", None)
 
 
 async def test_an_unknown_tool_is_a_tool_error_and_audited(gateway: Gateway) -> None:

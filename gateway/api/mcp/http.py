@@ -49,7 +49,8 @@ from gateway.api.mcp.versions import (
     envelope_version,
     unsupported,
 )
-from gateway.api.middleware import BACKEND_MS, REQUEST_ID
+from gateway.api.middleware import BACKEND_MS, REQUEST_ID, trace_context
+from gateway.api.shedding import IN_FLIGHT
 from gateway.appkeys import AGENTS, PIPELINE, REGISTRY
 from gateway.identity import Agent
 from schemas.errors import Forbidden, NotAcceptable, UnsupportedMediaType
@@ -68,7 +69,7 @@ def add_mcp_routes(app: web.Application, config: McpConfig) -> None:
     if not config.enabled:
         return
     app[MCP_CONFIG] = config
-    app[MCP_HANDLER] = McpHandler(app[REGISTRY], app[AGENTS], app[PIPELINE])
+    app[MCP_HANDLER] = McpHandler(app[REGISTRY], app[AGENTS], app[PIPELINE], app[IN_FLIGHT])
     app[MCP_SESSIONS] = McpSessions(
         config.max_sessions, config.session_idle_s, config.max_sessions_per_agent
     )
@@ -230,6 +231,7 @@ async def _dispatch(
         request_id=request[REQUEST_ID],
         credentials=request.headers.get("Authorization"),
         protocol_version=version,
+        trace_headers=trace_context(request),
     )
     try:
         result = await request.app[MCP_HANDLER].handle(method, params, exchange)

@@ -1,11 +1,12 @@
 """The MCP methods the gateway serves, whichever transport carried the request.
 
-``tools/call`` builds the same :class:`~gateway.pipeline.Invocation` as ``POST
+``tools/call`` builds the same :class:`~gateway.pipeline.CallRequest` as ``POST
 /v1/operations/{name}`` (protocol ``"mcp"``, the agent's bearer credentials, the tool
-arguments as the input) and runs the same pipeline, so every guard and the audit apply
-unchanged. What differs is only how the outcome is rendered: a success carries the
-validated output as ``structuredContent``; a gateway error becomes a tool result with
-``isError`` and a text an LLM can act on (the problem document rides in ``_meta``).
+arguments as the input, the HTTP request's trace context) and runs the same pipeline,
+so every guard and the audit apply unchanged, load shedding included. What differs is
+only how the outcome is rendered: a success carries the validated output as
+``structuredContent``; a gateway error becomes a tool result with ``isError`` and a
+text an LLM can act on (the problem document rides in ``_meta``).
 
 Options that REST takes from headers travel in ``params._meta`` under our own
 reverse-DNS prefix: ``dev.lastmile/idempotencyKey``, ``dev.lastmile/dryRun`` and
@@ -15,7 +16,6 @@ reverse-DNS prefix: ``dev.lastmile/idempotencyKey``, ``dev.lastmile/dryRun`` and
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,11 +34,13 @@ from gateway.api.mcp.versions import (
     negotiate,
 )
 from gateway.api.problems import problem_document
+from gateway.api.shedding import InFlight
 from gateway.api.tooldefs import META_PREFIX, mcp_tool
 from gateway.identity import Agent, AgentDirectory
-from gateway.pipeline import Invocation, Pipeline
+from gateway.outcomes import Answered, Held, Previewed, final
+from gateway.pipeline import CallRequest, Pipeline
 from gateway.registry import Registry
-from schemas.errors import GatewayError, Unauthenticated, ValidationFailed
+from schemas.errors import FieldError, GatewayError, Unauthenticated, ValidationFailed
 
 SERVER_INFO: JsonObject = {"name": "lastmile", "version": "0.1.0"}
 INSTRUCTIONS = (
@@ -56,8 +58,6 @@ META_PROBLEM = META_PREFIX + "problem"
 TOOLS_TTL_MS = 60_000
 """How long a client may cache a tool list: a stale list grants nothing, calls are checked."""
 
-_ON_BEHALF_OF = re.compile(r"^[\w.@+:/-]{1,200}$")
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _MAX_NAME = 200
 
 
@@ -68,6 +68,7 @@ class Exchange:
     request_id: str
     credentials: str | None
     protocol_version: str
+    trace_headers: Mapping[str, str] | None = None  # from the HTTP request, if any
     backend_ms: float | None = None
 
     @property
@@ -90,9 +91,16 @@ class ToolArguments:
 class McpHandler:
     """Answers MCP requests; raises :class:`RpcError` for protocol-level failures."""
 
-    def __init__(self, registry: Registry, directory: AgentDirectory, pipeline: Pipeline) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        directory: AgentDirectory,
+        pipeline: Pipeline,
+        in_flight: InFlight | None = None,
+    ) -> None:
         self._directory = directory
         self._pipeline = pipeline
+        self._in_flight = in_flight or InFlight(limit=None)
         self._tools = {name: mcp_tool(entry) for name, entry in registry.catalog.items()}
 
     async def handle(self, method: str, params: JsonObject, ex: Exchange) -> JsonObject:
@@ -161,35 +169,39 @@ class McpHandler:
         meta = params.get("_meta") or {}
         if not isinstance(meta, dict):
             raise RpcError(INVALID_PARAMS, "params._meta must be a JSON object.")
-        inv = Invocation(
+        request = CallRequest(
             request_id=ex.request_id,
             protocol="mcp",
             operation_name=name,
             credentials=ex.credentials,
             input_source=ToolArguments(arguments),
-            on_behalf_of=_option(meta, META_ON_BEHALF_OF, _ON_BEHALF_OF),
-            idempotency_key=_option(meta, META_IDEMPOTENCY_KEY, _IDEMPOTENCY_KEY),
-            dry_run=_dry_run(meta),
+            on_behalf_of=_text_option(meta, META_ON_BEHALF_OF),
+            idempotency_key=_text_option(meta, META_IDEMPOTENCY_KEY),
+            dry_run=meta.get(META_DRY_RUN) is True,
+            trace_headers=ex.trace_headers,
+            malformed=_malformed(meta),
         )
-        await self._pipeline.run(inv)
-        ex.backend_ms = inv.backend_ms
-        if inv.error is not None:
-            return tool_error(inv.error, ex.request_id, name)
-        if inv.preview is not None:
-            return _dry_run_result(inv.preview, ex.request_id)
-        assert inv.output is not None  # noqa: S101 - a call without error has an output
-        # what this agent may see: sensitive fields outside its scope are already redacted
-        output = (
-            inv.visible_output
-            if inv.visible_output is not None
-            else inv.output.model_dump(mode="json")
-        )
-        return {
-            "content": [{"type": "text", "text": json.dumps(output, ensure_ascii=False)}],
-            "structuredContent": output,
-            "isError": False,
-            "_meta": {META_REQUEST_ID: ex.request_id},
-        }
+        overloaded = self._in_flight.enter()
+        if overloaded is not None:
+            return tool_error(overloaded, ex.request_id, name)
+        try:
+            call, outcome = await self._pipeline.run(request)
+        finally:
+            self._in_flight.leave()
+        ex.backend_ms = call.backend_ms
+        ending = final(outcome)
+        if isinstance(ending, Answered):
+            output = dict(ending.shown())  # sensitive fields outside its scope are redacted
+            return {
+                "content": [{"type": "text", "text": json.dumps(output, ensure_ascii=False)}],
+                "structuredContent": output,
+                "isError": False,
+                "_meta": {META_REQUEST_ID: ex.request_id},
+            }
+        if isinstance(ending, Previewed):
+            return _dry_run_result(dict(ending.report), ex.request_id)
+        error = ending.as_error() if isinstance(ending, Held) else ending.error
+        return tool_error(error, ex.request_id, name)
 
 
 def _dry_run_result(preview: JsonObject, request_id: str) -> JsonObject:
@@ -211,23 +223,31 @@ def _dry_run_result(preview: JsonObject, request_id: str) -> JsonObject:
 _CAPABILITIES: JsonObject = {"tools": {"listChanged": False}}
 
 
-def _option(meta: Mapping[str, Any], key: str, pattern: re.Pattern[str]) -> str | None:
+def _text_option(meta: Mapping[str, Any], key: str) -> str | None:
+    """A string option as sent; the pipeline checks its form (and audits a refusal)."""
     value = meta.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not pattern.match(value):
-        raise RpcError(
-            INVALID_PARAMS,
-            f"_meta[{key!r}] must be a string matching {pattern.pattern}.",
-        )
-    return value
+    return value if isinstance(value, str) else None
 
 
-def _dry_run(meta: Mapping[str, Any]) -> bool:
-    value = meta.get(META_DRY_RUN, False)
-    if not isinstance(value, bool):
-        raise RpcError(INVALID_PARAMS, f"_meta[{META_DRY_RUN!r}] must be true or false.")
-    return value
+def _malformed(meta: Mapping[str, Any]) -> tuple[FieldError, ...]:
+    """Options of the wrong JSON type, refused inside the pipeline once the caller is known."""
+    problems: list[FieldError] = []
+    for key in (META_ON_BEHALF_OF, META_IDEMPOTENCY_KEY):
+        value = meta.get(key)
+        if value is not None and not isinstance(value, str):
+            problems.append(_wrong_type(key, "a string", value))
+    dry_run = meta.get(META_DRY_RUN)
+    if dry_run is not None and not isinstance(dry_run, bool):
+        problems.append(_wrong_type(META_DRY_RUN, "true or false", dry_run))
+    return tuple(problems)
+
+
+def _wrong_type(key: str, expected: str, value: object) -> FieldError:
+    kind = {dict: "an object", list: "an array", bool: "a boolean", str: "a string"}
+    received = kind.get(type(value), "a number" if isinstance(value, int | float) else "null")
+    return FieldError(
+        field=f"_meta.{key}", message="wrong type", expected=expected, received=received
+    )
 
 
 _MCP_HINTS = {

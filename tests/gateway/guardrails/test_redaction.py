@@ -13,9 +13,11 @@ from pydantic import BaseModel
 
 from gateway.app import build_app
 from gateway.guardrails.redaction import Redactor
-from gateway.pipeline import Invocation
+from gateway.outcomes import Refused
+from gateway.pipeline import Call, CallRequest
 from gateway.stages.record import audit_event
 from schemas.common import Sensitive
+from schemas.errors import Forbidden
 from schemas.warehouse import Item
 from tests.conftest import INVENTORY, REPLENISH, make_config
 from tests.gateway.guardrails.conftest import Guarded
@@ -72,17 +74,18 @@ def test_scopes_reveal_only_their_categories_and_drop_mode_removes() -> None:
 
 
 def test_the_audit_event_holds_no_sensitive_input_but_its_hash() -> None:
-    inv = Invocation(
-        request_id="req_1",
-        protocol="rest",
-        operation_name="finance.customers.create",
-        credentials=None,
-        input_source=None,  # type: ignore[arg-type]
+    call = Call(
+        CallRequest(
+            request_id="req_1",
+            protocol="rest",
+            operation_name="finance.customers.create",
+            input_source=None,  # type: ignore[arg-type]
+        )
     )
-    inv.input = CUSTOMER
-    inv.input_sha256 = "ab" * 32
+    call.input = CUSTOMER
+    call.input_sha256 = "ab" * 32
 
-    event = audit_event(inv, Redactor())
+    event = audit_event(call, Refused(Forbidden("no")), Redactor())
 
     assert event.input is not None
     assert event.input["tax_id"] == "[redacted:tax_id]"
