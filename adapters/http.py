@@ -53,7 +53,7 @@ MAX_RETRY_AFTER_S = 24 * 3600
 """A backend asking for a longer wait is taken to ask for a day: the value is passed on to
 agents, and a hostile or broken backend must not make it absurd."""
 
-NOT_NOW = frozenset({429, 502, 503, 504})
+_NOT_NOW = frozenset({429, 502, 503, 504})
 """Statuses that say the backend (or its proxy) did not take the call now."""
 
 _CHUNK = 64 * 1024
@@ -99,7 +99,7 @@ class HttpReply:
         found them in the body. The backend's ``Retry-After`` rides on the error, so the
         agent's answer carries it too.
         """
-        if self.status not in NOT_NOW:
+        if self.status not in _NOT_NOW:
             return None
         detail = f"The backend is unavailable (HTTP {self.status})"
         detail += f": {message}." if message else "."
@@ -139,12 +139,12 @@ class HttpBackend:
     """The HTTP connection to one backend: a pooled session from :meth:`start` to
     :meth:`close`, and :meth:`send` for each request."""
 
-    __slots__ = ("_name", "_session", "settings")
+    __slots__ = ("_name", "_session", "_settings")
 
     def __init__(self, name: str, settings: HttpSettings) -> None:
         self._name = name
         self._session: aiohttp.ClientSession | None = None
-        self.settings = settings
+        self._settings = settings
 
     @property
     def started(self) -> bool:
@@ -153,7 +153,7 @@ class HttpBackend:
     async def start(self) -> None:
         """Open the pool; the backend's credentials ride on every request as a default
         header."""
-        settings = self.settings
+        settings = self._settings
         sent = dict(settings.headers)
         if settings.bearer_token:
             sent["Authorization"] = f"Bearer {settings.bearer_token}"
@@ -187,7 +187,7 @@ class HttpBackend:
         """
         if self._session is None:
             raise BackendUnavailable(f"Backend {self._name!r} is not started.")
-        settings = self.settings
+        settings = self._settings
         timeout = aiohttp.ClientTimeout(
             total=total_s,
             connect=settings.connect_timeout_s,
@@ -208,7 +208,7 @@ class HttpBackend:
         return HttpReply(status, body, parse_retry_after(retry_after, settings.wall_clock()))
 
     async def _read_bounded(self, response: aiohttp.ClientResponse) -> bytes:
-        limit = self.settings.max_response_bytes
+        limit = self._settings.max_response_bytes
         if response.content_length is not None and response.content_length > limit:
             raise ContractViolation(f"The backend answered with more than {limit} bytes.")
         chunks: list[bytes] = []
