@@ -1,9 +1,8 @@
-"""The generic adapter for legacy REST/JSON systems, on one shared aiohttp session.
+"""The generic adapter for legacy REST/JSON systems, on the shared HTTP boundary.
 
-One :class:`aiohttp.ClientSession` per backend for the life of the process gives
-connection pooling; every call carries connect/read/total timeouts; answers are
-size-bounded. aiohttp's exceptions are translated here, at the boundary, into the
-most specific ``schemas.errors`` class, so handlers and the pipeline never see them.
+``adapters.http`` owns the pooled session, timeouts, bounded reads, trace headers and
+the translation of wire failures; this module adds what is REST's own: JSON in and out,
+and what a status and a JSON error body mean (404, other 4xx, 5xx).
 """
 
 from __future__ import annotations
@@ -12,10 +11,9 @@ import contextlib
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 from pydantic import BaseModel
 
 from adapters.base import (
@@ -27,59 +25,44 @@ from adapters.base import (
     safe_text,
     within,
 )
-from adapters.http_session import pooled_session
-from adapters.tracing import trace_headers
+from adapters.http import HttpBackend, HttpReply, HttpSettings
 from schemas.api import BackendReadiness
 from schemas.common import Effect
 from schemas.errors import (
     BackendError,
     BackendNotFound,
     BackendRejected,
-    BackendTimeout,
     BackendUnavailable,
     ContractViolation,
 )
 
 
-@dataclass(frozen=True, slots=True)
-class RestSettings:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RestSettings(HttpSettings):
     """Resolved settings of one REST backend (secrets already read from the environment)."""
 
     base_url: str
-    connect_timeout_s: float = 2.0
-    read_timeout_s: float = 10.0
-    total_timeout_s: float = 15.0
-    max_connections: int = 100
-    max_response_bytes: int = 4 * 1024 * 1024
     health_path: str = "/"
-    headers: Mapping[str, str] = field(default_factory=dict)
-    bearer_token: str | None = None
-    basic_auth: tuple[str, str] | None = None
-    operation_timeouts: Mapping[str, float] = field(default_factory=dict)
 
 
 class RestClient:
     """What a REST handler gets: JSON calls against one backend, with this call's timeout."""
 
-    __slots__ = ("_session", "_settings", "_timeout", "external_reference")
+    __slots__ = ("_base_url", "_http", "_total_s", "external_reference")
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
-        settings: RestSettings,
+        http: HttpBackend,
+        base_url: str,
         total_s: float,
         external_reference: str | None = None,
     ) -> None:
         #: the gateway's backend key for this write; handlers put it in the system's
         #: external reference field so that a lookup can find the write later
         self.external_reference = external_reference
-        self._session = session
-        self._settings = settings
-        self._timeout = aiohttp.ClientTimeout(
-            total=total_s,
-            connect=settings.connect_timeout_s,
-            sock_read=min(settings.read_timeout_s, total_s),
-        )
+        self._http = http
+        self._base_url = base_url.rstrip("/")
+        self._total_s = total_s
 
     async def get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
         return await self.request("GET", path, params=params)
@@ -97,43 +80,14 @@ class RestClient:
     ) -> Any:
         """Send one request and return the decoded JSON answer of a 2xx response.
 
-        A 404 raises :class:`BackendNotFound`, other 4xx :class:`BackendRejected`
-        (the backend's own message passed on, made safe), 5xx :class:`BackendError`.
+        A 404 raises :class:`BackendNotFound`, 429/502/503/504 :class:`BackendUnavailable`
+        (with the backend's ``Retry-After``), other 4xx :class:`BackendRejected` (the
+        backend's own message passed on, made safe), other 5xx :class:`BackendError`.
         """
-        url = self._settings.base_url.rstrip("/") + path
-        try:
-            async with self._session.request(
-                method,
-                url,
-                params=params,
-                json=body,
-                timeout=self._timeout,
-                headers=trace_headers(),
-            ) as response:
-                raw = await self._read_bounded(response)
-                status = response.status
-        except TimeoutError as exc:
-            raise BackendTimeout(
-                f"The backend did not answer within {self._timeout.total:g} s."
-            ) from exc
-        except aiohttp.ClientConnectionError as exc:
-            raise BackendUnavailable(f"The backend cannot be reached: {safe_text(exc)}") from exc
-        except aiohttp.ClientError as exc:
-            raise BackendError(f"The backend call failed: {safe_text(exc)}") from exc
-        return _interpret(status, raw)
-
-    async def _read_bounded(self, response: aiohttp.ClientResponse) -> bytes:
-        limit = self._settings.max_response_bytes
-        if response.content_length is not None and response.content_length > limit:
-            raise ContractViolation(f"The backend answered with more than {limit} bytes.")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.content.iter_chunked(64 * 1024):
-            size += len(chunk)
-            if size > limit:
-                raise ContractViolation(f"The backend answered with more than {limit} bytes.")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        reply = await self._http.send(
+            method, self._base_url + path, total_s=self._total_s, params=params, json=body
+        )
+        return _interpret(reply)
 
 
 class _Captured(Exception):
@@ -150,14 +104,8 @@ class CapturingClient(RestClient):
 
     __slots__ = ("_reads_pass", "captured")
 
-    def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        settings: RestSettings,
-        total_s: float,
-        reads_pass: bool,
-    ) -> None:
-        super().__init__(session, settings, total_s)
+    def __init__(self, http: HttpBackend, base_url: str, total_s: float, reads_pass: bool) -> None:
+        super().__init__(http, base_url, total_s)
         self._reads_pass = reads_pass
         self.captured: dict[str, Any] | None = None
 
@@ -180,7 +128,8 @@ class CapturingClient(RestClient):
         raise _Captured
 
 
-def _interpret(status: int, raw: bytes) -> Any:
+def _interpret(reply: HttpReply) -> Any:
+    status, raw = reply.status, reply.body
     try:
         decoded = json.loads(raw) if raw else None
     except ValueError as exc:
@@ -191,13 +140,15 @@ def _interpret(status: int, raw: bytes) -> Any:
         decoded = None
     if status < 300:
         return decoded
-    message = _backend_message(decoded) or f"HTTP {status}"
+    message = _backend_message(decoded)
+    unavailable = reply.unavailable(message)
+    if unavailable is not None:
+        raise unavailable
+    message = message or f"HTTP {status}"
     if status == 404:
         raise BackendNotFound(f"The backend has no such record: {message}")
     if 400 <= status < 500:
         raise BackendRejected(f"The backend rejected the request: {message}")
-    if status in (502, 503, 504):
-        raise BackendUnavailable(f"The backend is unavailable: {message}")
     raise BackendError(f"The backend failed: {message}")
 
 
@@ -215,25 +166,18 @@ class RestAdapter(ServedOperations[RestClient]):
     def __init__(self, name: str, settings: RestSettings, operations: OperationSet[RestClient]):
         super().__init__(name, operations, settings.total_timeout_s, settings.operation_timeouts)
         self._settings = settings
-        self._session: aiohttp.ClientSession | None = None
+        self._http = HttpBackend(name, settings)
 
     async def start(self) -> None:
-        self._session = pooled_session(
-            headers=self._settings.headers,
-            max_connections=self._settings.max_connections,
-            basic_auth=self._settings.basic_auth,
-            bearer_token=self._settings.bearer_token,
-        )
+        await self._http.start()
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._http.close()
 
     def client(self, total_s: float, external_reference: str | None = None) -> RestClient:
-        if self._session is None:
+        if not self._http.started:
             raise BackendUnavailable(f"Backend {self._name!r} is not started.")
-        return RestClient(self._session, self._settings, total_s, external_reference)
+        return RestClient(self._http, self._settings.base_url, total_s, external_reference)
 
     async def check(self) -> BackendReadiness:
         started = time.perf_counter()
@@ -250,10 +194,10 @@ class RestAdapter(ServedOperations[RestClient]):
         """The request ``call`` would send, captured instead of sent, and the state before
         and after where the operation declares a state reader."""
         total = operation.timeout_s or self._settings.total_timeout_s
-        if self._session is None:
+        if not self._http.started:
             raise BackendUnavailable(f"Backend {self._name!r} is not started.")
         capturing = CapturingClient(
-            self._session, self._settings, total, reads_pass=operation.effect is Effect.WRITE
+            self._http, self._settings.base_url, total, reads_pass=operation.effect is Effect.WRITE
         )
         reader = self._set.state_reader(operation.name)
 

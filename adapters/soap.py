@@ -7,20 +7,19 @@ What handlers see is :class:`SoapClient`: mapping modules (hand-written or gener
 zeep does what it is good at, and only that: it reads the WSDL and its XSDs once at
 start-up (in a thread, see ``adapters.soap_wsdl``), builds request envelopes (with
 WS-Security applied) and turns reply envelopes into Python values. The bytes travel
-over one pooled aiohttp session per backend, with the same connect/read/total timeouts
-and response size bound as every other backend, so nothing blocks the event loop and
-there is one HTTP stack to tune. Why not zeep's ``AsyncClient``: see ``docs/soap.md``.
+through ``adapters.http``, the boundary every HTTP backend shares (pooled session,
+timeouts, size bound, trace headers, wire failures and ``Retry-After``), so nothing
+blocks the event loop and there is one HTTP stack to tune. Why not zeep's
+``AsyncClient``: see ``docs/soap.md``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-import aiohttp
 import structlog
 from lxml import etree
 from zeep.exceptions import Error as ZeepError
@@ -33,17 +32,12 @@ from adapters.base import (
     StartupFailed,
     safe_text,
 )
-from adapters.http_session import pooled_session
+from adapters.http import HttpBackend, HttpReply, HttpSettings
 from adapters.soap_faults import business_errors, fault_error
 from adapters.soap_wsdl import LoadedWsdl, WsdlSource, load_wsdl
 from adapters.soap_xml import parse_untrusted, to_plain
 from schemas.api import BackendReadiness
-from schemas.errors import (
-    BackendError,
-    BackendTimeout,
-    BackendUnavailable,
-    ContractViolation,
-)
+from schemas.errors import BackendError, BackendUnavailable, ContractViolation
 
 log = structlog.get_logger("lastmile.soap")
 
@@ -78,43 +72,29 @@ class SoapClient(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class SoapSettings:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SoapSettings(HttpSettings):
     """Resolved settings of one SOAP backend (secrets already read from the environment)."""
 
     wsdl: WsdlSource
-    connect_timeout_s: float = 2.0
-    read_timeout_s: float = 10.0
-    total_timeout_s: float = 15.0
-    max_connections: int = 100
-    max_response_bytes: int = 4 * 1024 * 1024
-    headers: Mapping[str, str] = field(default_factory=dict)
-    basic_auth: tuple[str, str] | None = None
-    operation_timeouts: Mapping[str, float] = field(default_factory=dict)
 
 
 class WsdlClient:
-    """The :class:`SoapClient` of one call: the loaded WSDL, the shared session, a timeout."""
+    """The :class:`SoapClient` of one call: the loaded WSDL, the shared boundary, a timeout."""
 
-    __slots__ = ("_session", "_settings", "_timeout", "_wsdl", "external_reference")
+    __slots__ = ("_http", "_total_s", "_wsdl", "external_reference")
 
     def __init__(
         self,
         wsdl: LoadedWsdl,
-        session: aiohttp.ClientSession,
-        settings: SoapSettings,
+        http: HttpBackend,
         total_s: float,
         external_reference: str | None = None,
     ) -> None:
         self.external_reference = external_reference
         self._wsdl = wsdl
-        self._session = session
-        self._settings = settings
-        self._timeout = aiohttp.ClientTimeout(
-            total=total_s,
-            connect=settings.connect_timeout_s,
-            sock_read=min(settings.read_timeout_s, total_s),
-        )
+        self._http = http
+        self._total_s = total_s
 
     async def call(self, operation: str, /, **params: Any) -> Any:
         binding = self._wsdl.binding
@@ -130,47 +110,27 @@ class WsdlClient:
             raise BackendError(
                 f"The request for {operation!r} does not fit the backend's WSDL: {safe_text(exc)}"
             ) from exc
-        status, raw = await self._post(etree_to_string(envelope), headers)
-        if len(raw) <= INLINE_PARSE_BYTES:
-            return self._reply(op, status, raw)
-        return await asyncio.to_thread(self._reply, op, status, raw)
+        reply = await self._http.send(
+            "POST",
+            self._wsdl.address,
+            total_s=self._total_s,
+            data=etree_to_string(envelope),
+            headers=headers,
+        )
+        if len(reply.body) <= INLINE_PARSE_BYTES:
+            return self._reply(op, reply)
+        return await asyncio.to_thread(self._reply, op, reply)
 
-    async def _post(self, body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
-        try:
-            async with self._session.post(
-                self._wsdl.address, data=body, headers=dict(headers), timeout=self._timeout
-            ) as response:
-                return response.status, await self._read_bounded(response)
-        except TimeoutError as exc:
-            raise BackendTimeout(
-                f"The backend did not answer within {self._timeout.total:g} s."
-            ) from exc
-        except aiohttp.ClientConnectionError as exc:
-            raise BackendUnavailable(f"The backend cannot be reached: {safe_text(exc)}") from exc
-        except aiohttp.ClientError as exc:
-            raise BackendError(f"The backend call failed: {safe_text(exc)}") from exc
-
-    async def _read_bounded(self, response: aiohttp.ClientResponse) -> bytes:
-        limit = self._settings.max_response_bytes
-        if response.content_length is not None and response.content_length > limit:
-            raise ContractViolation(f"The backend answered with more than {limit} bytes.")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.content.iter_chunked(64 * 1024):
-            size += len(chunk)
-            if size > limit:
-                raise ContractViolation(f"The backend answered with more than {limit} bytes.")
-            chunks.append(chunk)
-        return b"".join(chunks)
-
-    def _reply(self, op: Any, status: int, raw: bytes) -> Any:
+    def _reply(self, op: Any, reply: HttpReply) -> Any:
         """Interpret one reply: HTTP errors, faults, the body, business errors.
 
         SOAP faults arrive with HTTP 500 (SOAP 1.1, SOAP 1.2 Receiver) or 400 (SOAP 1.2
         Sender), so those statuses are read for a fault before they count as failures.
         """
-        if status in (502, 503, 504):
-            raise BackendUnavailable(f"The backend is unavailable (HTTP {status}).")
+        unavailable = reply.unavailable()
+        if unavailable is not None:
+            raise unavailable
+        status, raw = reply.status, reply.body
         if status in (401, 403):
             raise BackendError(
                 f"The backend refused the gateway's credentials (HTTP {status}); the "
@@ -227,7 +187,7 @@ class SoapAdapter(ServedOperations[SoapClient]):
     def __init__(self, name: str, settings: SoapSettings, operations: OperationSet[SoapClient]):
         super().__init__(name, operations, settings.total_timeout_s, settings.operation_timeouts)
         self._settings = settings
-        self._session: aiohttp.ClientSession | None = None
+        self._http = HttpBackend(name, settings)
         self.wsdl: LoadedWsdl | None = None
 
     async def start(self) -> None:
@@ -236,35 +196,28 @@ class SoapAdapter(ServedOperations[SoapClient]):
             self.wsdl = await asyncio.to_thread(load_wsdl, self._settings.wsdl)
         except StartupFailed as exc:
             raise StartupFailed(f"backend {self._name!r}: {exc}") from exc
-        self._session = pooled_session(
-            headers=self._settings.headers,
-            max_connections=self._settings.max_connections,
-            basic_auth=self._settings.basic_auth,
-        )
+        await self._http.start()
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._http.close()
 
     def client(self, total_s: float, external_reference: str | None = None) -> SoapClient:
-        if self._session is None or self.wsdl is None:
+        if not self._http.started or self.wsdl is None:
             raise BackendUnavailable(f"Backend {self._name!r} is not started.")
-        return WsdlClient(self.wsdl, self._session, self._settings, total_s, external_reference)
+        return WsdlClient(self.wsdl, self._http, total_s, external_reference)
 
     async def check(self) -> BackendReadiness:
         """Ready when the SOAP endpoint answers HTTP at all (a GET on it may say 405)."""
-        if self._session is None or self.wsdl is None:
+        if not self._http.started or self.wsdl is None:
             return BackendReadiness(name=self._name, ready=False, detail="not started")
         started = time.perf_counter()
-        timeout = aiohttp.ClientTimeout(total=min(2.0, self._settings.total_timeout_s))
         try:
-            async with self._session.get(self.wsdl.address, timeout=timeout) as response:
-                status = response.status
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            detail = f"The SOAP endpoint cannot be reached: {safe_text(exc) or 'timeout'}"
-            return BackendReadiness(name=self._name, ready=False, detail=detail)
-        if status >= 500:
-            return BackendReadiness(name=self._name, ready=False, detail=f"HTTP {status}")
+            reply = await self._http.send(
+                "GET", self.wsdl.address, total_s=min(2.0, self._settings.total_timeout_s)
+            )
+        except BackendError as exc:
+            return BackendReadiness(name=self._name, ready=False, detail=exc.detail)
+        if reply.status >= 500:
+            return BackendReadiness(name=self._name, ready=False, detail=f"HTTP {reply.status}")
         elapsed = (time.perf_counter() - started) * 1000
         return BackendReadiness(name=self._name, ready=True, latency_ms=round(elapsed, 2))

@@ -7,7 +7,8 @@ SQLite (``acme_finance_books``). Invalid requests get a Client/Sender fault; bus
 errors come back, SAP-style, in a ``RETURN`` table of a successful reply.
 
 ``POST /_sandbox/faults`` switches on what a bad day looks like (see :class:`Faults`);
-``GET /_sandbox/stats`` counts calls and posted documents. Held replies (``slow``,
+``GET /_sandbox/stats`` counts calls and posted documents; ``GET /_sandbox/last_headers``
+shows the headers of the last SOAP call (see ``sandbox.http_faults``). Held replies (``slow``,
 ``commit_then_timeout``, ``drip``) are released when the server shuts down, so tests
 never wait them out.
 """
@@ -32,6 +33,7 @@ from aiohttp import web
 from lxml import etree
 
 from sandbox import acme_finance_books as books
+from sandbox import http_faults
 from sandbox.acme_finance_hostile import hostile_body
 
 ENDPOINT = "/sap/bc/srt/acme/finance"
@@ -43,7 +45,7 @@ WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utilit
 WSDL_TEXT = resources.files("sandbox").joinpath("acme_finance.wsdl").read_text("utf-8")
 FAULT_MODES = frozenset(
     {"ok", "slow", "http500", "soap_fault", "drip", "malformed", "xxe", "billion_laughs"}
-    | {"huge", "garbage", "commit_then_timeout"}
+    | {"huge", "garbage", "commit_then_timeout", "unavailable", "throttled", "reset"}
 )
 
 
@@ -56,7 +58,8 @@ class Faults:
     ``fault_code`` (Server or Client); ``drip`` sends a valid reply a few bytes every
     ``delay_s``; ``malformed``, ``xxe``, ``billion_laughs``, ``huge`` and ``garbage`` send
     hostile or broken bodies; ``commit_then_timeout`` stores a write, then holds its reply
-    ``delay_s``.
+    ``delay_s``; ``unavailable`` (503) and ``throttled`` (429) refuse with ``retry_after``
+    as the ``Retry-After`` header (if set); ``reset`` drops the connection unanswered.
     """
 
     mode: str = "ok"
@@ -64,6 +67,7 @@ class Faults:
     rate: float = 1.0
     fault_code: str = "Server"
     size_bytes: int = 6 * 1024 * 1024
+    retry_after: str = ""
     random: random.Random = field(default_factory=lambda: random.Random(0))  # noqa: S311
 
 
@@ -113,6 +117,7 @@ def create_app(db_path: Path, credentials: Credentials | None = None) -> web.App
     app.router.add_post(ENDPOINT, _soap)
     app.router.add_post("/_sandbox/faults", _set_faults)
     app.router.add_get("/_sandbox/stats", _get_stats)
+    http_faults.install(app)
     app.on_shutdown.append(_release_held_calls)
     app.on_cleanup.append(_close_db)
     return app
@@ -162,6 +167,7 @@ async def _wsdl(request: web.Request) -> web.Response:
 
 
 async def _soap(request: web.Request) -> web.StreamResponse:
+    http_faults.remember(request)
     raw = await request.read()
     version = SOAP12 if "soap+xml" in request.content_type else SOAP11
     try:
@@ -264,6 +270,11 @@ async def _fault_before(
             else "Function module parameters are inconsistent"
         )
         return _fault_response(version, SoapFault(faults.fault_code, message))
+    elif faults.mode in ("unavailable", "throttled"):
+        status = 503 if faults.mode == "unavailable" else 429
+        return http_faults.refusal(status, faults.retry_after, b"Try later", "text/html")
+    elif faults.mode == "reset":
+        return await http_faults.reset(request)
     elif faults.mode in ("malformed", "xxe", "billion_laughs", "huge", "garbage"):
         body = hostile_body(faults.mode, version, operation, faults.size_bytes)
         return web.Response(body=body, content_type=_content_type(version), charset="utf-8")
@@ -355,6 +366,7 @@ async def _set_faults(request: web.Request) -> web.Response:
     faults.rate = float(body.get("rate", 1.0))
     faults.fault_code = str(body.get("fault_code", "Server"))
     faults.size_bytes = int(body.get("size_bytes", 6 * 1024 * 1024))
+    faults.retry_after = str(body.get("retry_after", ""))
     faults.random = random.Random(int(body.get("seed", 0)))  # noqa: S311 - deterministic faults
     return web.json_response({"mode": faults.mode})
 

@@ -4,9 +4,10 @@ It speaks the way old systems do: upper-case German abbreviations (``MATNR``,
 ``WERKS``, ``LABST``), material numbers padded to 18 digits, quantities as
 zero-padded strings and dates as ``YYYYMMDD``. Data lives in SQLite so that a
 write is visible to later reads. ``POST /_sandbox/faults`` switches fault modes
-on, so tests can see how the gateway copes with a slow, failing or lying backend;
-``GET /_sandbox/stats`` counts API calls, the most calls it ever served at once, and
-the material documents it holds.
+on, so tests can see how the gateway copes with a slow, failing, throttling or lying
+backend; ``GET /_sandbox/stats`` counts API calls, the most calls it ever served at once,
+and the material documents it holds; ``GET /_sandbox/last_headers`` shows the headers of
+the last API call (see ``sandbox.http_faults``).
 
 Goods movements carry an external reference (``EXTREF``, unique, separate from the
 16-character ``XBLNR`` the agent sees), and ``GET /api/v1/MKPF?EXTREF=`` finds one by
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+
+from sandbox import http_faults
 
 MOVEMENT_SIGN = {"101": 1, "201": -1, "551": -1}  # receipt, issue to cost centre, scrapping
 SEED_STOCK = [
@@ -36,6 +40,8 @@ SEED_STOCK = [
     ("100234", "Hex bolt M8x40 zinc plated", "ST", "0.021", "2000", "0001", "40.000", "20261110"),
     ("300001", "Hydraulic oil HLP 46", "L", "", "2000", "0003", "850.500", "20261120"),
 ]
+
+REFUSALS = {"unavailable": (503, "System in maintenance"), "throttled": (429, "Too many requests")}
 
 BUYERS = {  # EKMAIL: the responsible buyer's e-mail (personal data)
     "100234": "jonas.weber@acme.example",
@@ -68,11 +74,13 @@ class Stats:
 class FaultMode:
     """What the API endpoints do instead of answering normally."""
 
-    # ok | slow | hold | error | unavailable | garbage | truncated | not_json | huge |
+    # ok | slow | hold | error | unavailable (503) | throttled (429) | reset | garbage |
+    # truncated | not_json | huge |
     # committed_timeout (a write is stored, then its answer is held back like "slow")
     mode: str = "ok"
     delay_s: float = 0.0
     count: int = 0  # > 0: only the next `count` API calls see the fault, then "ok"
+    retry_after: str = ""  # sent as Retry-After by "unavailable" and "throttled"
 
 
 def _matnr(material: str) -> str:
@@ -122,6 +130,7 @@ def create_app(db_path: Path) -> web.Application:
     app.router.add_post("/_sandbox/release", _release_held_calls)
     app.router.add_get("/_sandbox/stats", _get_stats)
     app.router.add_get("/_sandbox/wait_held", _wait_held)
+    http_faults.install(app)
     app.on_shutdown.append(_release_slow_calls)
     app.on_cleanup.append(_close_db)
     return app
@@ -159,6 +168,7 @@ async def _close_db(app: web.Application) -> None:
 async def _faults(request: web.Request, handler: Any) -> web.StreamResponse:
     if not request.path.startswith("/api/"):
         return await handler(request)  # type: ignore[no-any-return]
+    http_faults.remember(request)
     stats = request.app[STATS]
     stats.api_calls += 1
     stats.in_flight += 1
@@ -172,7 +182,7 @@ async def _faults(request: web.Request, handler: Any) -> web.StreamResponse:
 
 def _current_fault(fault: FaultMode) -> FaultMode:
     """The fault this call sees; a counted fault is used up one call at a time."""
-    seen = FaultMode(fault.mode, fault.delay_s)
+    seen = FaultMode(fault.mode, fault.delay_s, retry_after=fault.retry_after)
     if fault.count > 0:
         fault.count -= 1
         if fault.count == 0:
@@ -191,8 +201,12 @@ async def _answer(request: web.Request, handler: Any, fault: FaultMode) -> web.S
         return response
     elif fault.mode == "error":
         return web.json_response({"TYPE": "A", "MESSAGE": "ABAP runtime error"}, status=500)
-    elif fault.mode == "unavailable":
-        return web.json_response({"MESSAGE": "System in maintenance"}, status=503)
+    elif fault.mode in REFUSALS:
+        status, message = REFUSALS[fault.mode]
+        body = json.dumps({"MESSAGE": message}).encode()
+        return http_faults.refusal(status, fault.retry_after, body, "application/json")
+    elif fault.mode == "reset":
+        return await http_faults.reset(request)
     elif fault.mode == "not_json":
         return web.Response(text="<html>Gateway Error</html>", content_type="text/html")
     elif fault.mode == "huge":
@@ -219,6 +233,7 @@ async def _set_faults(request: web.Request) -> web.Response:
     fault.mode = str(body.get("mode", "ok"))
     fault.delay_s = float(body.get("delay_s", 0))
     fault.count = int(body.get("count", 0))
+    fault.retry_after = str(body.get("retry_after", ""))
     if fault.mode == "hold":
         request.app[HOLD].clear()
     return web.json_response({"mode": fault.mode})

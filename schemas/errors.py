@@ -39,7 +39,8 @@ the answer must carry (``Retry-After``, ``RateLimit``), rendered generically::
     │       ├── BackendUnavailable   503 backend_unavailable
     │       ├── CircuitOpen          503 backend_unavailable  (Retry-After; failing fast)
     │       ├── BackendBusy          503 backend_busy         (bulkhead full: shed)
-    │       └── BackendTimeout       504 timeout
+    │       └── BackendTimeout       504 timeout              (sent, no answer: outcome unknown)
+    │           └── BackendDisconnected  502 backend_disconnected (connection dropped after sending)
     ├── AuditUnavailable             503 audit_unavailable
     ├── StateUnavailable             503 state_unavailable
     ├── Overloaded                   503 overloaded
@@ -86,10 +87,17 @@ class GatewayError(Exception):
         self.headers: dict[str, str] = dict(headers or {})
 
 
+def retry_after_seconds(seconds: float) -> int:
+    """The one rounding rule for every ``Retry-After`` the gateway reads or writes: up to
+    whole seconds (RFC 9110 delay-seconds), at least 1, so a retry at that time is never
+    early and never immediate. The nanosecond slack keeps float noise (2.0000000001) from
+    costing a whole second."""
+    return max(math.ceil(seconds - 1e-9), 1)
+
+
 def retry_after_headers(seconds: float) -> dict[str, str]:
-    """``Retry-After`` as an integer (RFC 9110 delay-seconds), rounded up so a retry at
-    that time is never early."""
-    return {"Retry-After": str(max(math.ceil(seconds - 1e-9), 1))}
+    """``Retry-After`` for a wait of ``seconds``, rounded by :func:`retry_after_seconds`."""
+    return {"Retry-After": str(retry_after_seconds(seconds))}
 
 
 class Unauthenticated(GatewayError):
@@ -273,7 +281,21 @@ class BackendBusy(TransientBackendError):
 
 
 class BackendTimeout(TransientBackendError):
+    """The request was sent and no answer came in time: a write's outcome is unknown, so
+    the gateway looks before it re-sends (see ``adapters.base``)."""
+
     status, code, title = 504, "timeout", "The backend did not answer in time"
+
+
+class BackendDisconnected(BackendTimeout):
+    """The connection dropped (reset, closed, body cut short) after the request was sent.
+
+    A timeout in all but name: the backend may have acted, so every rule for an unknown
+    outcome applies; the code tells engineers the network, not the clock, ended the call.
+    """
+
+    status, code = 502, "backend_disconnected"
+    title = "The backend dropped the connection before answering"
 
 
 class AuditUnavailable(GatewayError):

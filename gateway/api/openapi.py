@@ -42,8 +42,9 @@ _ERRORS: dict[str, str] = {
     "422": "The input does not fit the schema (validation_failed, with errors[]), or the "
     "system of record refused it (backend_rejected).",
     "500": "A gateway bug (internal_error); no stack trace is sent.",
-    "502": "The system of record failed, or answered outside its contract "
-    "(backend_error, backend_contract_violation).",
+    "502": "The system of record failed, answered outside its contract, or dropped the "
+    "connection after the call was sent (backend_error, backend_contract_violation, "
+    "backend_disconnected: retryable, the outcome of a write is unknown).",
     "503": "The system of record or the audit trail is unavailable (retryable).",
     "504": "The system of record did not answer in time (timeout, retryable).",
 }

@@ -7,7 +7,7 @@ import json
 from aiohttp import web
 
 from gateway.guardrails.safety import scrub
-from schemas.errors import GatewayError
+from schemas.errors import GatewayError, retry_after_seconds
 
 PROBLEM_TYPE_BASE = "https://lastmile.dev/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -42,7 +42,7 @@ def problem_response(error: GatewayError, request_id: str, instance: str | None)
     )
     retry_after = error.extras.get("retry_after_s")
     if isinstance(retry_after, int | float):
-        response.headers["Retry-After"] = str(max(1, round(retry_after)))
+        response.headers["Retry-After"] = str(retry_after_seconds(retry_after))
     for name, value in error.headers.items():
         response.headers[name] = value
     if error.status == 401:

@@ -19,12 +19,12 @@ quota (``r``) and seconds to wait (``t``) of the tightest one.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from decimal import Decimal
 
 from gateway.resilience.config import RateLimitConfig
 from gateway.state.store import Reservation, StateStore
+from schemas.errors import retry_after_seconds
 
 ONE = Decimal(1)
 
@@ -56,24 +56,21 @@ class Admission:
     def headers(self) -> dict[str, str]:
         if not self.states:
             return {}
+        # one rounding for every number of seconds: up to whole seconds, at least 1
+        seconds = retry_after_seconds
         policies = ", ".join(
-            f'"{s.quota.policy}";q={s.quota.limit.limit};w={_seconds(s.quota.limit.window_s)}'
+            f'"{s.quota.policy}";q={s.quota.limit.limit};w={seconds(s.quota.limit.window_s)}'
             for s in self.states
         )
         tightest = self.refused or min(self.states, key=lambda s: (s.remaining, -s.reset_s))
         headers = {
             "RateLimit-Policy": policies,
             "RateLimit": f'"{tightest.quota.policy}";r={tightest.remaining};'
-            f"t={_seconds(tightest.reset_s)}",
+            f"t={seconds(tightest.reset_s)}",
         }
         if self.refused is not None:
-            headers["Retry-After"] = str(_seconds(self.refused.reset_s))
+            headers["Retry-After"] = str(seconds(self.refused.reset_s))
         return headers
-
-
-def _seconds(value: float) -> int:
-    """Whole seconds, rounded up so that waiting that long is always enough."""
-    return max(math.ceil(value - 1e-9), 1)
 
 
 class RateLimiter:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
+from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.app import build_app
@@ -125,3 +125,22 @@ async def test_health_and_readiness(gateway: Gateway) -> None:
     ready = await gateway.client.get("/readyz")
     assert ready.status == 200
     assert (await ready.json())["backends"][0]["ready"] is True
+
+
+@pytest.mark.parametrize(
+    ("mode", "sent", "expected"), [("throttled", "30", "30"), ("unavailable", "2.5", "3")]
+)
+async def test_a_backends_retry_after_reaches_the_agent(
+    gateway: Gateway, mode: str, sent: str, expected: str
+) -> None:
+    async with ClientSession() as http:
+        switched = await http.post(
+            gateway.wms.make_url("/_sandbox/faults"), json={"mode": mode, "retry_after": sent}
+        )
+        assert switched.status == 200
+
+    response = await gateway.invoke("warehouse.stock.get", STOCK)
+
+    assert response.status == 503
+    assert await problem_code(response) == "backend_unavailable"
+    assert response.headers["Retry-After"] == expected
