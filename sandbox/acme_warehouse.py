@@ -76,11 +76,26 @@ class FaultMode:
 
     # ok | slow | hold | error | unavailable (503) | throttled (429) | reset | garbage |
     # truncated | not_json | huge |
-    # committed_timeout (a write is stored, then its answer is held back like "slow")
+    # committed_timeout (a write is stored, then its answer is held back like "slow") |
+    # leaky (a 500 whose message leaks a DSN, tokens and the credentials it was sent)
     mode: str = "ok"
     delay_s: float = 0.0
     count: int = 0  # > 0: only the next `count` API calls see the fault, then "ok"
     retry_after: str = ""  # sent as Retry-After by "unavailable" and "throttled"
+
+
+def _leaky_message(request: web.Request) -> str:
+    """What careless legacy systems really put in error texts: their own DSN, and the
+    credentials of the request echoed back."""
+    sent = "; ".join(
+        f"{name}: {request.headers[name]}"
+        for name in ("Authorization", "X-Api-Key")
+        if name in request.headers
+    )
+    return (
+        "DB error: postgresql://wms_app:Db-Pa55word@db.internal:5432/wms refused; "
+        f"api_key=AKIA7LEAKED99 ; request had {sent}"
+    )
 
 
 def _matnr(material: str) -> str:
@@ -207,6 +222,8 @@ async def _answer(request: web.Request, handler: Any, fault: FaultMode) -> web.S
         return http_faults.refusal(status, fault.retry_after, body, "application/json")
     elif fault.mode == "reset":
         return await http_faults.reset(request)
+    elif fault.mode == "leaky":
+        return web.json_response({"MESSAGE": _leaky_message(request)}, status=500)
     elif fault.mode == "not_json":
         return web.Response(text="<html>Gateway Error</html>", content_type="text/html")
     elif fault.mode == "huge":

@@ -9,7 +9,6 @@ limit: the person decided to go beyond it.
 
 from __future__ import annotations
 
-import math
 from decimal import Decimal
 
 from gateway.guardrails.budgets import UNLIMITED, BudgetBook, Charge
@@ -19,7 +18,7 @@ from gateway.stages.policy import note_shadow
 from gateway.state import Reservation, StateStore
 from schemas.audit import Decision
 from schemas.common import Effect
-from schemas.errors import BudgetExceeded, StateUnavailable
+from schemas.errors import BudgetExceeded, StateUnavailable, retry_after_seconds
 
 
 class EnforceBudgets:
@@ -122,7 +121,7 @@ class EnforceBudgets:
             return
         call.decision = Decision.DENY
         if not call.dry_run:
-            retry_after = max(1, math.ceil(retry_s))
+            retry_after = retry_after_seconds(retry_s)
             raise BudgetExceeded(
                 f"{reason} Try again in {retry_after} s at the earliest, or ask the agent's "
                 "owner to raise the budget.",

@@ -55,6 +55,7 @@ from schemas.patterns import IDEMPOTENCY_KEY, is_valid
 
 log = structlog.get_logger("lastmile.idempotency")
 NOT_PROCESSED = frozenset({"backend_unavailable", "backend_busy"})
+UNKNOWN_OUTCOME = frozenset({"timeout", "backend_disconnected"})  # sent; answer never came
 
 
 class Idempotency:
@@ -218,7 +219,7 @@ class Idempotency:
                 await self._forget(unknown_key)
             return
         undecided = isinstance(exc, BackendTimeout | Halted) or exc.retryable
-        if "timeout" in codes and undecided:
+        if codes & UNKNOWN_OUTCOME and undecided:
             if op.lookup:  # the write-ahead record stays: the next call looks first
                 await self._forget(record_key)
                 return
