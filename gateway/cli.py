@@ -1,73 +1,81 @@
 """The ``lastmile`` command. Each subcommand lives in ``gateway/commands/``; add yours to
 :data:`COMMANDS`. Config, registry and adapter start-up errors end the command with exit
-code 2 and one line per problem on stderr, never a traceback."""
+code 2 and one line per problem on stderr, never a traceback.
+
+Only the module of the command being run is imported (all of them for ``--help`` or an
+unknown name): ``lastmile mcp-stdio`` is launched by agent hosts for every session and
+must start without the registry, zeep or Cedar, which the gateway's own commands load.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Sequence
 
-from adapters.base import StartupFailed
-from gateway.commands import (
-    adapter,
-    approvals,
-    audit,
-    check_config,
-    demo,
-    halt,
-    keys,
-    mcp_stdio,
-    policy,
-    sandbox,
-    serve,
-    tools,
-)
-from gateway.config import ConfigError
-from gateway.registry import RegistryError
-
-Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
-
-COMMANDS: tuple[Register, ...] = (
-    serve.register,
-    demo.register,
-    check_config.register,
-    keys.register,
-    sandbox.register,
-    audit.register,
-    policy.register,
-    approvals.register,
-    halt.register,
-    mcp_stdio.register,
-    tools.register,
-    adapter.register,
-)
+COMMANDS: dict[str, str] = {
+    "serve": "gateway.commands.serve",
+    "demo": "gateway.commands.demo",
+    "check-config": "gateway.commands.check_config",
+    "keys": "gateway.commands.keys",
+    "sandbox": "gateway.commands.sandbox",
+    "audit": "gateway.commands.audit",
+    "policy": "gateway.commands.policy",
+    "approvals": "gateway.commands.approvals",
+    "halt": "gateway.commands.halt",
+    "resume": "gateway.commands.halt",
+    "halts": "gateway.commands.halt",
+    "mcp-stdio": "gateway.commands.mcp_stdio",
+    "tools": "gateway.commands.tools",
+    "adapter": "gateway.commands.adapter",
+}
+"""Each subcommand and the module whose ``register(subcommands)`` adds it (in help order)."""
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(commands: Iterable[str] = COMMANDS) -> argparse.ArgumentParser:
+    """The argument parser with the given subcommands (and any their modules also add)."""
     root = argparse.ArgumentParser(
         prog="lastmile", description="A guarded gateway between AI agents and systems of record."
     )
-    commands = root.add_subparsers(dest="command", required=True)
-    for register in COMMANDS:
-        register(commands)
+    subcommands = root.add_subparsers(dest="command", required=True)
+    for module in dict.fromkeys(COMMANDS[name] for name in commands):
+        importlib.import_module(module).register(subcommands)
     return root
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    wanted = argv[:1] if argv[:1] and argv[0] in COMMANDS else COMMANDS
+    args = parser(wanted).parse_args(argv)
     try:
         code: int = args.run(args)
-    except ConfigError as exc:
-        print("\n".join(exc.problems), file=sys.stderr)
-        return 2
-    except RegistryError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    except StartupFailed as exc:
-        print(f"cannot start: {exc}", file=sys.stderr)
+    except Exception as exc:
+        problem = _startup_problem(exc)
+        if problem is None:
+            raise
+        print(problem, file=sys.stderr)
         return 2
     return code
+
+
+def _startup_problem(exc: Exception) -> str | None:
+    """What to print for a start-up failure, or None for anything else (a bug).
+
+    Imported only once a command has failed, so that light commands stay light; a command
+    that raised one of these errors has loaded its module already.
+    """
+    from adapters.base import StartupFailed
+    from gateway.config import ConfigError
+    from gateway.registry import RegistryError
+
+    if isinstance(exc, ConfigError):
+        return "\n".join(exc.problems)
+    if isinstance(exc, RegistryError):
+        return str(exc)
+    if isinstance(exc, StartupFailed):
+        return f"cannot start: {exc}"
+    return None
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""The official MCP SDK client against the gateway: Streamable HTTP on a real port, and
-stdio against ``lastmile mcp-stdio`` as a real subprocess.
+"""The official MCP SDK client against the gateway's Streamable HTTP endpoint on a real
+port (stdio, relayed by ``lastmile mcp-stdio``, is in test_mcp_stdio.py).
 
 Each test runs in both eras the SDK speaks: ``auto`` (it discovers 2026-07-28 and sends
 self-contained requests, no session) and ``legacy`` (the initialize handshake and an
@@ -8,22 +8,16 @@ self-contained requests, no session) and ``legacy`` (the initialize handshake an
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
-from aiohttp.test_utils import TestServer
 from mcp import Client
-from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from gateway.audit.store_sqlite import SqliteAuditStore
 from tests.conftest import INVENTORY, REPLENISH, Gateway
 
 MODES = ["auto", "legacy"]
@@ -158,45 +152,6 @@ async def test_options_in_meta_reach_the_audit_trail(gateway: Gateway) -> None:
     assert result.is_error is False
     [event] = await gateway.audit(agent_id="replenishment-bot")
     assert event.on_behalf_of == "maria.schmidt@acme.example"
-
-
-@pytest.mark.parametrize("mode", MODES)
-async def test_stdio_serves_the_same_tools_through_the_same_path(
-    wms: TestServer, tmp_path: Path, mode: str
-) -> None:
-    audit_db = tmp_path / "audit.sqlite"
-    server = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "gateway", "mcp-stdio", "--agent-key", INVENTORY],
-        env={
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "LASTMILE_ACME_WMS_URL": str(wms.make_url("")).rstrip("/"),
-            "LASTMILE_AUDIT_DB": str(audit_db),
-        },
-        cwd=str(tmp_path),
-    )
-    with (tmp_path / "stderr.log").open("w") as errlog:
-        async with Client(stdio_client(server, errlog=errlog), mode=mode) as client:
-            tools = sorted(tool.name for tool in (await client.list_tools()).tools)
-            read = await client.call_tool("warehouse.stock.get", STOCK)
-            invalid = await client.call_tool("warehouse.stock.get", {"material": "x"})
-
-    assert tools == READS
-    assert read.is_error is False
-    assert read.structured_content is not None
-    assert read.structured_content["quantity"] == "125.000"
-    assert invalid.is_error is True
-    assert "(validation_failed)" in text_of(invalid)
-    store = SqliteAuditStore(audit_db)
-    await store.open()
-    try:
-        events = await store.query(agent_id="inventory-bot")
-    finally:
-        await store.close()
-    assert [(e.protocol, e.outcome) for e in events] == [
-        ("mcp", "ok"),
-        ("mcp", "validation_failed"),
-    ]
 
 
 async def test_a_client_with_a_bad_key_cannot_connect(gateway: Gateway) -> None:

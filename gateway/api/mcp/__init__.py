@@ -1,5 +1,7 @@
 """The MCP face of the gateway: JSON-RPC methods (``protocol``), the Streamable HTTP
-transport at ``/mcp`` (``http``) and the stdio transport (``stdio``).
+transport at ``/mcp`` (``http``), and stdio for hosts that launch their servers, relayed
+to ``/mcp`` by ``lastmile mcp-stdio`` (``stdio`` and ``relay``, which import neither the
+app nor ``protocol``, so the relay starts fast).
 
 Import the modules themselves; this package imports nothing, so that
 ``gateway.config`` can import ``gateway.api.mcp.config`` without a cycle.

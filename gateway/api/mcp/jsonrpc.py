@@ -1,6 +1,6 @@
 """JSON-RPC 2.0 as MCP uses it: message shapes, error codes, and the HTTP status of each.
 
-Transport-neutral: the HTTP and stdio transports both frame what this module builds.
+Transport-neutral: the HTTP transport and the stdio relay both frame what this module builds.
 """
 
 from __future__ import annotations

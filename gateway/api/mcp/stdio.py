@@ -1,111 +1,187 @@
-"""The MCP stdio transport: newline-delimited JSON-RPC on standard input and output.
+"""MCP's stdio transport, relayed: newline-delimited JSON-RPC on standard input and
+output, each message forwarded to a running gateway (:mod:`gateway.api.mcp.relay`).
 
-One process serves one agent host, so the agent is fixed at start (its key, given to
-``lastmile mcp-stdio``) and the connection itself is the session: a handshake-era
-client sends ``initialize`` once; a 2026-07-28 client puts the envelope in every
-request. Nothing but MCP messages goes to stdout; logs go to stderr.
+Hosts may send several requests without waiting: up to ``max_concurrent`` are in
+flight at once and each answer is written when it arrives (JSON-RPC matches answers by
+id, not order); past the bound the relay stops reading, so the host feels the
+back-pressure. ``initialize`` is the exception: it is answered before the next line is
+read, because what follows needs the session it opens. A line longer than the bound is
+skipped whole and answered with an error; standard input's end lets the calls in flight
+finish. Nothing but MCP messages goes to stdout.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
-
-import structlog
+from typing import Final
 
 from gateway.api.mcp.jsonrpc import (
     INTERNAL_ERROR,
-    INVALID_REQUEST,
     PARSE_ERROR,
     JsonObject,
     RpcError,
-    check_request,
     error_message,
-    is_notification,
-    is_response,
-    parse,
-    request_id_of,
-    result_message,
 )
-from gateway.api.mcp.protocol import Exchange, McpHandler
-from gateway.api.mcp.versions import (
-    ASSUMED_HANDSHAKE_VERSION,
-    MODERN_VERSIONS,
-    check_envelope,
-    envelope_version,
-)
-from gateway.api.middleware import new_request_id
-
-log = structlog.get_logger("lastmile.mcp")
+from gateway.api.mcp.relay import ClientMessage, GatewayRelay, log
 
 Write = Callable[[bytes], Awaitable[None]]
+ReadChunk = Callable[[], Awaitable[bytes]]
+"""The next bytes of standard input; ``b""`` at its end."""
+
+_CHUNK: Final = 64 * 1024
 
 
-@dataclass(slots=True)
-class Connection:
-    credentials: str
-    version: str | None = None  # set by initialize (handshake era)
+class TooLong:
+    """A line that went past the limit (skipped up to its newline)."""
 
 
-async def serve(
-    handler: McpHandler, credentials: str, reader: asyncio.StreamReader, write: Write
-) -> None:
-    """Answer messages in order until standard input ends."""
-    connection = Connection(credentials)
-    while True:
+TOO_LONG: Final = TooLong()
+
+
+class LineReader:
+    """Lines of at most ``limit`` bytes from a source of chunks, newline kept out."""
+
+    def __init__(self, read: ReadChunk, limit: int) -> None:
+        self._read = read
+        self.limit = limit
+        self._buffer = bytearray()
+        self._skipping = False
+        self._ended = False
+
+    async def next(self) -> bytes | TooLong | None:
+        """The next line, :data:`TOO_LONG` for one over the limit, None at the end."""
+        while True:
+            newline = self._buffer.find(b"\n")
+            if newline >= 0:
+                line = bytes(self._buffer[:newline])
+                del self._buffer[: newline + 1]
+                if self._skipping:
+                    self._skipping = False
+                    continue
+                return TOO_LONG if len(line) > self.limit else line
+            if len(self._buffer) > self.limit:
+                self._buffer.clear()
+                if not self._skipping:
+                    self._skipping = True
+                    return TOO_LONG
+            if self._ended:
+                rest, skipped = bytes(self._buffer), self._skipping
+                self._buffer.clear()
+                self._skipping = False
+                return None if skipped or not rest else rest
+            chunk = await self._read()
+            self._ended = not chunk
+            self._buffer += chunk
+
+
+async def serve(relay: GatewayRelay, lines: LineReader, write: Write, max_concurrent: int) -> None:
+    """Relay messages until standard input ends (then let the calls in flight finish)."""
+    output = _Output(write)
+    slots = asyncio.Semaphore(max_concurrent)
+    in_flight: set[asyncio.Task[None]] = set()
+
+    async def relay_one(message: ClientMessage) -> None:
         try:
-            line = await reader.readline()
-        except ValueError:  # a line longer than the reader's limit
-            await _send(write, error_message(None, RpcError(PARSE_ERROR, "Message too large.")))
-            continue
-        if not line:
-            return
-        if not line.strip():
-            continue
-        reply = await answer(handler, connection, line)
-        if reply is not None:
-            await _send(write, reply)
+            answers = await relay.forward(message)
+        except Exception as exc:  # a bug: the host still gets an answer, stderr the name
+            log(f"relaying failed unexpectedly ({type(exc).__name__})")
+            failure = RpcError(INTERNAL_ERROR, "The relay failed unexpectedly.")
+            answers = [error_message(message.id, failure)] if message.expects_answer else []
+        finally:
+            slots.release()
+        for answer in answers:
+            await output.send(answer)
 
-
-async def _send(write: Write, message: JsonObject) -> None:
-    await write(json.dumps(message, ensure_ascii=False).encode("utf-8") + b"\n")
-
-
-async def answer(handler: McpHandler, connection: Connection, line: bytes) -> JsonObject | None:
     try:
-        message: Any = parse(line)
-    except (ValueError, RecursionError):
-        return error_message(None, RpcError(PARSE_ERROR, "Parse error: the line is not JSON."))
-    if isinstance(message, dict) and (is_response(message) or is_notification(message)):
-        return None
+        while (line := await lines.next()) is not None:
+            if isinstance(line, TooLong):
+                await output.send(error_message(None, _too_long(lines)))
+                continue
+            if not line.strip():
+                continue
+            message = ClientMessage.of(line)
+            await slots.acquire()
+            if message.method == "initialize":
+                await relay_one(message)
+                continue
+            task = asyncio.create_task(relay_one(message))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+        if in_flight:
+            await asyncio.gather(*in_flight)
+    finally:
+        for task in in_flight:
+            task.cancel()
+
+
+def _too_long(lines: LineReader) -> RpcError:
+    return RpcError(
+        PARSE_ERROR,
+        f"Message too large: over {lines.limit} bytes (--max-message-bytes); it was not sent.",
+    )
+
+
+class _Output:
+    """Whole messages to stdout, one per line, one writer at a time. Once the host has
+    closed its end nothing more is written; the relay ends when standard input does."""
+
+    def __init__(self, write: Write) -> None:
+        self._write = write
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    async def send(self, message: JsonObject) -> None:
+        data = json.dumps(message, ensure_ascii=False).encode("utf-8") + b"\n"
+        async with self._lock:
+            if self._closed:
+                return
+            try:
+                await self._write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                self._closed = True
+                log("the agent host closed standard output")
+
+
+async def standard_streams() -> tuple[ReadChunk, Write]:
+    """Non-blocking standard input and output: pipes and terminals through the event
+    loop, regular files (``< requests.jsonl``) read and written directly."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=_CHUNK)
     try:
-        rid, method, params = check_request(message)
-    except RpcError as exc:
-        return error_message(request_id_of(message), exc)
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    except ValueError:  # a regular file: reads never wait
+        stdin = sys.stdin.fileno()
+
+        async def read_file() -> bytes:
+            return os.read(stdin, _CHUNK)
+
+        read = read_file
+    else:
+
+        async def read_pipe() -> bytes:
+            return await reader.read(_CHUNK)
+
+        read = read_pipe
     try:
-        if envelope_version(params) is not None:
-            version = check_envelope(method, params, None)
-        elif method == "initialize":
-            result = handler.initialize(params)
-            connection.version = result["protocolVersion"]
-            return result_message(rid, result)
-        elif connection.version is not None:
-            version = connection.version
-        elif method == "ping":
-            version = ASSUMED_HANDSHAKE_VERSION
-        else:
-            raise RpcError(
-                INVALID_REQUEST,
-                "Send initialize first, or use protocol version "
-                f"{MODERN_VERSIONS[0]} with its envelope in params._meta.",
-            )
-        exchange = Exchange(new_request_id(), connection.credentials, version)
-        return result_message(rid, await handler.handle(method, params, exchange))
-    except RpcError as exc:
-        return error_message(rid, exc)
-    except Exception:
-        log.exception("mcp_stdio_error", method=method[:100])
-        return error_message(rid, RpcError(INTERNAL_ERROR, "The gateway failed unexpectedly."))
+        transport, protocol = await loop.connect_write_pipe(
+            asyncio.streams.FlowControlMixin, sys.stdout
+        )
+    except ValueError:
+        stdout = sys.stdout.buffer
+
+        async def write_file(data: bytes) -> None:
+            stdout.write(data)
+            stdout.flush()
+
+        return read, write_file
+    writer = asyncio.StreamWriter(transport, protocol, None, loop)
+
+    async def write_pipe(data: bytes) -> None:
+        writer.write(data)
+        await writer.drain()
+
+    return read, write_pipe

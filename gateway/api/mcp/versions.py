@@ -72,12 +72,13 @@ def unsupported(requested: str) -> RpcError:
     )
 
 
-def check_envelope(method: str, params: JsonObject, headers: Mapping[str, str] | None) -> str:
+def check_envelope(method: str, params: JsonObject, headers: Mapping[str, str]) -> str:
     """The version of a 2026-07-28 request, after checking its envelope and its headers.
 
-    ``headers`` (lower-case names) is None on stdio, which has none. Rungs, first
-    failure wins: the envelope is complete; the headers agree with the body (a client
-    that disagrees with itself is told so before anything else); the version is ours.
+    ``headers`` have lower-case names (stdio clients get theirs from the relay, which
+    copies them from the envelope). Rungs, first failure wins: the envelope is complete;
+    the headers agree with the body (a client that disagrees with itself is told so
+    before anything else); the version is ours.
     """
     meta = params.get("_meta")
     if not isinstance(meta, Mapping):
@@ -92,18 +93,17 @@ def check_envelope(method: str, params: JsonObject, headers: Mapping[str, str] |
             INVALID_PARAMS, f"params._meta is missing the envelope key(s): {', '.join(missing)}"
         )
     version = meta[META_PROTOCOL_VERSION]
-    if headers is not None:
-        if headers.get("mcp-protocol-version") != version:
-            raise RpcError(
-                HEADER_MISMATCH,
-                "The MCP-Protocol-Version header does not match params._meta's protocol version",
-            )
-        if headers.get("mcp-method") != method:
-            raise RpcError(HEADER_MISMATCH, "The Mcp-Method header does not match the method")
-        key = NAME_BEARING.get(method)
-        named = params.get(key) if key is not None else None
-        if named is not None and header_value(headers.get("mcp-name")) != named:
-            raise RpcError(HEADER_MISMATCH, f"The Mcp-Name header does not match params.{key}")
+    if headers.get("mcp-protocol-version") != version:
+        raise RpcError(
+            HEADER_MISMATCH,
+            "The MCP-Protocol-Version header does not match params._meta's protocol version",
+        )
+    if headers.get("mcp-method") != method:
+        raise RpcError(HEADER_MISMATCH, "The Mcp-Method header does not match the method")
+    key = NAME_BEARING.get(method)
+    named = params.get(key) if key is not None else None
+    if named is not None and header_value(headers.get("mcp-name")) != named:
+        raise RpcError(HEADER_MISMATCH, f"The Mcp-Name header does not match params.{key}")
     if not isinstance(version, str):
         raise RpcError(INVALID_PARAMS, "The protocol version in params._meta must be a string")
     if version not in MODERN_VERSIONS:
