@@ -330,6 +330,32 @@ async def test_malformed_call_options_are_refused_as_tool_errors_and_audited(
     assert (event.protocol, event.outcome, event.on_behalf_of) == ("mcp", "validation_failed", None)
 
 
+async def test_an_idempotency_key_with_a_trailing_newline_is_refused_and_audited(
+    gateway: Gateway,
+) -> None:
+    params = {
+        "name": "warehouse.goods_movements.create",
+        "arguments": {
+            "material": "100234",
+            "plant": "1000",
+            "kind": "receipt",
+            "quantity": "5",
+            "posting_date": "2026-11-26",
+        },
+        "_meta": {**envelope(), "dev.lastmile/idempotencyKey": "order-1\n"},
+    }
+    headers = {"MCP-Protocol-Version": MODERN, "Mcp-Method": "tools/call"}
+    body = {"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": params}
+    response = await post(
+        gateway, body, REPLENISH, **headers, **{"Mcp-Name": "warehouse.goods_movements.create"}
+    )
+    result = (await response.json())["result"]
+    assert result["_meta"]["dev.lastmile/problem"]["code"] == "idempotency_key_invalid"
+    assert await gateway.wms_calls() == 0
+    [event] = await gateway.audit()
+    assert event.outcome == "idempotency_key_invalid"
+
+
 async def test_an_unknown_tool_is_a_tool_error_and_audited(gateway: Gateway) -> None:
     response = await modern(
         gateway, "tools/call", {"name": "warehouse.stock.delete", "arguments": {}}

@@ -12,6 +12,10 @@ from gateway.app import build_app
 from tests.conftest import INVENTORY, TEST_CONFIG, Gateway, make_config
 
 STOCK = {"material": "100234", "plant": "1000"}
+MODERN = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
 
 
 async def test_calls_beyond_the_bound_are_shed_fast(gateway: Gateway, tmp_path: Path) -> None:
@@ -38,6 +42,27 @@ async def test_calls_beyond_the_bound_are_shed_fast(gateway: Gateway, tmp_path: 
         metrics = await (await client.get("/metrics")).text()
         assert "lastmile_shed_calls 1.0" in metrics
         assert "lastmile_in_flight_calls 2.0" in metrics
+        mcp = await client.post(
+            "/mcp",
+            json={
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "tools/call",
+                "params": {"name": "warehouse.stock.get", "arguments": STOCK, "_meta": MODERN},
+            },
+            headers={
+                **headers,
+                "Accept": "application/json, text/event-stream",
+                "MCP-Protocol-Version": "2026-07-28",
+                "Mcp-Method": "tools/call",
+                "Mcp-Name": "warehouse.stock.get",
+            },
+        )
+        result = (await mcp.json())["result"]
+        assert result["isError"] is True  # the same bound covers MCP's tools/call
+        assert result["_meta"]["dev.lastmile/problem"]["code"] == "overloaded"
+        metrics = await (await client.get("/metrics")).text()
+        assert "lastmile_shed_calls 2.0" in metrics
         await gateway.fault("ok")
         for task in held:
             task.cancel()

@@ -93,6 +93,43 @@ async def test_the_agents_trace_is_continued(
     assert f"{root.parent.span_id:016x}" == "00f067aa0ba902b7"
 
 
+async def test_the_agents_trace_is_continued_over_mcp_too(
+    traced_gateway: tuple[TestClient[Any, Any], InMemorySpanExporter, list[str]],
+) -> None:
+    client, exporter, traceparents = traced_gateway
+    trace_id = "0af7651916cd43dd8448eb211c80319c"
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }
+    response = await client.post(
+        "/mcp",
+        json={
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {
+                "name": "warehouse.stock.get",
+                "arguments": {"material": "100234", "plant": "1000"},
+                "_meta": meta,
+            },
+        },
+        headers={
+            "Authorization": f"Bearer {INVENTORY}",
+            "Accept": "application/json, text/event-stream",
+            "MCP-Protocol-Version": "2026-07-28",
+            "Mcp-Method": "tools/call",
+            "Mcp-Name": "warehouse.stock.get",
+            "traceparent": f"00-{trace_id}-b7ad6b7169203331-01",
+        },
+    )
+    assert (await response.json())["result"]["isError"] is False
+    root = next(s for s in exporter.get_finished_spans() if s.name == "lastmile.Measure")
+    assert f"{root.context.trace_id:032x}" == trace_id
+    [traceparent] = traceparents
+    assert traceparent.split("-")[1] == trace_id  # and handed on to the backend
+
+
 async def test_tracing_is_off_by_default(tmp_path: Path) -> None:
     config = make_config("http://127.0.0.1:9", tmp_path / "audit.sqlite")
     app = build_app(config)
