@@ -25,6 +25,7 @@ from gateway.commands import (
 )
 from gateway.config import ConfigError
 from gateway.registry import RegistryError
+from gateway.version import installed_version
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -48,6 +49,7 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="lastmile", description="A guarded gateway between AI agents and systems of record."
     )
+    root.add_argument("--version", action="version", version=f"lastmile {installed_version()}")
     commands = root.add_subparsers(dest="command", required=True)
     for register in COMMANDS:
         register(commands)
