@@ -14,6 +14,8 @@ import importlib
 import sys
 from collections.abc import Iterable, Sequence
 
+from gateway.version import installed_version
+
 COMMANDS: dict[str, str] = {
     "serve": "gateway.commands.serve",
     "demo": "gateway.commands.demo",
@@ -38,6 +40,7 @@ def parser(commands: Iterable[str] = COMMANDS) -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="lastmile", description="A guarded gateway between AI agents and systems of record."
     )
+    root.add_argument("--version", action="version", version=f"lastmile {installed_version()}")
     subcommands = root.add_subparsers(dest="command", required=True)
     for module in dict.fromkeys(COMMANDS[name] for name in commands):
         importlib.import_module(module).register(subcommands)

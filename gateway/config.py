@@ -85,6 +85,15 @@ def _http_url(value: str) -> str:
     return value
 
 
+def _public_url(value: str) -> str:
+    """An absolute http(s) URL without query or fragment; a trailing ``/`` is dropped so
+    paths join cleanly."""
+    _http_url(value)
+    if re.search(r"[\s?#]", value):
+        raise ValueError(f"expected a URL without spaces, query or fragment, got {value!r}")
+    return value.rstrip("/")
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -95,6 +104,11 @@ class ServerConfig(_Section):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     max_in_flight: int = Field(
         default=1024, ge=1, description="Operation calls served at once; more get 503 overloaded"
+    )
+    public_url: Annotated[EnvStr, AfterValidator(_public_url)] | None = Field(
+        default=None,
+        description="Where agents reach the gateway (behind a proxy, say); /openapi.json "
+        "names it in servers. Unset: servers is [{url: /}], relative to the document.",
     )
 
 
@@ -215,7 +229,10 @@ class StaffConfig(_Section):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9._@-]{0,127}$")
     name: str = ""
     key_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    roles: list[StaffRole] = Field(min_length=1)
+    roles: list[StaffRole] = Field(
+        description="What this person may do; [] keeps a known person with no powers "
+        "(their key is recognised, every staff route answers 403)"
+    )
     revoked: bool = False
 
 

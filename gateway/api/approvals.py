@@ -25,7 +25,7 @@ from gateway.guardrails.approval_store import HeldCall
 from gateway.identity import StaffMember
 from schemas.errors import FieldError, Forbidden, NotFound, Unauthenticated, ValidationFailed
 
-_STATUSES = {"pending", "executing", "executed", "failed", "rejected", "expired"}
+STATUSES = {"pending", "executing", "executed", "failed", "rejected", "expired"}
 
 
 class DecisionRequest(BaseModel):
@@ -74,9 +74,9 @@ async def _get(request: web.Request) -> web.Response:
 async def _list(request: web.Request) -> web.Response:
     staff_with_role(request, StaffRole.APPROVER)
     status = request.query.get("status")
-    if status is not None and status not in _STATUSES:
+    if status is not None and status not in STATUSES:
         raise ValidationFailed(
-            f"Unknown status {status[:40]!r}; use one of {', '.join(sorted(_STATUSES))}.",
+            f"Unknown status {status[:40]!r}; use one of {', '.join(sorted(STATUSES))}.",
             [FieldError(field="query:status", message="unknown status", expected="a status")],
         )
     desk = request.app[GUARDRAILS].desk

@@ -23,7 +23,7 @@ from gateway.audit.store import AuditQuery
 from gateway.config import StaffRole
 from schemas.errors import FieldError, NotFound, ValidationFailed
 
-_FILTERS = {
+FILTERS = {
     "agent": "agent_id",
     "owner": "agent_owner",
     "operation": "operation",
@@ -32,7 +32,7 @@ _FILTERS = {
     "kind": "kind",
     "request_id": "request_id",
 }
-_PARAMS = {*_FILTERS, "since", "until", "limit", "cursor", "order"}
+PARAMS = {*FILTERS, "since", "until", "limit", "cursor", "order"}
 MAX_PAGE = 1000
 
 
@@ -90,12 +90,12 @@ def _decode_cursor(params: dict[str, str]) -> int | None:
 
 
 def parse_query(params: dict[str, str]) -> AuditQuery:
-    unknown = sorted(set(params) - _PARAMS)
+    unknown = sorted(set(params) - PARAMS)
     if unknown:
         raise _invalid(
             unknown[0],
             "unknown query parameter",
-            "one of " + ", ".join(sorted(_PARAMS)),
+            "one of " + ", ".join(sorted(PARAMS)),
             unknown[0],
         )
     limit_text = params.get("limit", "100")
@@ -104,7 +104,7 @@ def parse_query(params: dict[str, str]) -> AuditQuery:
     order = params.get("order", "asc")
     if order not in ("asc", "desc"):
         raise _invalid("order", "unknown order", "asc or desc", order)
-    filters: dict[str, Any] = {field: params.get(name) for name, field in _FILTERS.items()}
+    filters: dict[str, Any] = {field: params.get(name) for name, field in FILTERS.items()}
     return AuditQuery(
         **filters,
         since=_time(params, "since"),
