@@ -12,9 +12,9 @@ things, in this order:
    ``\\r``, which no spreadsheet reads as the start of a formula.
 2. **No formulas** (OWASP, "CSV Injection"): a cell whose first non-blank character is
    ``= + - @``, or one of their full-width forms (U+FF1D, U+FF0B, U+FF0D, U+FF20, which
-   input methods and some spreadsheets fold to ASCII), gets a leading ``'``. A cell that is wholly a
-   plain decimal number (``-5``, ``+1.5e3``) is left alone: no spreadsheet runs it as a
-   formula, and it stays usable as a number.
+   input methods and some spreadsheets fold to ASCII), gets a leading ``'``. A cell that
+   is wholly a plain decimal number (``-5``, ``+1.5e3``) is left alone: no spreadsheet
+   runs it as a formula, and it stays usable as a number.
 
 The writer quotes every cell (``csv.QUOTE_ALL``), so no reader has to guess where a
 cell ends and leading or trailing blanks survive.
