@@ -6,6 +6,7 @@ Transport-neutral: the HTTP and stdio transports both frame what this module bui
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 JsonObject = dict[str, Any]
@@ -50,9 +51,41 @@ class RpcError(Exception):
         return error
 
 
+MAX_DEPTH = 512
+"""Deepest nesting a message may have. Tool arguments this deep can never validate (the
+input validator stops near 200 levels, and says so in an audited ``malformed_json``);
+the bound keeps every later walk of the message (re-encoding the arguments, building
+the event) well inside Python's recursion limit, so depth is never a 500."""
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
 def parse(data: bytes | str) -> Any:
-    """JSON as RFC 8259 has it: ``NaN`` and ``Infinity`` are not JSON (Python accepts them)."""
-    return json.loads(data, parse_constant=_reject_constant)
+    """JSON as RFC 8259 and I-JSON (RFC 7493) have it, so that whatever it returns can be
+    encoded again: ``NaN`` and ``Infinity`` are not JSON (Python accepts them), text must
+    be UTF-8 without lone surrogates (Python decodes ``\\udc85`` and CESU bytes to a
+    string that cannot be encoded), and nesting is bounded by :data:`MAX_DEPTH`. Every
+    refusal is a :class:`ValueError`, which the transports answer as a parse error."""
+    text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+    value = json.loads(text, parse_constant=_reject_constant)
+    if text.count("[") + text.count("{") > MAX_DEPTH:  # a cheap bound on the depth
+        _check_depth(value)
+    if _SURROGATE_ESCAPE.search(text):
+        json.dumps(value, ensure_ascii=False).encode("utf-8")  # UnicodeEncodeError if lone
+    return value
+
+
+def _check_depth(value: Any) -> None:
+    """Walk the containers without recursion; too deep is a ValueError."""
+    stack: list[tuple[dict[str, Any] | list[Any], int]] = []
+    if isinstance(value, dict | list):
+        stack.append((value, 1))
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        if depth > MAX_DEPTH:
+            raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
 
 
 def _reject_constant(name: str) -> Any:
