@@ -56,7 +56,6 @@ ON_BEHALF_OF = {  # X-On-Behalf-Of sent -> its cell ('' when refused: never reco
     "+cmd:/x": "'+cmd:/x",
     "=cmd|x": "",
 }
-MCP_ON_BEHALF_OF = "-maria\n"  # the MCP pattern lets a trailing newline through
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 UNSAFE = {"Cc", "Cf", "Zl", "Zp"}
@@ -119,9 +118,9 @@ async def make_hostile_trail(gateway: Gateway) -> dict[str, tuple[str, str, str]
             result = await client.call_tool(name, STOCK)
             calls[request_id_of(result)] = ("operation", name, cell)
         result = await client.call_tool(
-            "warehouse.stock.get", STOCK, meta={"dev.lastmile/onBehalfOf": MCP_ON_BEHALF_OF}
+            "warehouse.stock.get", STOCK, meta={"dev.lastmile/onBehalfOf": "-maria"}
         )
-        calls[request_id_of(result)] = ("on_behalf_of", MCP_ON_BEHALF_OF, "'-maria\\n")
+        calls[request_id_of(result)] = ("on_behalf_of", "-maria", "'-maria")
     return calls
 
 
@@ -208,3 +207,32 @@ def test_a_hostile_export_file_is_refused_in_one_line(
     err = capsys.readouterr().err
     assert err.startswith("lastmile audit verify: line ")
     assert err.count("\n") == 1
+
+
+async def test_every_readable_column_is_neutralised(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Whatever a future face lets into an event, no readable cell carries it raw."""
+    key, path = signer(), tmp_path / "audit.sqlite"
+    store = SqliteAuditStore(path, key)
+    await store.open()
+    hostile = "\r\n=cmd|' /C calc'!A0\x00\x1b\u202e"
+    text_fields = ("request_id", "agent_id", "agent_owner", "on_behalf_of", "operation", "outcome")
+    await store.append(event(0).model_copy(update=dict.fromkeys(text_fields, hostile)))
+    await store.append(event(1).model_copy(update=dict.fromkeys(text_fields, "@" + hostile)))
+    await store.close()
+    export = tmp_path / "audit.csv"
+    assert (
+        main(["audit", "export", "--store", str(path), "--format", "csv", "--out", str(export)])
+        == 0
+    )
+
+    lines = export.read_text(encoding="utf-8").split("\n")
+    rows = list(csv.reader(lines[:-1], strict=True))
+    assert [row[0] for row in rows] == ["record", "entry", "entry", "checkpoint"]
+    assert_safe_for_spreadsheets(rows)
+    header, escaped = rows[0], "\\r\\n=cmd|' /C calc'!A0\\x00\\x1b\\u202e"
+    for row, cell in zip(rows[1:3], [escaped, "'@" + escaped], strict=True):
+        assert [row[header.index(field)] for field in text_fields] == [cell] * len(text_fields)
+    capsys.readouterr()
+    assert main(["audit", "verify", "--export", str(export), "--public-key", public_b64(key)]) == 0
