@@ -33,11 +33,14 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d"
 the check: they are escaped first)."""
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_PLAIN = re.compile(r"[ -\[\]-~]*")  # printable ASCII but backslash: nothing to escape
 
 
 def cell(value: object) -> str:
     """``value`` as one printable line that no spreadsheet evaluates."""
-    text = "" if value is None else safe(value)
+    text = "" if value is None else str(value)
+    if not _PLAIN.fullmatch(text):
+        text = safe(text)
     if text.lstrip().startswith(FORMULA_PREFIXES) and not _NUMBER.fullmatch(text):
         return "'" + text
     return text
