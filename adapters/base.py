@@ -303,14 +303,16 @@ async def within(total_s: float, work: Awaitable[T]) -> T:
         raise BackendTimeout(f"The backend did not answer within {total_s:g} s.") from exc
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f\ud800-\udfff]")
 
 
 def safe_text(text: object, limit: int = 300) -> str:
     """A backend message made safe to pass on to an LLM or a log line.
 
     Control characters are dropped, line breaks folded and the text bounded, so a
-    hostile backend cannot forge log lines or flood an agent's context.
+    hostile backend cannot forge log lines or flood an agent's context. Lone surrogates
+    (how Python decodes header bytes that are not UTF-8) are dropped too: they cannot be
+    encoded, so one in a problem document or a log line would turn an answer into a 500.
     """
     cleaned = _CONTROL.sub("", str(text)).replace("\r", " ").replace("\n", " ").strip()
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"

@@ -120,7 +120,9 @@ class KeyDirectory(Generic[HolderT]):
             raise Unauthenticated(
                 "Unsupported authorization scheme: send 'Authorization: Bearer <key>'."
             )
-        digest = hashlib.sha256(key.strip().encode("utf-8")).digest()
+        # surrogatepass: header bytes that are not UTF-8 arrive as lone surrogates; they
+        # hash to bytes no configured key has, so the caller is refused, never a 500
+        digest = hashlib.sha256(key.strip().encode("utf-8", "surrogatepass")).digest()
         found: HolderT | None = None
         for candidate, holder in self._by_digest:
             if hmac.compare_digest(candidate, digest):

@@ -12,11 +12,13 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
+from adapters.base import safe_text
 from gateway.appkeys import AUDIT_STORE, STAFF
 from gateway.audit.prove import ProofUnavailable
 from gateway.audit.store import AuditQuery
@@ -34,6 +36,10 @@ FILTERS = {
 }
 PARAMS = {*FILTERS, "since", "until", "limit", "cursor", "order"}
 MAX_PAGE = 1000
+MAX_CURSOR_CHARS = 200
+"""Issued cursors are about 60 characters; anything longer is refused before decoding."""
+_CURSOR = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_CURSOR_CHARS}}}")
+_MAX_INDEX = 2**63 - 1  # SQLite's INTEGER
 
 
 def _invalid(field: str, message: str, expected: str, received: str) -> ValidationFailed:
@@ -41,7 +47,10 @@ def _invalid(field: str, message: str, expected: str, received: str) -> Validati
         f"The query parameter {field!r} is invalid: {message}.",
         [
             FieldError(
-                field=f"query:{field}", message=message, expected=expected, received=received[:100]
+                field=f"query:{field}",
+                message=message,
+                expected=expected,
+                received=safe_text(received, 100),
             )
         ],
     )
@@ -69,17 +78,26 @@ def encode_cursor(after: int, params: dict[str, str]) -> str:
 
 
 def _decode_cursor(params: dict[str, str]) -> int | None:
+    """The entry index behind a cursor. Anything that is not a cursor this API issued
+    (wrong alphabet, too long, not JSON, nested, wrong shape, an index out of range) is
+    the same 422, checked before any decoding work that grows with the input."""
     cursor = params.get("cursor")
     if cursor is None:
         return None
     try:
+        if not _CURSOR.fullmatch(cursor):
+            raise ValueError("not a cursor")
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         after, fingerprint = data["after"], data["query"]
-    except (binascii.Error, ValueError, TypeError, KeyError):
+    except (binascii.Error, ValueError, TypeError, KeyError, IndexError, RecursionError):
         raise _invalid(
             "cursor", "not a cursor this API issued", "next_cursor from a response", cursor
         ) from None
-    if not isinstance(after, int) or fingerprint != _fingerprint(params):
+    if type(after) is not int or not 0 <= after <= _MAX_INDEX or not isinstance(fingerprint, str):
+        raise _invalid(
+            "cursor", "not a cursor this API issued", "next_cursor from a response", cursor
+        )
+    if fingerprint != _fingerprint(params):
         raise _invalid(
             "cursor",
             "the cursor belongs to a different query",

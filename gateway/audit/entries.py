@@ -10,11 +10,14 @@ hashed as stored: a later change to the event model cannot change old hashes.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from gateway.audit.proofcheck import canonical_json, leaf_hash
 from schemas.audit import AuditEvent
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 QUERY_COLUMNS = ("kind", "agent_id", "agent_owner", "operation", "decision", "outcome")
 """Event fields copied into columns for queries; ``verify`` checks they match the entry."""
@@ -56,6 +59,30 @@ def seal(index: int, prev_hash: str, event: AuditEvent) -> Entry:
 def render_event(event: AuditEvent) -> bytes:
     """The event's canonical JSON: rendered once, on the event loop, then reused."""
     return canonical_json(event.model_dump(mode="json"))
+
+
+def recordable(event: AuditEvent) -> tuple[AuditEvent, bytes]:
+    """The event as it will be stored, and its canonical JSON.
+
+    Text that is not valid Unicode (a lone surrogate, as Python decodes bytes that are
+    not UTF-8) cannot be encoded. Rather than fail the call's audit, and with it the
+    call, each such code point is recorded as U+FFFD, which shows where it was: every
+    call leaves an event. Faces refuse such text at the edge; this is the last line."""
+    try:
+        return event, render_event(event)
+    except UnicodeEncodeError:
+        repaired = AuditEvent.model_validate(_without_surrogates(event.model_dump(mode="json")))
+        return repaired, render_event(repaired)
+
+
+def _without_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_surrogates(item) for item in value]
+    return value
 
 
 def seal_rendered(index: int, prev_hash: str, event_json: bytes) -> Entry:

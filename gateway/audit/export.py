@@ -5,8 +5,13 @@ JSON lines: one object per line, ``{"type": "anchor" | "entry" | "checkpoint", .
 an entry line is ``{"type": "entry", "index", "prev_hash", "leaf_hash", "event"}`` and its
 sealed text is the canonical JSON of ``{"event", "index", "prev_hash"}``.
 CSV: readable columns for people and spreadsheets, plus a ``json`` column holding the
-sealed text (entries) or the record (anchor, checkpoints). Readable cells that start
-with ``= + - @`` get a leading apostrophe so a spreadsheet does not run them as formulas.
+envelope (entries) or the record (anchor, checkpoints) as JSON with every non-ASCII and
+control character ``\\u``-escaped, so one record is one physical line of printable ASCII
+whatever the event holds. The reader restores an entry's sealed text byte for byte by
+rendering that JSON canonically again (the sealed text is canonical JSON, which verify
+checks), so the hashes still verify. Readable cells pass :func:`csv_cells.cell`
+(controls escaped, formulas neutralised) and every cell is quoted; they are a rendering
+for people: ``verify`` reads only ``record``, ``index``, ``leaf_hash`` and ``json``.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from gateway.audit import sqlite_log
+from gateway.audit.csv_cells import cell
 from gateway.audit.entries import Entry
 from gateway.audit.proofcheck import canonical_json
 from gateway.audit.sqlite_log import StoredEntry
@@ -40,6 +46,11 @@ CSV_COLUMNS = (
     "leaf_hash",
     "json",
 )
+
+
+MAX_CSV_CELL = 256 * 1024 * 1024
+"""Bound on one CSV cell when reading (the csv module's default, 128 KiB, is smaller
+than an event with a large input)."""
 
 
 class ExportError(Exception):
@@ -82,30 +93,28 @@ def write_jsonl(snapshot: LogSnapshot, out: TextIO) -> int:
     return count
 
 
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+def _ascii_json(value: Any) -> str:
+    """Canonical JSON, except that every non-ASCII and control character is escaped."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
 def write_csv(snapshot: LogSnapshot, out: TextIO) -> int:
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(CSV_COLUMNS)
     blank = [""] * (len(CSV_COLUMNS) - 3)
     if snapshot.anchor is not None:
-        writer.writerow(
-            ["anchor", snapshot.anchor.get("size"), *blank, json.dumps(snapshot.anchor)]
-        )
+        size = cell(snapshot.anchor.get("size"))
+        writer.writerow(["anchor", size, *blank, _ascii_json(snapshot.anchor)])
     count = 0
     for stored in snapshot.entries:
-        entry, event = stored.entry, stored.entry.event
-        readable = [
-            event.get(name)
-            for name in CSV_COLUMNS[2:-2]  # time .. status
-        ]
-        writer.writerow(["entry", entry.index, *map(_cell, readable), entry.leaf_hash, entry.text])
+        entry, envelope = stored.entry, stored.entry.envelope
+        readable = [envelope["event"].get(name) for name in CSV_COLUMNS[2:-2]]  # time .. status
+        cells = [entry.index, *readable, entry.leaf_hash]
+        writer.writerow(["entry", *map(cell, cells), _ascii_json(envelope)])
         count += 1
     for checkpoint in snapshot.checkpoints:
-        writer.writerow(["checkpoint", checkpoint["tree_size"], *blank, json.dumps(checkpoint)])
+        size = cell(checkpoint["tree_size"])
+        writer.writerow(["checkpoint", size, *blank, _ascii_json(checkpoint)])
     return count
 
 
@@ -144,12 +153,20 @@ def _entry(line: int, record: dict[str, Any]) -> Entry:
         ) from exc
 
 
+def _json(text: str) -> Any:
+    """Parsed JSON; a hostile export (deep nesting, ``NaN``) is an :class:`ValueError`."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
 def _jsonl_records(handle: TextIO) -> Iterator[tuple[int, str, dict[str, Any]]]:
     for number, line in enumerate(handle, start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = _json(line)
         except ValueError:
             raise ExportError(f"line {number}: not JSON") from None
         if not isinstance(record, dict):
@@ -158,18 +175,26 @@ def _jsonl_records(handle: TextIO) -> Iterator[tuple[int, str, dict[str, Any]]]:
 
 
 def _csv_records(handle: TextIO) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_CELL))
     reader = csv.DictReader(handle)
-    if reader.fieldnames is None or tuple(reader.fieldnames) != CSV_COLUMNS:
-        raise ExportError("not a lastmile audit CSV export (unexpected header)")
-    for number, row in enumerate(reader, start=2):
-        try:
-            data = json.loads(row["json"])
-        except ValueError:
-            raise ExportError(f"line {number}: the json column is not JSON") from None
-        if row["record"] == "entry":
-            if not isinstance(data, dict):
-                raise ExportError(f"line {number}: the json column is not an entry")
-            # the sealed text is the json cell itself, byte for byte
-            data = {**data, "index": row["index"], "leaf_hash": row["leaf_hash"]}
-            data["_text"] = row["json"]
-        yield number, row["record"], data
+    try:
+        if reader.fieldnames is None or tuple(reader.fieldnames) != CSV_COLUMNS:
+            raise ExportError("not a lastmile audit CSV export (unexpected header)")
+        for number, row in enumerate(reader, start=2):
+            yield number, row["record"], _csv_record(number, row)
+    except csv.Error as exc:
+        raise ExportError(f"line {reader.line_num}: not CSV ({exc})") from None
+
+
+def _csv_record(number: int, row: dict[str, str]) -> dict[str, Any]:
+    try:
+        data = _json(row["json"])
+        # the sealed text is canonical JSON: rendering the cell canonically restores it
+        text = canonical_json(data).decode("utf-8") if row["record"] == "entry" else ""
+    except (ValueError, TypeError):
+        raise ExportError(f"line {number}: the json column is not JSON") from None
+    if not isinstance(data, dict):
+        raise ExportError(f"line {number}: the json column is not a JSON object")
+    if row["record"] == "entry":
+        data = {**data, "index": row["index"], "leaf_hash": row["leaf_hash"], "_text": text}
+    return data

@@ -27,7 +27,7 @@ from typing import Any
 import structlog
 
 from gateway.audit import sqlite_log
-from gateway.audit.entries import Entry, render_event, seal_rendered
+from gateway.audit.entries import Entry, recordable, seal_rendered
 from gateway.audit.merkle import Frontier
 from gateway.audit.proofcheck import ZERO_HASH
 from gateway.audit.prove import consistency_proof, inclusion_proof
@@ -143,7 +143,8 @@ class SqliteAuditStore:
         future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
         # rendered here, not in the writer thread: Python work there holds the GIL the
         # event loop needs, for up to a switch interval at a time
-        self._pending.append((event, render_event(event), future))
+        event, rendered = recordable(event)
+        self._pending.append((event, rendered, future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
         return await future

@@ -6,6 +6,7 @@ Transport-neutral: the HTTP transport and the stdio relay both frame what this m
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 JsonObject = dict[str, Any]
@@ -50,9 +51,46 @@ class RpcError(Exception):
         return error
 
 
+MAX_DEPTH = 512
+"""Deepest nesting a message may have. Tool arguments this deep can never validate (the
+input validator stops near 200 levels, and says so in an audited ``malformed_json``);
+the bound keeps every later walk of the message (re-encoding the arguments, building
+the event) well inside Python's recursion limit, so depth is never a 500."""
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
 def parse(data: bytes | str) -> Any:
-    """JSON as RFC 8259 has it: ``NaN`` and ``Infinity`` are not JSON (Python accepts them)."""
-    return json.loads(data, parse_constant=_reject_constant)
+    """JSON as RFC 8259 and I-JSON (RFC 7493) have it, so that whatever it returns can be
+    encoded again: ``NaN`` and ``Infinity`` are not JSON (Python accepts them), text must
+    be UTF-8 without lone surrogates (Python decodes ``\\udc85`` and CESU bytes to a
+    string that cannot be encoded), and nesting is bounded by :data:`MAX_DEPTH`. Every
+    refusal is a :class:`ValueError`, which the transports answer as a parse error."""
+    text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+    value = json.loads(text, parse_constant=_reject_constant)
+    if text.count("[") + text.count("{") > MAX_DEPTH:  # a cheap bound on the depth
+        _check_depth(value)
+    if _SURROGATE_ESCAPE.search(text):
+        json.dumps(value, ensure_ascii=False).encode("utf-8")  # UnicodeEncodeError if lone
+    return value
+
+
+def _check_depth(value: Any) -> None:
+    """Walk the containers a level at a time, without recursion; too deep is a
+    ValueError. Costs about as much as ``json.loads`` did, and runs only for messages
+    with more than :data:`MAX_DEPTH` brackets."""
+    level = [value] if isinstance(value, dict | list) else []
+    for _ in range(MAX_DEPTH):
+        if not level:
+            return
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, dict | list)
+        ]
+    if level:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
 
 
 def _reject_constant(name: str) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import pytest
@@ -99,6 +100,56 @@ async def test_bad_queries_get_precise_problems(
     body = await response.json()
     assert body["code"] == "validation_failed"
     assert body["errors"][0]["field"] == field
+
+
+def b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+HOSTILE_CURSORS = {
+    "not base64": "not a cursor!",
+    "bad padding": "A",
+    "controls": "\x00\x1b[2J",
+    "non-JSON": b64(b"not json"),
+    "invalid UTF-8": b64(b"\xff\xfe\xfd"),
+    "a JSON list": b64(b"[1, 2]"),
+    "a JSON string": b64(b'"after"'),
+    "a missing key": b64(b'{"after": 1}'),
+    "nested, short": b64(b"[" * 140),
+    "nested, deep": b64(b"[" * 5000),  # was a RecursionError: 500
+    "huge": "A" * 8000,
+}
+
+
+@pytest.mark.parametrize("cursor", HOSTILE_CURSORS.values(), ids=HOSTILE_CURSORS.keys())
+async def test_a_hostile_cursor_is_a_precise_problem(gateway: Gateway, cursor: str) -> None:
+    response = await get(gateway, "/v1/audit/events", cursor=cursor)
+    assert response.status == 422
+    body = await response.json()
+    assert (body["code"], body["errors"][0]["field"]) == ("validation_failed", "query:cursor")
+    assert "not a cursor this API issued" in body["detail"]
+    assert len(body["errors"][0]["received"]) <= 100
+
+
+@pytest.mark.parametrize("after", [True, -1, 2**63, 2**200, 1.5, "3", None, [1]])
+async def test_a_forged_cursor_for_the_same_query_is_a_precise_problem(
+    gateway: Gateway, after: object
+) -> None:
+    for _ in range(2):
+        await gateway.invoke("warehouse.stock.get", STOCK)
+    page = await (await get(gateway, "/v1/audit/events", limit="1")).json()
+    issued = json.loads(base64.urlsafe_b64decode(page["next_cursor"] + "=="))
+    forged = b64(json.dumps({"after": after, "query": issued["query"]}).encode())
+    response = await get(gateway, "/v1/audit/events", limit="1", cursor=forged)
+    assert response.status == 422
+    assert (await response.json())["errors"][0]["field"] == "query:cursor"
+
+
+async def test_a_cursor_longer_than_a_request_line_is_refused_by_the_server(
+    gateway: Gateway,
+) -> None:
+    response = await get(gateway, "/v1/audit/events", cursor=b64(b"[" * 100_000))
+    assert 400 <= response.status < 500
 
 
 async def test_a_cursor_only_continues_its_own_query(gateway: Gateway) -> None:

@@ -96,3 +96,29 @@ async def test_start_up_uses_the_checkpoint_frontier_and_distrusts_a_bad_one(
     report = verify_log(read_store(path), [key.public_key])
     assert report.ok, report.summary()
     assert report.entries == 9
+
+
+async def test_text_that_is_not_unicode_is_recorded_as_replacement_characters(
+    tmp_path: Path,
+) -> None:
+    """A lone surrogate (what Python makes of bytes that are not UTF-8) cannot be
+    encoded; the event is recorded with U+FFFD in its place instead of failing the call."""
+    key = signer()
+    path = tmp_path / "audit.sqlite"
+    store = SqliteAuditStore(path, key)
+    await store.open()
+    hostile = event(0).model_copy(
+        update={"operation": "x\udcffy", "on_behalf_of": "\ud800", "input": {"k\udc85": ["\udfff"]}}
+    )
+    entry = await store.append(hostile)
+    [stored] = await store.query(request_id=hostile.request_id)
+    await store.close()
+
+    assert entry.event["operation"] == "x\ufffdy"
+    assert (stored.operation, stored.on_behalf_of) == ("x\ufffdy", "\ufffd")
+    [(name, value)] = stored.input.items()
+    assert name.startswith("k\ufffd")
+    assert name.encode("utf-8")  # no lone surrogate left
+    assert value == ["\ufffd"]
+    report = verify_log(read_store(path), [key.public_key])
+    assert report.ok, report.summary()
