@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from gateway.api.mcp.config import McpConfig
+from gateway.connections.config import ConnectionsConfig
 from gateway.resilience.config import ResilienceConfig, StateConfig
 from gateway.tracing_config import TracingConfig
 
@@ -96,6 +97,7 @@ class ServerConfig(_Section):
     max_in_flight: int = Field(
         default=1024, ge=1, description="Operation calls served at once; more get 503 overloaded"
     )
+    connections: ConnectionsConfig = ConnectionsConfig()
 
 
 class TimeoutsConfig(_Section):
