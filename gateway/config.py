@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from gateway.api.mcp.config import McpConfig
+from gateway.connections.config import ConnectionsConfig
 from gateway.resilience.config import ResilienceConfig, StateConfig
 from gateway.tracing_config import TracingConfig
 
@@ -110,6 +111,7 @@ class ServerConfig(_Section):
         description="Where agents reach the gateway (behind a proxy, say); /openapi.json "
         "names it in servers. Unset: servers is [{url: /}], relative to the document.",
     )
+    connections: ConnectionsConfig = ConnectionsConfig()
 
 
 class TimeoutsConfig(_Section):

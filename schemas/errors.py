@@ -24,6 +24,7 @@ the answer must carry (``Retry-After``, ``RateLimit``), rendered generically::
     │   ├── UnsupportedMediaType     415 unsupported_media_type
     │   ├── NotAcceptable            406 not_acceptable       (MCP: Accept excludes JSON)
     │   ├── PayloadTooLarge          413 payload_too_large
+    │   ├── RequestTimeout           408 request_timeout      (head or body arrived too slowly)
     │   ├── ValidationFailed         422 validation_failed
     │   ├── PolicyInvalid            422 policy_invalid       (reload refused; old policies stay)
     │   ├── IdempotencyKeyRequired   400 idempotency_key_required
@@ -181,6 +182,14 @@ class NotAcceptable(RequestRejected):
 
 class PayloadTooLarge(RequestRejected):
     status, code, title = 413, "payload_too_large", "Request body too large"
+
+
+class RequestTimeout(RequestRejected):
+    """The request head or body did not arrive within the server's read deadline; the
+    call never ran, so sending it again (at a normal pace) is safe."""
+
+    status, code, title = 408, "request_timeout", "The request arrived too slowly"
+    retryable = True
 
 
 class ValidationFailed(RequestRejected):

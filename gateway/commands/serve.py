@@ -9,6 +9,9 @@ spreads connections). Each builds its own application after the fork. They share
 lives in files or services: the audit log (its writer re-reads the head another process
 appended), approvals, and the state store if it is SQLite or Redis; an in-memory state
 store is per process, so limits are then per worker.
+
+Connections get read deadlines, an idle close and a cap (``server.connections``; see
+gateway/connections); the cap is per process, so N workers hold up to N times it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import structlog
 from aiohttp import web
 
 from gateway.config import Config, load_config
+from gateway.connections.budget import ConnectionBudget, budget_for
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -104,19 +108,41 @@ def _run_worker(config: Config, host: str, port: int, *, reuse_port: bool) -> No
 
     app = build_app(config)
     gc.freeze()  # what start-up built lives as long as the process: keep it out of collections
-    asyncio.run(serve_until_stopped(app, host, port, reuse_port=reuse_port))
+    asyncio.run(serve_until_stopped(app, budget_for(config), host, port, reuse_port=reuse_port))
 
 
 async def serve_until_stopped(
-    app: web.Application, host: str, port: int, *, reuse_port: bool = False
+    app: web.Application,
+    budget: ConnectionBudget,
+    host: str,
+    port: int,
+    *,
+    reuse_port: bool = False,
 ) -> None:
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
+    from gateway.connections.runner import start_gateway
+
+    runner = await start_gateway(app, budget, host, port, reuse_port=reuse_port)
     try:
-        site = web.TCPSite(runner, host, port, backlog=1024, reuse_port=reuse_port or None)
-        await site.start()
         log = structlog.get_logger("lastmile")
-        log.info("listening", host=host, port=port, pid=os.getpid())
+        if not budget.fits:
+            log.warning(
+                "open_file_limit_too_low",
+                open_file_limit=budget.open_file_limit,
+                max_open=budget.max_open,
+                reserve=budget.reserve,
+                hint="raise ulimit -n, or lower server.connections.max_open or the "
+                "backends' max_connections",
+            )
+        log.info(
+            "listening",
+            host=host,
+            port=port,
+            pid=os.getpid(),
+            max_open=budget.max_open,
+            header_s=budget.header_s,
+            body_s=budget.body_s,
+            idle_s=budget.idle_s,
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -24,6 +24,8 @@ from aiohttp import web
 from gateway.app import build_app
 from gateway.appkeys import AUDIT_STORE
 from gateway.config import load_config
+from gateway.connections.budget import ConnectionBudget, budget_for
+from gateway.connections.runner import start_gateway
 from gateway.demo import audit_trail, finance, guardrails, mcp, resilience, warehouse
 from gateway.demo.session import DEMO_KEYS, Chapter, DemoContext, DemoFailed
 from gateway.logs import configure_logging
@@ -58,6 +60,17 @@ async def start_site(app: web.Application, stack: AsyncExitStack) -> str:
     return f"http://{host}:{port}"
 
 
+async def start_guarded_site(
+    app: web.Application, budget: ConnectionBudget, stack: AsyncExitStack
+) -> str:
+    """Serve the gateway as ``lastmile serve`` does (read deadlines, connection cap) on a
+    free loopback port; return its base URL."""
+    runner = await start_gateway(app, budget, "127.0.0.1", 0)
+    stack.push_async_callback(runner.cleanup)
+    host, port = runner.addresses[0][:2]
+    return f"http://{host}:{port}"
+
+
 async def run_demo(keep_running: bool = False, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     with tempfile.TemporaryDirectory(prefix="lastmile-demo-") as tmp:
@@ -73,8 +86,9 @@ async def run_demo(keep_running: bool = False, out: TextIO | None = None) -> int
                 env["LASTMILE_AUDIT_DB"] = str(workdir / "audit.sqlite")
                 env["LASTMILE_APPROVALS_DB"] = str(workdir / "approvals.sqlite")
                 env["LASTMILE_AUDIT_KEY_FILE"] = str(workdir / "audit-signing.pem")
-                app = build_app(load_config(env=env))
-                gateway_url = await start_site(app, stack)
+                config = load_config(env=env)
+                app = build_app(config)
+                gateway_url = await start_guarded_site(app, budget_for(config), stack)
                 systems = ", ".join(f"{name} at {url}" for name, url in urls.items())
                 print(f"lastmile demo: sandboxes {systems}; gateway at {gateway_url}", file=out)
                 demo = DemoContext(

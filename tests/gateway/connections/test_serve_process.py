@@ -1,0 +1,69 @@
+"""``lastmile serve`` as a real process closes a connection that never sends a request,
+and sizes its connection cap from the open-file limit it was started with."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from gateway.config import default_config_text
+from tests.gateway.connections.served import WAIT_S
+from tests.test_cli_processes import free_port, wait_for_line
+
+OPEN_FILE_LIMIT = 512
+# 64 own files + 64 closing connections + two backend pools of 100 (the embedded config)
+RESERVE = 64 + 64 + 2 * 100
+
+
+def test_serve_closes_a_silent_connection_and_caps_by_the_open_file_limit(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        default_config_text().replace(
+            "  port: 8080\n", "  port: 8080\n  connections: {header_s: 0.3, idle_s: 30}\n"
+        )
+    )
+    port = free_port()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LASTMILE_AUDIT_DB": str(tmp_path / "audit.sqlite"),
+        "LASTMILE_ACME_WMS_URL": "http://127.0.0.1:9",  # never called here
+    }
+    command = [sys.executable, "-m", "gateway", "serve", "--config", str(config), "--port"]
+    under_limit = ["/bin/sh", "-c", f'ulimit -n {OPEN_FILE_LIMIT} && exec "$@"', "sh"]
+    gateway = subprocess.Popen(  # noqa: S603 - our own CLI, under a shell's ulimit
+        [*under_limit, *command, str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
+    try:
+        [listening] = [
+            json.loads(line)
+            for line in wait_for_line(gateway, '"event": "listening"')
+            if '"listening"' in line
+        ]
+        assert listening["max_open"] == OPEN_FILE_LIMIT - RESERVE
+        assert (listening["header_s"], listening["idle_s"]) == (0.3, 30)
+
+        with socket.create_connection(("127.0.0.1", port), timeout=WAIT_S) as silent:
+            opened = time.monotonic()
+            assert silent.recv(1024) == b""  # EOF from the server, well before WAIT_S
+            assert time.monotonic() - opened >= 0.2
+
+        gateway.send_signal(signal.SIGINT)
+        assert gateway.wait(timeout=WAIT_S) == 0
+    finally:
+        if gateway.poll() is None:
+            gateway.kill()
+            gateway.wait()
+        if gateway.stdout:
+            gateway.stdout.close()
