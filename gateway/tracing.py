@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from gateway.config.observability import TracingConfig
 from gateway.outcomes import Received, code_of
 from gateway.pipeline import Call, Path, Proceed, Stage, StageOutcome
-from gateway.tracing_config import TracingConfig
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Tracer

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gateway.config import Config
-from gateway.connections.config import ConnectionsConfig
+from gateway.config.connections import ConnectionsConfig
 
 OWN_FILES = 64
 """Descriptors kept for the process's own files and sockets besides backend pools."""

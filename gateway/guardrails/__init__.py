@@ -3,5 +3,5 @@
 The stages that apply them live in ``gateway/stages/``; this package holds what they
 use, assembled once at start-up by ``gateway.guardrails.runtime.build_guardrails`` (see
 docs/guardrails.md). Import the modules directly: ``gateway.config`` imports
-``gateway.guardrails.config`` while it loads, so this package re-exports nothing.
+``gateway.config.guardrails`` while it loads, so this package re-exports nothing.
 """

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from adapters.base import Operation
-from gateway.guardrails.config import BudgetConfig
+from gateway.config.guardrails import BudgetConfig
 from gateway.identity import operation_glob
 
 UNLIMITED = Decimal("Infinity")

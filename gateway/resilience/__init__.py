@@ -2,5 +2,5 @@
 circuit breakers, retries, read cache and coalescing (see docs/resilience.md).
 
 Import from the modules themselves (``gateway.resilience.guard`` ...): ``gateway.config``
-imports ``gateway.resilience.config``, so this package must not import the runtime.
+imports ``gateway.config.resilience``, so this package must not import the runtime.
 """

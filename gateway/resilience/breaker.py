@@ -16,7 +16,7 @@ import asyncio
 from collections.abc import Callable
 from enum import StrEnum
 
-from gateway.resilience.config import BreakerConfig
+from gateway.config.resilience import BreakerConfig
 from schemas.errors import BackendError, CircuitOpen, TransientBackendError, retry_after_headers
 
 

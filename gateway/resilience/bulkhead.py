@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from gateway.resilience.config import BulkheadConfig
+from gateway.config.resilience import BulkheadConfig
 from schemas.errors import BackendBusy, retry_after_headers
 
 

@@ -21,10 +21,10 @@ from pydantic import BaseModel
 
 from adapters.base import Adapter, Canonical, Operation
 from gateway.config import Config
+from gateway.config.resilience import BulkheadConfig, RetryConfig
 from gateway.pipeline import Call
 from gateway.resilience.breaker import CircuitBreaker
 from gateway.resilience.bulkhead import Bulkhead
-from gateway.resilience.config import BulkheadConfig, RetryConfig
 from gateway.resilience.reads import ReadShortcuts
 from gateway.resilience.retry import RetryPolicy
 from gateway.resilience.timing import Timing

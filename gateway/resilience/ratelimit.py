@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from gateway.resilience.config import RateLimitConfig
+from gateway.config.resilience import RateLimitConfig
 from gateway.state.store import Reservation, StateStore
 from schemas.errors import retry_after_seconds
 

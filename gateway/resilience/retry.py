@@ -20,7 +20,7 @@ from tenacity import (
 )
 from tenacity.stop import stop_base
 
-from gateway.resilience.config import RetryConfig
+from gateway.config.resilience import RetryConfig
 from gateway.resilience.timing import Timing
 
 T = TypeVar("T")

@@ -34,10 +34,10 @@ from typing import Any
 import structlog
 
 from adapters.base import safe_text
+from gateway.config.resilience import ResilienceConfig
 from gateway.guardrails.safety import scrub
 from gateway.outcomes import Answered, Failed, Held, Outcome, Replayed
 from gateway.pipeline import Call, Path, Proceed, StageOutcome
-from gateway.resilience.config import ResilienceConfig
 from gateway.state.store import StateStore
 from schemas.common import Effect
 from schemas.errors import (

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import structlog
 
+from gateway.config.resilience import ResilienceConfig
 from gateway.outcomes import Refused
 from gateway.pipeline import Call, Proceed, StageOutcome
-from gateway.resilience.config import ResilienceConfig
 from gateway.resilience.ratelimit import Quota, RateLimiter
 from gateway.state.store import Reservation
 from schemas.common import Effect

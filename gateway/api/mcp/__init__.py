@@ -4,5 +4,5 @@ to ``/mcp`` by ``lastmile mcp-stdio`` (``stdio`` and ``relay``, which import nei
 app nor ``protocol``, so the relay starts fast).
 
 Import the modules themselves; this package imports nothing, so that
-``gateway.config`` can import ``gateway.api.mcp.config`` without a cycle.
+``gateway.config`` can import ``gateway.config.mcp`` without a cycle.
 """

@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from gateway.api.mcp.config import McpConfig
 from gateway.api.mcp.jsonrpc import (
     HEADER_MISMATCH,
     HTTP_STATUS,
@@ -52,6 +51,7 @@ from gateway.api.mcp.versions import (
 from gateway.api.middleware import BACKEND_MS, REQUEST_ID, trace_context
 from gateway.api.shedding import IN_FLIGHT
 from gateway.appkeys import AGENTS, PIPELINE, REGISTRY
+from gateway.config.mcp import McpConfig
 from gateway.identity import Agent
 from schemas.errors import Forbidden, NotAcceptable, UnsupportedMediaType
 

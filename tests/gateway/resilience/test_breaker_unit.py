@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
+from gateway.config.resilience import BreakerConfig
 from gateway.resilience.breaker import CircuitBreaker, CircuitState
-from gateway.resilience.config import BreakerConfig
 from schemas.errors import BackendRejected, BackendTimeout, CircuitOpen
 from tests.gateway.resilience.conftest import FakeTime
 

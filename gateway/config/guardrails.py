@@ -16,36 +16,15 @@ Budgets read like the limits they enforce::
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import Field
 
-from gateway.config import EnvStr
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+from gateway.config.primitives import Duration, EnvStr, Section
 
 
-def _duration(value: Any) -> Any:
-    """``90``, ``"90s"``, ``"15m"``, ``"24h"``, ``"7d"`` as seconds."""
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if not match:
-            raise ValueError(f"expected a duration like 90s, 15m, 24h or 7d, got {value!r}")
-        return float(match.group(1)) * _UNIT_S[match.group(2)]
-    return value
-
-
-Duration = Annotated[float, BeforeValidator(_duration), Field(gt=0)]
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class BudgetConfig(_Section):
+class BudgetConfig(Section):
     """A windowed total per agent or per end user, checked and reserved atomically."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
@@ -64,18 +43,18 @@ class BudgetConfig(_Section):
     mode: Literal["enforce", "shadow"] = "enforce"
 
 
-class ApprovalsConfig(_Section):
+class ApprovalsConfig(Section):
     path: EnvStr | None = Field(
         default=None, description="SQLite file of held calls; default: beside the audit trail"
     )
     expire_after: Duration = 86400.0
 
 
-class RedactionConfig(_Section):
+class RedactionConfig(Section):
     mode: Literal["mask", "drop"] = "mask"
 
 
-class GuardrailsConfig(_Section):
+class GuardrailsConfig(Section):
     policies: list[EnvStr] = Field(
         default=[],
         description="Cedar policy files; 'builtin:<name>' names one shipped with lastmile. "
@@ -84,6 +63,6 @@ class GuardrailsConfig(_Section):
     costs: dict[str, Annotated[Decimal, Field(ge=0)]] = Field(
         default={}, description="units per call, by operation glob; the first match counts"
     )
-    budgets: list[BudgetConfig] = []
+    budgets: list[BudgetConfig] = Field(default_factory=list)
     approvals: ApprovalsConfig = ApprovalsConfig()
     redaction: RedactionConfig = RedactionConfig()

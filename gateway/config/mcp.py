@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from gateway.config.primitives import Section
 
 
-class McpConfig(BaseModel):
+class McpConfig(Section):
     """The MCP endpoint at ``/mcp``: session bounds and the browser origins it trusts."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
     max_sessions: int = Field(default=1000, ge=1, le=1_000_000)

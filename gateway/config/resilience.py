@@ -1,4 +1,4 @@
-"""The ``resilience:`` and ``state:`` sections of ``gateway.yaml``.
+"""The ``resilience:`` section of ``gateway.yaml``.
 
 Read declaratively, in the spirit of tenacity's strategy objects: per backend a bulkhead,
 a circuit breaker, a retry policy and a capacity limit; per agent and per agent and
@@ -9,48 +9,21 @@ each backend with bounded concurrency, a breaker and a few retries.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import Field, model_validator
 
-
-def _env(value: Any, info: ValidationInfo) -> Any:
-    # gateway.config imports this module for its Config, so its substitution is looked
-    # up when a value is validated, not when this module is imported
-    from gateway.config import _substitute
-
-    return _substitute(value, info)
+from gateway.config.primitives import Section
 
 
-EnvStr = Annotated[str, BeforeValidator(_env)]
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class StateConfig(_Section):
-    """Where limits, idempotency keys and budgets live (see gateway/state)."""
-
-    store: Literal["memory", "sqlite", "redis"] = "memory"
-    path: EnvStr = "lastmile-state.sqlite"  # for store: sqlite
-    url: EnvStr = "redis://127.0.0.1:6379/0"  # for store: redis
-    prefix: EnvStr = Field(default="lastmile:", description="Redis key prefix")
-    reads_fail_open: bool = Field(
-        default=False,
-        description="If the store cannot be reached, let reads through unlimited (writes "
-        "always fail closed with 503 state_unavailable).",
-    )
-
-
-class RateLimitConfig(_Section):
+class RateLimitConfig(Section):
     """At most ``limit`` calls in any window of ``window_s`` seconds (a sliding window)."""
 
     limit: int = Field(ge=1, le=1_000_000)
     window_s: float = Field(gt=0, le=86_400)
 
 
-class BulkheadConfig(_Section):
+class BulkheadConfig(Section):
     """At most ``max_concurrent`` calls in flight to the backend; ``max_queue`` more wait
     up to ``queue_timeout_s``; anything beyond is shed at once with 503 backend_busy."""
 
@@ -59,7 +32,7 @@ class BulkheadConfig(_Section):
     queue_timeout_s: float = Field(default=2.0, gt=0, le=600)
 
 
-class BreakerConfig(_Section):
+class BreakerConfig(Section):
     """Open after ``failure_threshold`` consecutive failures; after ``recovery_s`` let
     ``half_open_calls`` probe calls through; a probe's success closes it again."""
 
@@ -68,7 +41,7 @@ class BreakerConfig(_Section):
     half_open_calls: int = Field(default=1, ge=1, le=1_000)
 
 
-class RetryConfig(_Section):
+class RetryConfig(Section):
     """Exponential backoff with full jitter, bounded by attempts and a total deadline."""
 
     attempts: int = Field(default=3, ge=1, le=20)
@@ -77,7 +50,7 @@ class RetryConfig(_Section):
     deadline_s: float = Field(default=20.0, gt=0, le=3_600, description="for all attempts")
 
 
-class BackendResilienceConfig(_Section):
+class BackendResilienceConfig(Section):
     bulkhead: BulkheadConfig | None = None
     breaker: BreakerConfig | None = None
     retry: RetryConfig | None = None
@@ -86,13 +59,13 @@ class BackendResilienceConfig(_Section):
     )
 
 
-class DefaultsConfig(_Section):
+class DefaultsConfig(Section):
     bulkhead: BulkheadConfig = BulkheadConfig()
     breaker: BreakerConfig = BreakerConfig()
     retry: RetryConfig = RetryConfig()
 
 
-class OperationResilienceConfig(_Section):
+class OperationResilienceConfig(Section):
     retry: RetryConfig | None = None
     rate_limit: RateLimitConfig | None = Field(
         default=None, description="per agent for this operation (overrides agent_operation)"
@@ -102,7 +75,7 @@ class OperationResilienceConfig(_Section):
     require_idempotency_key: bool | None = None
 
 
-class RateLimitsConfig(_Section):
+class RateLimitsConfig(Section):
     agent: RateLimitConfig | None = None
     agent_operation: RateLimitConfig | None = None
     agents: dict[str, RateLimitConfig] = Field(
@@ -113,7 +86,7 @@ class RateLimitsConfig(_Section):
 IdempotencyKeyPattern = r"^[\x21-\x7e]{1,255}$"
 
 
-class IdempotencyConfig(_Section):
+class IdempotencyConfig(Section):
     retention_s: float = Field(default=86_400, gt=0, le=30 * 86_400)
     in_flight_s: float = Field(
         default=300, gt=0, le=86_400, description="how long a crashed call blocks its key"
@@ -121,10 +94,10 @@ class IdempotencyConfig(_Section):
     require_for_writes: bool = False
 
 
-class ResilienceConfig(_Section):
+class ResilienceConfig(Section):
     defaults: DefaultsConfig = DefaultsConfig()
-    backends: dict[str, BackendResilienceConfig] = {}
-    operations: dict[str, OperationResilienceConfig] = {}
+    backends: dict[str, BackendResilienceConfig] = Field(default_factory=dict)
+    operations: dict[str, OperationResilienceConfig] = Field(default_factory=dict)
     rate_limits: RateLimitsConfig = RateLimitsConfig()
     idempotency: IdempotencyConfig = IdempotencyConfig()
     read_cache_entries: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000

@@ -1,0 +1,50 @@
+"""The ``agents:`` and ``staff:`` sections: who may call, and who may oversee."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from gateway.config.primitives import Section
+
+
+class AgentConfig(Section):
+    """An agent: who it is, who answers for it, which operations it may call."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
+    owner: str = Field(min_length=1, description="Accountable team or person")
+    team: str | None = None
+    environment: str = "production"
+    key_sha256: str = Field(
+        pattern=r"^[0-9a-f]{64}$", description="SHA-256 hex digest of the agent's API key"
+    )
+    operations: list[str] = Field(
+        min_length=1,
+        description="Allow-list of operation names; '*' matches within and across dots",
+    )
+    may_see: list[str] = Field(
+        default=[], description="sensitive field categories this agent may see unredacted"
+    )
+    revoked: bool = False
+
+
+class StaffRole(StrEnum):
+    """What a person may do at the gateway; agents never hold these roles."""
+
+    APPROVER = "approver"  # decides on calls held for approval
+    OPERATOR = "operator"  # halts and resumes traffic
+    AUDITOR = "auditor"  # reads the audit trail, nothing else
+
+
+class StaffConfig(Section):
+    """A person with their own key: approvers, operators, auditors."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._@-]{0,127}$")
+    name: str = ""
+    key_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    roles: list[StaffRole] = Field(
+        description="What this person may do; [] keeps a known person with no powers "
+        "(their key is recognised, every staff route answers 403)"
+    )
+    revoked: bool = False

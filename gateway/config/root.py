@@ -1,0 +1,49 @@
+"""The whole of gateway.yaml: one model, made of one model per section."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from gateway.config.audit import AuditConfig
+from gateway.config.backends import RestBackendConfig, SoapBackendConfig
+from gateway.config.guardrails import GuardrailsConfig
+from gateway.config.identity import AgentConfig, StaffConfig
+from gateway.config.mcp import McpConfig
+from gateway.config.observability import LoggingConfig, TracingConfig
+from gateway.config.primitives import Section
+from gateway.config.resilience import ResilienceConfig
+from gateway.config.server import ServerConfig
+from gateway.config.state import StateConfig
+
+BackendConfig = Annotated[RestBackendConfig | SoapBackendConfig, Field(discriminator="kind")]
+
+
+class Config(Section):
+    server: ServerConfig = ServerConfig()
+    backends: dict[str, BackendConfig] = Field(min_length=1)
+    agents: list[AgentConfig] = Field(default_factory=list)
+    staff: list[StaffConfig] = Field(default_factory=list)
+    audit: AuditConfig = AuditConfig()
+    logging: LoggingConfig = LoggingConfig()
+    tracing: TracingConfig = TracingConfig()
+    guardrails: GuardrailsConfig = GuardrailsConfig()
+    state: StateConfig = StateConfig()
+    resilience: ResilienceConfig = ResilienceConfig()
+    mcp: McpConfig = McpConfig()
+
+    @model_validator(mode="after")
+    def _unique_identities(self) -> Config:
+        """Ids are unique per kind; a key belongs to exactly one agent or person."""
+        seen_keys: set[str] = set()
+        for kind, holders in (("agent", self.agents), ("staff member", self.staff)):
+            seen_ids: set[str] = set()
+            for holder in holders:
+                if holder.id in seen_ids:
+                    raise ValueError(f"{kind} id {holder.id!r} appears twice")
+                if holder.key_sha256 in seen_keys:
+                    raise ValueError(f"{kind} {holder.id!r} shares its key with another holder")
+                seen_ids.add(holder.id)
+                seen_keys.add(holder.key_sha256)
+        return self

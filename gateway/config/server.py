@@ -1,0 +1,25 @@
+"""The ``server:`` section of gateway.yaml: where the gateway listens and its bounds."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+from gateway.config.connections import ConnectionsConfig
+from gateway.config.primitives import EnvStr, Section, absolute_url
+
+
+class ServerConfig(Section):
+    host: EnvStr = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    max_in_flight: int = Field(
+        default=1024, ge=1, description="Operation calls served at once; more get 503 overloaded"
+    )
+    public_url: Annotated[EnvStr, AfterValidator(absolute_url)] | None = Field(
+        default=None,
+        description="Where agents reach the gateway (behind a proxy, say); /openapi.json "
+        "names it in servers. Unset: servers is [{url: /}], relative to the document.",
+    )
+    connections: ConnectionsConfig = ConnectionsConfig()
