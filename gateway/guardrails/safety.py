@@ -16,7 +16,7 @@ wherever they appear, whatever their shape.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
 from schemas.errors import GatewayError
@@ -75,14 +75,14 @@ def scrub(text: str) -> str:
     return text
 
 
-def scrub_value(value: Any) -> Any:
-    """A JSON-like value with every string in it scrubbed."""
+def scrub_value(value: Any, text: Callable[[str], str] = scrub) -> Any:
+    """A JSON-like value with every string in it passed through ``text``."""
     if isinstance(value, str):
-        return scrub(value)
+        return text(value)
     if isinstance(value, dict):
-        return {k: scrub_value(v) for k, v in value.items()}
+        return {k: scrub_value(v, text) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [scrub_value(v) for v in value]
+        return [scrub_value(v, text) for v in value]
     return value
 
 
@@ -98,14 +98,4 @@ def scrub_log_event(
     _logger: object, _method: str, event: MutableMapping[str, Any]
 ) -> dict[str, Any]:
     """A structlog processor: every string in the event, secrets removed."""
-    return {k: _scrub_log_value(v) for k, v in event.items()}
-
-
-def _scrub_log_value(value: Any) -> Any:
-    if isinstance(value, str):
-        return scrub_secrets(value)
-    if isinstance(value, dict):
-        return {k: _scrub_log_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_scrub_log_value(v) for v in value]
-    return value
+    return {k: scrub_value(v, scrub_secrets) for k, v in event.items()}

@@ -159,10 +159,7 @@ class Idempotency:
         if unknown is not None:
             earlier = json.loads(unknown)
             if earlier.get("fingerprint") != claim["fingerprint"]:
-                raise IdempotencyKeyReused(
-                    "This Idempotency-Key was already used for a call with a different "
-                    "input. A key names exactly one call: use a new key for a different write."
-                )
+                raise _reused()
             call.backend_key = str(earlier["backend_key"])
             call.lookup_first = True
         else:  # fresh per call, so a key reused after its retention is a new write
@@ -175,10 +172,7 @@ class Idempotency:
         op = call.operation
         assert op is not None  # noqa: S101
         if stored.get("fingerprint") != fingerprint:
-            raise IdempotencyKeyReused(
-                "This Idempotency-Key was already used for a call with a different input. "
-                "A key names exactly one call: use a new key for a different write."
-            )
+            raise _reused()
         state = stored.get("state")
         if state == "in_flight":
             raise IdempotencyInFlight(
@@ -251,6 +245,13 @@ class Idempotency:
             await self._store.delete(key)
         except StateUnavailable:
             log.error("idempotency_claim_not_released", key=key)
+
+
+def _reused() -> IdempotencyKeyReused:
+    return IdempotencyKeyReused(
+        "This Idempotency-Key was already used for a call with a different input. A key "
+        "names exactly one call: use a new key for a different write."
+    )
 
 
 def _dump(value: dict[str, Any]) -> bytes:

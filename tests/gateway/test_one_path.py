@@ -28,6 +28,7 @@ from tests.gateway.resilience.conftest import (
     sandbox_post,
     sandbox_stats,
 )
+from tests.mcp_requests import tools_call
 
 __all__ = ["fake_time", "gateway_with", "guarded", "start_guarded"]
 
@@ -181,29 +182,8 @@ async def test_secrets_in_backend_errors_reach_no_answer_no_trail_and_no_log(
     )
     await sandbox_post(wms, "/_sandbox/faults", {"mode": "leaky"})
     rest = await gateway.invoke("warehouse.stock.get", STOCK, INVENTORY)
-    mcp = await gateway.client.post(
-        "/mcp",
-        json={
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "tools/call",
-            "params": {
-                "name": "warehouse.stock.get",
-                "arguments": STOCK,
-                "_meta": {
-                    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-                    "io.modelcontextprotocol/clientCapabilities": {},
-                },
-            },
-        },
-        headers={
-            "Authorization": f"Bearer {INVENTORY}",
-            "Accept": "application/json, text/event-stream",
-            "MCP-Protocol-Version": "2026-07-28",
-            "Mcp-Method": "tools/call",
-            "Mcp-Name": "warehouse.stock.get",
-        },
-    )
+    body, headers = tools_call("warehouse.stock.get", STOCK, INVENTORY)
+    mcp = await gateway.client.post("/mcp", json=body, headers=headers)
 
     assert rest.status == 502
     seen = {

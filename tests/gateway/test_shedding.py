@@ -10,12 +10,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.app import build_app
 from tests.conftest import INVENTORY, TEST_CONFIG, Gateway, make_config
+from tests.mcp_requests import tools_call
 
 STOCK = {"material": "100234", "plant": "1000"}
-MODERN = {
-    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-    "io.modelcontextprotocol/clientCapabilities": {},
-}
 
 
 async def test_calls_beyond_the_bound_are_shed_fast(gateway: Gateway, tmp_path: Path) -> None:
@@ -42,22 +39,8 @@ async def test_calls_beyond_the_bound_are_shed_fast(gateway: Gateway, tmp_path: 
         metrics = await (await client.get("/metrics")).text()
         assert "lastmile_shed_calls 1.0" in metrics
         assert "lastmile_in_flight_calls 2.0" in metrics
-        mcp = await client.post(
-            "/mcp",
-            json={
-                "jsonrpc": "2.0",
-                "id": 1,
-                "method": "tools/call",
-                "params": {"name": "warehouse.stock.get", "arguments": STOCK, "_meta": MODERN},
-            },
-            headers={
-                **headers,
-                "Accept": "application/json, text/event-stream",
-                "MCP-Protocol-Version": "2026-07-28",
-                "Mcp-Method": "tools/call",
-                "Mcp-Name": "warehouse.stock.get",
-            },
-        )
+        body, mcp_headers = tools_call("warehouse.stock.get", STOCK, INVENTORY)
+        mcp = await client.post("/mcp", json=body, headers=mcp_headers)
         result = (await mcp.json())["result"]
         assert result["isError"] is True  # the same bound covers MCP's tools/call
         assert result["_meta"]["dev.lastmile/problem"]["code"] == "overloaded"

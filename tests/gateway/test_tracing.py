@@ -17,6 +17,7 @@ from gateway.app import build_app
 from gateway.appkeys import PIPELINE
 from gateway.tracing import TracedStage
 from tests.conftest import INVENTORY, make_config
+from tests.mcp_requests import tools_call
 
 
 @pytest.fixture
@@ -98,31 +99,11 @@ async def test_the_agents_trace_is_continued_over_mcp_too(
 ) -> None:
     client, exporter, traceparents = traced_gateway
     trace_id = "0af7651916cd43dd8448eb211c80319c"
-    meta = {
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientCapabilities": {},
-    }
-    response = await client.post(
-        "/mcp",
-        json={
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "tools/call",
-            "params": {
-                "name": "warehouse.stock.get",
-                "arguments": {"material": "100234", "plant": "1000"},
-                "_meta": meta,
-            },
-        },
-        headers={
-            "Authorization": f"Bearer {INVENTORY}",
-            "Accept": "application/json, text/event-stream",
-            "MCP-Protocol-Version": "2026-07-28",
-            "Mcp-Method": "tools/call",
-            "Mcp-Name": "warehouse.stock.get",
-            "traceparent": f"00-{trace_id}-b7ad6b7169203331-01",
-        },
+    body, headers = tools_call(
+        "warehouse.stock.get", {"material": "100234", "plant": "1000"}, INVENTORY
     )
+    headers["traceparent"] = f"00-{trace_id}-b7ad6b7169203331-01"
+    response = await client.post("/mcp", json=body, headers=headers)
     assert (await response.json())["result"]["isError"] is False
     root = next(s for s in exporter.get_finished_spans() if s.name == "lastmile.Measure")
     assert f"{root.context.trace_id:032x}" == trace_id
