@@ -20,10 +20,9 @@ from typing import Any
 
 from gateway.guardrails.approval_store import ApprovalStore, HeldCall
 from gateway.guardrails.safety import scrub_value
-from gateway.identity import AgentDirectory, StaffMember
+from gateway.identity import StaffMember
 from gateway.outcomes import Answered, Outcome, error_of, final
 from gateway.pipeline import ApprovedCall, Call, CallRequest, Pipeline
-from gateway.registry import Registry
 from gateway.state import Clock
 from schemas.audit import ApprovalRecord
 from schemas.errors import (
@@ -62,14 +61,10 @@ class ApprovalDesk:
         store: ApprovalStore,
         clock: Clock,
         expire_after_s: float,
-        directory: AgentDirectory,
-        registry: Registry,
     ) -> None:
         self.store = store
         self._clock = clock
         self._expire_after_s = expire_after_s
-        self._directory = directory
-        self._registry = registry
         self.executor: Pipeline | None = None
 
     async def hold(self, call: Call) -> HeldCall:

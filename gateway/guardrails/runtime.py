@@ -72,11 +72,7 @@ def build_guardrails(
     if problems:
         raise PolicyError("guardrails.budgets", problems)
     desk = ApprovalDesk(
-        ApprovalStore(approvals_path(config)),
-        clock,
-        section.approvals.expire_after,
-        directory,
-        registry,
+        ApprovalStore(approvals_path(config)), clock, section.approvals.expire_after
     )
     return Guardrails(
         policy=load_policy(config, registry, directory),
