@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -98,75 +99,59 @@ class Idempotency:
         if call.dry_run:
             return await proceed(call)  # a rehearsal: the key stays free for the real call
         scope = hashlib.sha256(f"{agent.id}\0{key}".encode()).hexdigest()
-        record_key, unknown_key = f"idem:{scope}", f"idem-unknown:{scope}"
         fingerprint = hashlib.sha256(f"{op.name}\0{call.input.model_dump_json()}".encode())
-        claim = {"state": "in_flight", "fingerprint": fingerprint.hexdigest()}
+        claim = _Claim(f"idem:{scope}", f"idem-unknown:{scope}", fingerprint.hexdigest())
         existing = await self._store.put_if_absent(
-            record_key, _dump(claim), self._config.idempotency.in_flight_s
+            claim.record_key, _dump(claim.fields), self._config.idempotency.in_flight_s
         )
         if existing is not None:
-            return self._replay(call, json.loads(existing), claim["fingerprint"])
+            return self._replay(call, json.loads(existing), claim.fingerprint)
         try:
-            await self._prepare(call, claim, unknown_key)
+            await self._prepare(call, claim)
         except BaseException:
-            await self._forget(record_key)
+            await self._forget(claim.record_key)
             raise
         try:
             outcome = await proceed(call)
         except BaseException:
-            await self._forget(record_key)
+            await self._forget(claim.record_key)
             raise
-        await self._settle(call, outcome, claim, record_key, unknown_key)
+        await self._settle(call, outcome, claim)
         return outcome
 
-    async def _settle(
-        self,
-        call: Call,
-        outcome: StageOutcome,
-        claim: dict[str, Any],
-        record_key: str,
-        unknown_key: str,
-    ) -> None:
+    async def _settle(self, call: Call, outcome: StageOutcome, claim: _Claim) -> None:
         """Keep what the key answers from now on, by the kind of ending."""
-        op = call.operation
-        assert op is not None  # noqa: S101
         if isinstance(outcome, Answered):
             output = outcome.output.model_dump(mode="json")
-            kept = {
-                "state": "done",
-                "output": output,
-                "backend_reference": outcome.backend_reference,
-            }
-            await self._keep(record_key, {**claim, **kept})
-            if op.lookup:
-                await self._forget(unknown_key)
+            reference = outcome.backend_reference
+            await self._settled(call, claim, output=output, backend_reference=reference)
         elif isinstance(outcome, Held):
-            await self._keep(record_key, {**claim, "state": "held", "held": _held_dump(outcome)})
+            await self._keep(claim, state="held", held=_held_dump(outcome))
         elif isinstance(outcome, Failed):
-            await self._settle_error(call, outcome.error, claim, record_key, unknown_key)
+            await self._settle_error(call, outcome.error, claim)
         else:  # refused before the backend, or previewed: the key stays free
-            await self._forget(record_key)
-            if op.lookup and not call.lookup_first:
-                await self._forget(unknown_key)
+            await self._free(call, claim)
 
-    async def _prepare(self, call: Call, claim: dict[str, Any], unknown_key: str) -> None:
+    async def _prepare(self, call: Call, claim: _Claim) -> None:
         """Choose the backend key: the one of an earlier call with this key whose outcome is
         unknown (and look it up first), or a fresh one, written ahead for writes that can be
         looked up, so that even a gateway crash mid-call leaves something to look up."""
         op = call.operation
         assert op is not None  # noqa: S101
-        unknown = await self._store.get(unknown_key)
+        unknown = await self._store.get(claim.unknown_key)
         if unknown is not None:
             earlier = json.loads(unknown)
-            if earlier.get("fingerprint") != claim["fingerprint"]:
+            if earlier.get("fingerprint") != claim.fingerprint:
                 raise _reused()
             call.backend_key = str(earlier["backend_key"])
             call.lookup_first = True
         else:  # fresh per call, so a key reused after its retention is a new write
             call.backend_key = "LM" + uuid.uuid4().hex[:30]
-        claim["backend_key"] = call.backend_key
+        claim.fields["backend_key"] = call.backend_key
         if op.lookup and not call.lookup_first:
-            await self._store.put(unknown_key, _dump(claim), self._config.idempotency.retention_s)
+            await self._store.put(
+                claim.unknown_key, _dump(claim.fields), self._config.idempotency.retention_s
+            )
 
     def _replay(self, call: Call, stored: dict[str, Any], fingerprint: str) -> Outcome:
         op = call.operation
@@ -196,26 +181,17 @@ class Idempotency:
         output = op.output_model.model_validate(stored["output"], strict=False)
         return Replayed(Answered(output, backend_reference=stored.get("backend_reference")))
 
-    async def _settle_error(
-        self,
-        call: Call,
-        exc: GatewayError,
-        claim: dict[str, Any],
-        record_key: str,
-        unknown_key: str,
-    ) -> None:
+    async def _settle_error(self, call: Call, exc: GatewayError, claim: _Claim) -> None:
         op = call.operation
         assert op is not None  # noqa: S101
         codes = {a.error_code for a in call.attempts}
         if not call.attempts or codes <= NOT_PROCESSED:
-            await self._forget(record_key)  # the backend never took the write: nothing to keep
-            if op.lookup and not call.lookup_first:
-                await self._forget(unknown_key)
+            await self._free(call, claim)  # the backend never took the write: nothing to keep
             return
         undecided = isinstance(exc, BackendTimeout | Halted) or exc.retryable
         if codes & UNKNOWN_OUTCOME and undecided:
             if op.lookup:  # the write-ahead record stays: the next call looks first
-                await self._forget(record_key)
+                await self._forget(claim.record_key)
                 return
             exc.detail = (
                 f"The outcome of this write is unknown: {exc.detail} It may have been "
@@ -229,22 +205,50 @@ class Idempotency:
             "retryable": exc.retryable,
             "extras": exc.extras,
         }
-        await self._keep(record_key, {**claim, "state": "done", "error": error})
-        if op.lookup:
-            await self._forget(unknown_key)
+        await self._settled(call, claim, error=error)
 
-    async def _keep(self, key: str, value: dict[str, Any]) -> None:
+    async def _settled(self, call: Call, claim: _Claim, **answer: Any) -> None:
+        """The backend took the write: keep its answer; the write-ahead record is done."""
+        await self._keep(claim, state="done", **answer)
+        if call.operation is not None and call.operation.lookup:
+            await self._forget(claim.unknown_key)
+
+    async def _free(self, call: Call, claim: _Claim) -> None:
+        """Nothing reached the backend: the key is free again, and so is a write-ahead
+        record this call made (one left by an earlier unknown outcome stays)."""
+        await self._forget(claim.record_key)
+        if call.operation is not None and call.operation.lookup and not call.lookup_first:
+            await self._forget(claim.unknown_key)
+
+    async def _keep(self, claim: _Claim, **answer: Any) -> None:
         """Store a settled answer; the call's outcome stands even if the store fails now."""
+        value = {**claim.fields, **answer}
         try:
-            await self._store.put(key, _dump(value), self._config.idempotency.retention_s)
+            await self._store.put(
+                claim.record_key, _dump(value), self._config.idempotency.retention_s
+            )
         except StateUnavailable:
-            log.error("idempotency_result_not_stored", key=key)
+            log.error("idempotency_result_not_stored", key=claim.record_key)
 
     async def _forget(self, key: str) -> None:
         try:
             await self._store.delete(key)
         except StateUnavailable:
             log.error("idempotency_claim_not_released", key=key)
+
+
+@dataclass(slots=True)
+class _Claim:
+    """One call's hold on a key: where its record and write-ahead record live, and the
+    fields every stored state of the record carries (fingerprint, then the backend key)."""
+
+    record_key: str
+    unknown_key: str
+    fingerprint: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.fields = {"state": "in_flight", "fingerprint": self.fingerprint, **self.fields}
 
 
 def _reused() -> IdempotencyKeyReused:
