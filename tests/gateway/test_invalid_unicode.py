@@ -7,7 +7,6 @@ sent as raw bytes on a socket, as an attacker would (clients refuse to send them
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import INVENTORY, Gateway
+from tests.raw_http import exchange
 
 BODY = b'{"material":"100234","plant":"1000"}'
 AGENT = b"Authorization: Bearer " + INVENTORY.encode() + b"\r\n"
@@ -31,14 +31,7 @@ async def raw_post(gateway: Gateway, path: str, headers: bytes, body: bytes) -> 
         + b"\r\n"
         + body
     )
-    server = gateway.client.server
-    reader, writer = await asyncio.open_connection(server.host, server.port)
-    try:
-        writer.write(request)
-        answer = await asyncio.wait_for(reader.read(), timeout=10)
-    finally:
-        writer.close()
-        await writer.wait_closed()
+    answer = await exchange(gateway.client.server, request)
     head, _, content = answer.partition(b"\r\n\r\n")
     status = re.match(rb"HTTP/1\.1 (\d{3}) ", head)
     assert status is not None, answer[:200]

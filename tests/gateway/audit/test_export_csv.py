@@ -10,7 +10,6 @@ MCP ``_meta``. The export runs as ``lastmile audit export`` in a subprocess.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
 import re
@@ -30,6 +29,7 @@ from gateway.cli import main
 from tests.conftest import INVENTORY, Gateway
 from tests.gateway.audit.helpers import event, public_b64, signer
 from tests.gateway.test_mcp_client import mcp_over_http
+from tests.raw_http import exchange
 
 STOCK = {"material": "100234", "plant": "1000"}
 HOSTILE_NAMES = {  # operation name sent -> its readable cell in the export
@@ -74,14 +74,7 @@ async def raw_call(gateway: Gateway, name: str, key: str | None, **headers: str)
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         f"Connection: close\r\n{head}\r\n"
     ).encode("latin-1") + body
-    server = gateway.client.server
-    reader, writer = await asyncio.open_connection(server.host, server.port)
-    try:
-        writer.write(request)
-        answer = await asyncio.wait_for(reader.read(), timeout=10)
-    finally:
-        writer.close()
-        await writer.wait_closed()
+    answer = await exchange(gateway.client.server, request)
     status = answer.split(b" ", 2)[1]
     assert status[:1] in (b"2", b"4"), (name, headers, answer.decode("latin-1"))
     found = re.search(rb"\r\nX-Request-Id: ([^\r]+)\r\n", answer, re.IGNORECASE)

@@ -164,3 +164,12 @@ async def serve(
         for connection in served.opened:
             await connection.close()
         await runner.cleanup()
+
+
+def assert_closing_problem(answer: Answer, status: int, code: str) -> None:
+    """A retryable problem answer after which the server closes the connection."""
+    assert answer.status == status
+    assert answer.headers["connection"] == "close"
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert answer.json()["code"] == code
+    assert answer.json()["retryable"] is True

@@ -12,6 +12,7 @@ from tests.gateway.connections.served import (
     CALL_HEADERS,
     STOCK,
     STOCK_PATH,
+    assert_closing_problem,
     parse_answer,
     request,
     serve,
@@ -38,11 +39,7 @@ async def test_a_dripping_head_gets_408_before_it_completes(
         connection.start_drip(head, every_s=0.05)
         answer = parse_answer(await connection.until_closed())
         assert connection.dripped < len(head)
-        assert answer.status == 408
-        assert answer.headers["connection"] == "close"
-        assert answer.headers["content-type"].startswith("application/problem+json")
-        assert answer.json()["code"] == "request_timeout"
-        assert answer.json()["retryable"] is True
+        assert_closing_problem(answer, 408, "request_timeout")
 
 
 async def test_the_head_deadline_also_runs_for_the_next_request_on_a_kept_connection(
