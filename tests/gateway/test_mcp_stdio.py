@@ -24,19 +24,25 @@ from typing import IO, Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from gateway.api.mcp.http import MCP_SESSIONS
-from gateway.app import build_app
 from gateway.cli import parser
 from gateway.commands.mcp_stdio import mcp_endpoint
 from sandbox.acme_warehouse import RELEASE
 from tests.conftest import INVENTORY, OPERATOR, REPLENISH
-from tests.gateway.guardrails.conftest import GUARDRAILS, FakeClock, Guarded, guarded_config
+from tests.gateway.guardrails.conftest import (  # the fixture is shared, not copied
+    GUARDRAILS,
+    Guarded,
+    StartGateway,
+    start_guarded,
+)
 from tests.gateway.guardrails.conftest import movement as a_movement
 from tests.test_cli_processes import free_port
+
+__all__ = ["start_guarded"]
 
 MODES = ["auto", "legacy"]
 STOCK = {"material": "100234", "plant": "1000"}
@@ -50,30 +56,9 @@ ROOT = Path(__file__).parents[2]
 
 
 @pytest.fixture
-async def start_gateway(
-    wms: TestServer, tmp_path: Path, log_stream: Any
-) -> AsyncIterator[Callable[..., Awaitable[Guarded]]]:
+async def gateway(start_guarded: StartGateway) -> Guarded:
     """A guarded gateway (policies, approvals, halts) listening on a free loopback port."""
-    clients: list[TestClient[Any, Any]] = []
-
-    async def start(guardrails: str = GUARDRAILS) -> Guarded:
-        clock = FakeClock()
-        config = guarded_config(str(wms.make_url("/")).rstrip("/"), tmp_path, guardrails)
-        client: TestClient[Any, Any] = TestClient(
-            TestServer(build_app(config, clock=clock), host="127.0.0.1")
-        )
-        await client.start_server()
-        clients.append(client)
-        return Guarded(client, wms, tmp_path / "audit.sqlite", clock)
-
-    yield start
-    for client in clients:
-        await client.close()
-
-
-@pytest.fixture
-async def gateway(start_gateway: Callable[..., Awaitable[Guarded]]) -> Guarded:
-    return await start_gateway()
+    return await start_guarded()
 
 
 @pytest.fixture
@@ -173,9 +158,9 @@ async def test_a_halt_placed_through_the_admin_api_binds_calls_through_the_relay
 
 
 async def test_a_session_the_gateway_ended_is_reopened_for_the_host(
-    start_gateway: Callable[..., Awaitable[Guarded]], host_dir: Path, tmp_path: Path
+    start_guarded: StartGateway, host_dir: Path, tmp_path: Path
 ) -> None:
-    gateway = await start_gateway(GUARDRAILS + "mcp:\n  max_sessions_per_agent: 1\n")
+    gateway = await start_guarded(GUARDRAILS + "mcp:\n  max_sessions_per_agent: 1\n")
     with (tmp_path / "relay.log").open("w") as errlog:
         async with sdk_client(base_url(gateway), INVENTORY, "legacy", host_dir, errlog) as client:
             await client.list_tools()
