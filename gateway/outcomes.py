@@ -108,12 +108,13 @@ def error_of(outcome: Outcome) -> GatewayError | None:
     return None
 
 
-def code_of(outcome: Outcome) -> str:
-    """The stable outcome code: ``ok``, ``dry_run`` or the problem code."""
+def code_of(outcome: Outcome | Received) -> str:
+    """The stable outcome code: ``ok`` (answered or previewed) or the problem code; an
+    unvalidated answer that escaped is the gateway's bug."""
+    if isinstance(outcome, Received):
+        return "internal_error"
     ending = final(outcome)
-    if isinstance(ending, Answered):
-        return "ok"
-    if isinstance(ending, Previewed):
+    if isinstance(ending, Answered | Previewed):
         return "ok"
     if isinstance(ending, Held):
         return "approval_required"

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from gateway.config.observability import TracingConfig
-from gateway.outcomes import Received, code_of
+from gateway.outcomes import code_of
 from gateway.pipeline import Call, Path, Proceed, Stage, StageOutcome
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ class TracedStage:
         with self._tracer.start_as_current_span(self._name, context=parent) as span:
             outcome = await self._stage(call, proceed)
             if self._outermost:
-                code = "internal_error" if isinstance(outcome, Received) else code_of(outcome)
+                code = code_of(outcome)
                 span.set_attribute("lastmile.request_id", call.request_id)
                 span.set_attribute("lastmile.operation", call.request.operation_name)
                 span.set_attribute("lastmile.agent", call.agent.id if call.agent else "")

@@ -19,15 +19,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.guardrails.approval_store import ApprovalStore, HeldCall
-from gateway.guardrails.safety import scrub_value
 from gateway.identity import StaffMember
-from gateway.outcomes import Answered, Outcome, error_of, final
+from gateway.outcomes import Answered, Outcome, Refused, error_of, final
 from gateway.pipeline import ApprovedCall, Call, CallRequest, Pipeline
 from gateway.state import Clock
 from schemas.audit import ApprovalRecord
 from schemas.errors import (
     ApprovalClosed,
-    GatewayError,
     NotFound,
     SelfApproval,
     ValidationFailed,
@@ -166,26 +164,24 @@ class ApprovalDesk:
             ),
         )
         digest = hashlib.sha256(held.input_json.encode()).hexdigest()
+        outcome: Outcome
         if digest != held.input_sha256:  # never run an input nobody approved
-            outcome: Outcome | None = None
-            error: GatewayError | None = ValidationFailed(
-                f"The stored input of {held.id} no longer matches the approved hash; "
-                "it was not executed.",
-                [],
+            outcome = Refused(
+                ValidationFailed(
+                    f"The stored input of {held.id} no longer matches the approved hash; "
+                    "it was not executed.",
+                    [],
+                )
             )
-        else:
+        else:  # the pipeline's Record stage has scrubbed any error text already
             _, outcome = await self.executor.run(request)
-            error = error_of(outcome)
         held.execution_request_id = request.request_id
-        ending = final(outcome) if outcome is not None else None
+        ending, error = final(outcome), error_of(outcome)
         if isinstance(ending, Answered):
             held.status, held.result = "executed", dict(ending.shown())
-        else:
-            assert error is not None  # noqa: S101 - an approved call is answered or fails
+        elif error is not None:
             held.status = "failed"
-            held.error = scrub_value(
-                {"code": error.code, "status": error.status, "detail": error.detail}
-            )
+            held.error = {"code": error.code, "status": error.status, "detail": error.detail}
         await self.store.move(
             held.id,
             "executing",

@@ -7,7 +7,7 @@ path (approved calls included).
 from __future__ import annotations
 
 from gateway.metrics import Metrics
-from gateway.outcomes import Received, code_of
+from gateway.outcomes import code_of
 from gateway.pipeline import Call, Proceed, StageOutcome
 
 
@@ -20,7 +20,7 @@ class Measure:
         op = call.operation
         name = op.name if op is not None else "unknown"  # unbounded names stay out of labels
         agent = call.agent.id if call.agent is not None else "anonymous"
-        code = "internal_error" if isinstance(outcome, Received) else code_of(outcome)
+        code = code_of(outcome)
         self._metrics.calls.labels(name, agent, code).inc()
         if code == "rate_limited":
             self._metrics.rate_limited.labels(agent).inc()

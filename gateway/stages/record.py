@@ -23,6 +23,7 @@ from gateway.outcomes import (
     Outcome,
     Previewed,
     Received,
+    Refused,
     Replayed,
     code_of,
     error_of,
@@ -52,9 +53,9 @@ class Record:
                     "when reporting it."
                 )
             )
-        error = error_of(outcome)
-        if error is not None and not isinstance(final(outcome), Held):
-            scrub_error(error)
+        ending = final(outcome)
+        if isinstance(ending, Refused | Failed):
+            scrub_error(ending.error)
         # Durable before the answer; the store also ships it to stdout as one JSON line.
         await self._store.append(audit_event(call, outcome, self._redactor))
         return outcome
