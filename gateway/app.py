@@ -31,11 +31,13 @@ from gateway.appkeys import (
     GUARDRAILS,
     METRICS,
     PIPELINE,
+    POSTGRES,
     REGISTRY,
     RESILIENCE,
     STAFF,
     STATE_STORE,
 )
+from gateway.audit.factory import build_audit_store
 from gateway.audit.retention import retention_context
 from gateway.audit.store import AuditStore
 from gateway.audit.store_sqlite import SqliteAuditStore
@@ -45,6 +47,7 @@ from gateway.guardrails.safety import register_secrets
 from gateway.identity import AgentDirectory, StaffDirectory
 from gateway.metrics import Metrics
 from gateway.pipeline import Pipeline, Stage
+from gateway.postgres import Postgres
 from gateway.registry import Registry, build_registry
 from gateway.resilience.breaker import CircuitBreaker
 from gateway.resilience.guard import Resilience
@@ -135,7 +138,8 @@ def build_app(
     registry = registry or build_registry(config)
     timing = timing or (Timing(clock=clock) if clock is not None else Timing())
     directory = AgentDirectory.from_config(config.agents)
-    store = SqliteAuditStore.from_config(config.audit)
+    postgres = Postgres(config.postgres) if config.postgres is not None else None
+    store = build_audit_store(config.audit, postgres)
     state = state or build_state_store(config.state, timing.clock)
     guards = build_guardrails(config, registry, directory, state, timing.clock)
     resilience = Resilience(config, timing)
@@ -145,6 +149,9 @@ def build_app(
     app[IN_FLIGHT] = in_flight = InFlight(config.server.max_in_flight)
     app[MAX_BODY_BYTES] = config.server.max_body_bytes
     app[CONFIG] = config
+    if postgres is not None:
+        app[POSTGRES] = postgres
+        app.cleanup_ctx.append(_postgres_lifecycle)  # first: the stores use the pool
     app[REGISTRY] = registry
     app[AGENTS] = directory
     app[STAFF] = StaffDirectory.from_config(config.staff)
@@ -167,7 +174,8 @@ def build_app(
     guards.desk.executor = pipeline
     app.cleanup_ctx.append(_state_lifecycle)  # first in, last out: others use the state
     app.cleanup_ctx.append(_lifecycle)
-    app.cleanup_ctx.append(retention_context(store, config.audit.retention))
+    if isinstance(store, SqliteAuditStore):
+        app.cleanup_ctx.append(retention_context(store, config.audit.retention))
     add_routes(app)
     add_approval_routes(app)
     add_admin_routes(app)
@@ -206,7 +214,7 @@ _CIRCUIT_VALUE = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
 
 
 def _state_gauges(
-    metrics: Metrics, resilience: Resilience, guards: Guardrails, store: SqliteAuditStore
+    metrics: Metrics, resilience: Resilience, guards: Guardrails, store: AuditStore
 ) -> None:
     """What operators watch besides call counts, read at scrape time."""
     circuit: dict[str, Callable[[], float]] = {}
@@ -258,6 +266,15 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
             await adapter.close()
         await guards.desk.store.close()
         await store.close()
+
+
+async def _postgres_lifecycle(app: web.Application) -> AsyncIterator[None]:
+    postgres = app[POSTGRES]
+    await postgres.open()
+    try:
+        yield
+    finally:
+        await postgres.close()
 
 
 async def _state_lifecycle(app: web.Application) -> AsyncIterator[None]:

@@ -10,6 +10,7 @@ from gateway.guardrails.runtime import Guardrails
 from gateway.identity import AgentDirectory, StaffDirectory
 from gateway.metrics import Metrics
 from gateway.pipeline import Pipeline
+from gateway.postgres import Postgres
 from gateway.registry import Registry
 from gateway.resilience.guard import Resilience
 from gateway.state.store import StateStore
@@ -24,3 +25,4 @@ METRICS = web.AppKey("metrics", Metrics)
 GUARDRAILS = web.AppKey("guardrails", Guardrails)
 RESILIENCE = web.AppKey("resilience", Resilience)
 STATE_STORE = web.AppKey("state_store", StateStore)
+POSTGRES = web.AppKey("postgres", Postgres)  # set only when gateway.yaml has postgres:

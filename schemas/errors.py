@@ -320,6 +320,21 @@ class StateUnavailable(GatewayError):
     retryable = True
 
 
+class ApprovalsUnavailable(GatewayError):
+    """The store of held calls cannot be reached; nothing was held, approved or run."""
+
+    status, code, title = 503, "approvals_unavailable", "The approvals store is unavailable"
+    retryable = True
+
+
+class HaltStateUnknown(GatewayError):
+    """This process cannot confirm that its copy of the halts is fresh, so it admits
+    nothing: halts never fail open."""
+
+    status, code, title = 503, "halt_state_unknown", "The gateway cannot confirm the halts"
+    retryable = True
+
+
 class Overloaded(GatewayError):
     """The gateway is at its bound of calls in flight; shed fast rather than queue."""
 

@@ -30,6 +30,8 @@ class AuditQuery:
 
 
 class AuditStore(Protocol):
+    last_batch_s: float  # how long the last durable batch took (the write lag metric)
+
     async def open(self) -> None: ...
 
     async def close(self) -> None: ...

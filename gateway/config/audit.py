@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -31,6 +32,10 @@ class RetentionConfig(Section):
 
 
 class AuditConfig(Section):
+    """``store: sqlite`` (the embedded default, at ``path``) or ``postgres`` (the fleet's
+    one trail, in the database of the ``postgres:`` section)."""
+
+    store: Literal["sqlite", "postgres"] = "sqlite"
     path: EnvStr = "lastmile-audit.sqlite"
     checkpoints: CheckpointConfig = CheckpointConfig()
     retention: RetentionConfig = RetentionConfig()

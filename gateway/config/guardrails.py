@@ -44,10 +44,27 @@ class BudgetConfig(Section):
 
 
 class ApprovalsConfig(Section):
+    store: Literal["sqlite", "postgres"] = "sqlite"
     path: EnvStr | None = Field(
         default=None, description="SQLite file of held calls; default: beside the audit trail"
     )
     expire_after: Duration = 86400.0
+
+
+class HaltsConfig(Section):
+    """Where halts live and how fresh a process's copy must be.
+
+    ``store: state`` keeps them in the state store (the embedded default). ``store:
+    postgres`` makes PostgreSQL the source of truth, pushed to every process; a process
+    whose copy is older than ``fresh_within`` refuses calls (``halt_state_unknown``), and
+    a halt is acknowledged once every live process confirmed it, or after
+    ``confirm_within`` with the processes that did not.
+    """
+
+    store: Literal["state", "postgres"] = "state"
+    fresh_within: Duration = 3.0
+    poll_every: Duration = 1.0
+    confirm_within: Duration = 5.0
 
 
 class RedactionConfig(Section):
@@ -65,4 +82,5 @@ class GuardrailsConfig(Section):
     )
     budgets: list[BudgetConfig] = Field(default_factory=list)
     approvals: ApprovalsConfig = ApprovalsConfig()
+    halts: HaltsConfig = HaltsConfig()
     redaction: RedactionConfig = RedactionConfig()

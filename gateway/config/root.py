@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from gateway.config.audit import AuditConfig
 from gateway.config.backends import RestBackendConfig, SoapBackendConfig
+from gateway.config.fleet import FleetConfig, PostgresConfig
 from gateway.config.guardrails import GuardrailsConfig
 from gateway.config.identity import AgentConfig, StaffConfig
 from gateway.config.mcp import McpConfig
@@ -32,6 +33,24 @@ class Config(Section):
     state: StateConfig = StateConfig()
     resilience: ResilienceConfig = ResilienceConfig()
     mcp: McpConfig = McpConfig()
+    postgres: PostgresConfig | None = None
+    fleet: FleetConfig = FleetConfig()
+
+    @model_validator(mode="after")
+    def _postgres_for_postgres_stores(self) -> Config:
+        """A store that names ``postgres`` needs the ``postgres:`` section."""
+        wanted = [
+            name
+            for name, store in (
+                ("audit.store", self.audit.store),
+                ("guardrails.approvals.store", self.guardrails.approvals.store),
+                ("guardrails.halts.store", self.guardrails.halts.store),
+            )
+            if store == "postgres"
+        ]
+        if wanted and self.postgres is None:
+            raise ValueError(f"{', '.join(wanted)}: postgres needs a postgres: section with a dsn")
+        return self
 
     @model_validator(mode="after")
     def _unique_identities(self) -> Config:
