@@ -28,6 +28,7 @@ from gateway.appkeys import (
     AGENTS,
     AUDIT_STORE,
     CONFIG,
+    FLEET,
     GUARDRAILS,
     METRICS,
     PIPELINE,
@@ -42,6 +43,8 @@ from gateway.audit.retention import retention_context
 from gateway.audit.store import AuditStore
 from gateway.audit.store_sqlite import SqliteAuditStore
 from gateway.config import Config
+from gateway.fleet.registry import ProcessRegistry
+from gateway.guardrails.halts_postgres import PostgresHaltBoard
 from gateway.guardrails.runtime import Guardrails, build_guardrails
 from gateway.guardrails.safety import register_secrets
 from gateway.identity import AgentDirectory, StaffDirectory
@@ -106,7 +109,7 @@ def standard_stages(
         Measure(metrics),
         Record(store, guards.redactor),
         Identify(directory),
-        CheckHalt(guards.halts, registry, reads_fail_open=fail_open),
+        CheckHalt(guards.halts, registry),
         Resolve(registry),
         CheckScope(),
         Limit(RateLimiter(state), config.resilience, fail_open),
@@ -118,7 +121,7 @@ def standard_stages(
         Preview(registry),
         Redact(guards.redactor),
         ValidateOutput(),
-        CallBackend(registry, resilience, guards.halts, reads_fail_open=fail_open),
+        CallBackend(registry, resilience, guards.halts),
     )
 
 
@@ -141,7 +144,15 @@ def build_app(
     postgres = Postgres(config.postgres) if config.postgres is not None else None
     store = build_audit_store(config.audit, postgres)
     state = state or build_state_store(config.state, timing.clock)
-    guards = build_guardrails(config, registry, directory, state, timing.clock)
+    fleet = ProcessRegistry(postgres, config.fleet) if postgres is not None else None
+    halts = (
+        PostgresHaltBoard(postgres, fleet, config.guardrails.halts)
+        if postgres is not None
+        and fleet is not None
+        and config.guardrails.halts.store == "postgres"
+        else None
+    )
+    guards = build_guardrails(config, registry, directory, state, timing.clock, halts=halts)
     resilience = Resilience(config, timing)
     app = web.Application(
         middlewares=[gateway_middleware, shed_load], client_max_size=config.server.max_body_bytes
@@ -149,8 +160,9 @@ def build_app(
     app[IN_FLIGHT] = in_flight = InFlight(config.server.max_in_flight)
     app[MAX_BODY_BYTES] = config.server.max_body_bytes
     app[CONFIG] = config
-    if postgres is not None:
+    if postgres is not None and fleet is not None:
         app[POSTGRES] = postgres
+        app[FLEET] = fleet
         app.cleanup_ctx.append(_postgres_lifecycle)  # first: the stores use the pool
     app[REGISTRY] = registry
     app[AGENTS] = directory
@@ -255,6 +267,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     adapters = list(app[REGISTRY].adapters.values())
     await store.open()
     await guards.desk.store.open()
+    await guards.halts.open()
     started = []
     try:
         for adapter in adapters:
@@ -264,15 +277,21 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     finally:
         for adapter in reversed(started):
             await adapter.close()
+        await guards.halts.close()
         await guards.desk.store.close()
         await store.close()
 
 
 async def _postgres_lifecycle(app: web.Application) -> AsyncIterator[None]:
-    postgres = app[POSTGRES]
+    """Open the pool and register this process; deregister and close last."""
+    postgres, fleet = app[POSTGRES], app[FLEET]
     await postgres.open()
     try:
-        yield
+        await fleet.open()
+        try:
+            yield
+        finally:
+            await fleet.close()
     finally:
         await postgres.close()
 

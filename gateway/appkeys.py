@@ -6,6 +6,7 @@ from aiohttp import web
 
 from gateway.audit.store import AuditStore
 from gateway.config import Config
+from gateway.fleet.registry import ProcessRegistry
 from gateway.guardrails.runtime import Guardrails
 from gateway.identity import AgentDirectory, StaffDirectory
 from gateway.metrics import Metrics
@@ -26,3 +27,4 @@ GUARDRAILS = web.AppKey("guardrails", Guardrails)
 RESILIENCE = web.AppKey("resilience", Resilience)
 STATE_STORE = web.AppKey("state_store", StateStore)
 POSTGRES = web.AppKey("postgres", Postgres)  # set only when gateway.yaml has postgres:
+FLEET = web.AppKey("fleet", ProcessRegistry)  # set only when gateway.yaml has postgres:

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "halt": "gateway.commands.halt",
     "resume": "gateway.commands.halt",
     "halts": "gateway.commands.halt",
+    "processes": "gateway.commands.halt",
     "mcp-stdio": "gateway.commands.mcp_stdio",
     "tools": "gateway.commands.tools",
     "adapter": "gateway.commands.adapter",

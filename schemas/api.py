@@ -63,3 +63,8 @@ class BackendReadiness(BaseModel):
 class Readiness(BaseModel):
     ready: bool
     backends: list[BackendReadiness] = Field(default_factory=list)
+    halts_fresh: bool = Field(
+        default=True,
+        description="whether this process can vouch for its copy of the halts; "
+        "false means it refuses every call (halt_state_unknown)",
+    )

@@ -1,9 +1,14 @@
 """The operators' API: the kill switch.
 
 - ``POST /v1/admin/halts`` ``{"scope": "agent", "target": "support-bot", "reason": "..."}``
-  (scope ``all`` takes no target); the next matching call is refused with ``halted``;
+  (scope ``all`` takes no target); the next matching call is refused with ``halted``.
+  The answer waits until every live gateway process has confirmed the halt (201,
+  ``acknowledged: true``), or until ``guardrails.halts.confirm_within`` has passed (202,
+  ``acknowledged: false``, with the processes that did not confirm in ``unconfirmed``);
 - ``GET /v1/admin/halts``: the live halts;
-- ``DELETE /v1/admin/halts/{id}``: resume (the id is ``all`` or ``<scope>:<target>``);
+- ``DELETE /v1/admin/halts/{id}``: resume (the id is ``all`` or ``<scope>:<target>``),
+  acknowledged the same way;
+- ``GET /v1/admin/processes``: the gateway processes in the registry (fleet only);
 - ``POST /v1/admin/policies/reload``: re-read and validate the policy files; all or
   nothing (a bad file leaves the running policies in force).
 
@@ -21,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gateway.api.approvals import staff_with_role
 from gateway.api.middleware import REQUEST_ID
-from gateway.appkeys import AGENTS, AUDIT_STORE, CONFIG, GUARDRAILS, REGISTRY
+from gateway.appkeys import AGENTS, AUDIT_STORE, CONFIG, FLEET, GUARDRAILS, REGISTRY
 from gateway.audit.admin import record_admin_action
 from gateway.config import StaffRole
 from gateway.guardrails.halts import HaltScope
@@ -66,9 +71,8 @@ async def _halt(request: web.Request) -> web.Response:
             f"There is no {wanted.scope.value} named {wanted.target[:100]!r} to halt.",
             [FieldError(field="target", message="unknown", received=wanted.target[:100])],
         )
-    halt = await request.app[GUARDRAILS].halts.halt(
-        wanted.scope, wanted.target, wanted.reason, member.id
-    )
+    board = request.app[GUARDRAILS].halts
+    halt = await board.halt(wanted.scope, wanted.target, wanted.reason, member.id)
     await record_admin_action(
         request.app[AUDIT_STORE],
         request_id=request[REQUEST_ID],
@@ -77,7 +81,24 @@ async def _halt(request: web.Request) -> web.Response:
         target=halt.id,
         detail=wanted.reason,
     )
-    return web.json_response(asdict(halt), status=201)
+    return await _acknowledged(request, asdict(halt), created=True)
+
+
+async def _acknowledged(
+    request: web.Request, body: dict[str, object], *, created: bool
+) -> web.Response:
+    """Answer once every live process confirmed the change, or say which did not."""
+    config = request.app[CONFIG].guardrails.halts
+    ack = await request.app[GUARDRAILS].halts.acknowledge(config.confirm_within)
+    body = {
+        **body,
+        "acknowledged": ack.acknowledged,
+        "confirmed_by": ack.confirmed,
+        "unconfirmed": ack.unconfirmed,
+    }
+    if not ack.acknowledged:
+        return web.json_response(body, status=202)
+    return web.json_response(body, status=201 if created else 200)
 
 
 async def _list(request: web.Request) -> web.Response:
@@ -100,7 +121,18 @@ async def _resume(request: web.Request) -> web.Response:
         target=halt.id,
         detail=f"resumed (halted since {halt.since} by {halt.operator}: {halt.reason})",
     )
-    return web.json_response({**asdict(halt), "resumed_by": member.id})
+    return await _acknowledged(request, {**asdict(halt), "resumed_by": member.id}, created=False)
+
+
+async def _processes(request: web.Request) -> web.Response:
+    staff_with_role(request, StaffRole.OPERATOR)
+    fleet = request.app.get(FLEET)
+    if fleet is None:
+        raise NotFound(
+            "This gateway runs alone (no postgres: section), so there is no process registry."
+        )
+    processes = await fleet.processes()
+    return web.json_response({"self": fleet.name, "processes": [p.as_json() for p in processes]})
 
 
 async def _reload(request: web.Request) -> web.Response:
@@ -133,3 +165,4 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_get("/v1/admin/halts", _list)
     app.router.add_delete("/v1/admin/halts/{id}", _resume)
     app.router.add_post("/v1/admin/policies/reload", _reload)
+    app.router.add_get("/v1/admin/processes", _processes)

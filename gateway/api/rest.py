@@ -16,7 +16,7 @@ from aiohttp import web
 from adapters.base import safe_text
 from gateway.api.middleware import BACKEND_MS, MAX_BODY_BYTES, REQUEST_ID, trace_context
 from gateway.api.problems import problem_response
-from gateway.appkeys import AGENTS, METRICS, PIPELINE, REGISTRY, RESILIENCE
+from gateway.appkeys import AGENTS, GUARDRAILS, METRICS, PIPELINE, REGISTRY, RESILIENCE
 from gateway.outcomes import Answered, Held, Outcome, Previewed, Replayed, final
 from gateway.pipeline import CallRequest
 from schemas.api import Readiness
@@ -205,7 +205,12 @@ async def readyz(request: web.Request) -> web.Response:
             if check.circuit == "open":
                 check.ready = False
                 check.detail = check.detail or "circuit open: calls fail fast while it recovers"
-    readiness = Readiness(ready=all(c.ready for c in checks), backends=list(checks))
+    halts_fresh = request.app[GUARDRAILS].halts.fresh()
+    readiness = Readiness(
+        ready=halts_fresh and all(c.ready for c in checks),
+        backends=list(checks),
+        halts_fresh=halts_fresh,
+    )
     return web.Response(
         text=readiness.model_dump_json(),
         status=200 if readiness.ready else 503,

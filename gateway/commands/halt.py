@@ -3,6 +3,10 @@
 lastmile halt agent support-bot --reason "runaway refunds"
 lastmile halt all --reason "incident 4711"
 lastmile resume agent support-bot
+lastmile processes        # the gateway processes of a fleet, and whether they are live
+
+A halt or resume answers once every live gateway process has confirmed it; exit code 3
+means it was recorded but some process did not confirm in time (named on stderr).
 """
 
 from __future__ import annotations
@@ -47,3 +51,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     halts = commands.add_parser("halts", help="list the live halts (operator role)")
     add_connection_arguments(halts)
     halts.set_defaults(run=lambda a: request(a, "GET", "/v1/admin/halts"))
+    processes = commands.add_parser(
+        "processes", help="the gateway processes sharing PostgreSQL (operator role)"
+    )
+    add_connection_arguments(processes)
+    processes.set_defaults(run=lambda a: request(a, "GET", "/v1/admin/processes"))

@@ -29,7 +29,8 @@ def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def request(args: argparse.Namespace, method: str, path: str, body: Any = None) -> int:
-    """Send one request; print the JSON answer; exit 0 on 2xx, 1 otherwise, 2 on setup."""
+    """Send one request; print the JSON answer; exit 0 on 2xx, 1 otherwise, 2 on setup,
+    3 when a halt or resume is recorded but not yet confirmed by every gateway process."""
     key = os.environ.get(args.key_env)
     if not key:
         print(f"set {args.key_env} to your staff key", file=sys.stderr)
@@ -41,6 +42,10 @@ def request(args: argparse.Namespace, method: str, path: str, body: Any = None) 
         return 2
     stream = sys.stdout if status < 300 else sys.stderr
     print(json.dumps(answer, indent=2), file=stream)
+    if isinstance(answer, dict) and answer.get("acknowledged") is False:
+        waiting = ", ".join(answer.get("unconfirmed") or [])
+        print(f"recorded, but not confirmed in time by: {waiting}", file=sys.stderr)
+        return 3
     return 0 if status < 300 else 1
 
 

@@ -8,13 +8,14 @@ policy file or budget ends start-up with every problem listed (:class:`PolicyErr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from gateway.config import Config
 from gateway.guardrails.approval_store import ApprovalStore
 from gateway.guardrails.approvals import ApprovalDesk
 from gateway.guardrails.budgets import BudgetBook
-from gateway.guardrails.halts import HaltBoard
+from gateway.guardrails.halts import HaltBoard, StateHaltBoard
 from gateway.guardrails.policy import PolicyEngine, PolicyError
 from gateway.guardrails.redaction import Redactor
 from gateway.identity import AgentDirectory
@@ -30,6 +31,15 @@ class Guardrails:
     desk: ApprovalDesk
     redactor: Redactor
     state: StateStore
+
+
+def _halt_targets(registry: Registry, directory: AgentDirectory) -> list[str]:
+    """Every halt id besides ``all`` that a call could meet."""
+    return [
+        *(f"agent:{agent.id}" for agent in directory.holders()),
+        *(f"backend:{name}" for name in registry.adapters),
+        *(f"operation:{name}" for name in registry.operations),
+    ]
 
 
 def approvals_path(config: Config) -> Path:
@@ -65,7 +75,11 @@ def build_guardrails(
     directory: AgentDirectory,
     state: StateStore,
     clock: Clock,
+    *,
+    halts: HaltBoard | None = None,
 ) -> Guardrails:
+    """``halts``: the fleet's board when PostgreSQL holds them (built with the process
+    registry in the app); by default halts live in the state store."""
     section = config.guardrails
     book = BudgetBook(section.budgets, section.costs)
     problems = book.check(registry.operations)
@@ -77,7 +91,7 @@ def build_guardrails(
     return Guardrails(
         policy=load_policy(config, registry, directory),
         budgets=book,
-        halts=HaltBoard(state),
+        halts=halts or StateHaltBoard(state, partial(_halt_targets, registry, directory)),
         desk=desk,
         redactor=Redactor(section.redaction.mode),
         state=state,

@@ -27,6 +27,9 @@ UNREACHABLE: tuple[type[BaseException], ...] = (
     asyncpg.AdminShutdownError,
 )
 
+POSTGRES_FAILURES: tuple[type[BaseException], ...] = (*UNREACHABLE, asyncpg.PostgresError)
+"""Unreachable, or answering with an error: what a background loop survives and retries."""
+
 
 @contextmanager
 def unavailable_as(error: type[GatewayError], detail: str) -> Iterator[None]:

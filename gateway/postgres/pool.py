@@ -9,10 +9,13 @@ cannot be reached at all, which is what an operator wants from a misconfigured D
 from __future__ import annotations
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from gateway.config.fleet import PostgresConfig
 
 PostgresPool = asyncpg.Pool
+AnyConnection = asyncpg.Connection | PoolConnectionProxy
+"""A connection of its own or one borrowed from the pool: both run the same queries."""
 
 
 async def open_pool(config: PostgresConfig) -> PostgresPool:

@@ -19,8 +19,7 @@ from gateway.outcomes import Failed, Received
 from gateway.pipeline import Call, Proceed, StageOutcome
 from gateway.registry import Registry
 from gateway.resilience.guard import Resilience
-from schemas.common import Effect
-from schemas.errors import BackendError, GatewayError, Halted, StateUnavailable
+from schemas.errors import BackendError, GatewayError, Halted
 
 log = structlog.get_logger("lastmile.backend")
 
@@ -31,13 +30,10 @@ class CallBackend:
         registry: Registry,
         resilience: Resilience,
         halts: HaltBoard,
-        *,
-        reads_fail_open: bool = False,
     ) -> None:
         self._registry = registry
         self._resilience = resilience
         self._halts = halts
-        self._reads_fail_open = reads_fail_open
 
     async def __call__(self, call: Call, proceed: Proceed) -> StageOutcome:
         op = call.operation
@@ -46,15 +42,8 @@ class CallBackend:
         assert call.agent is not None, "Identify runs first"  # noqa: S101
         agent_id = call.agent.id
 
-        may_skip = self._reads_fail_open and op.effect is Effect.READ
-
         async def still_allowed() -> None:
-            try:
-                halt = await self._halts.check(agent_id, op.backend, op.name)
-            except StateUnavailable:
-                if not may_skip:
-                    raise
-                return  # as CheckHalt: a configured read goes on; the reason is noted there
+            halt = await self._halts.check(agent_id, op.backend, op.name)
             if halt is not None:
                 raise Halted(halt.describe(), extras={"halt_id": halt.id})
 

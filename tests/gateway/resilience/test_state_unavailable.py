@@ -1,4 +1,5 @@
-"""An unreachable state store: writes fail closed (503, audited), reads may fail open."""
+"""An unreachable state store: writes fail closed (503, audited), reads may fail open past
+the rate limits, and the halts never fail open, wherever they live."""
 
 from __future__ import annotations
 
@@ -13,24 +14,51 @@ from tests.gateway.resilience.conftest import (
     GatewayFactory,
     sandbox_stats,
 )
+from tests.postgres_db import postgres_dsn
+
+__all__ = ["postgres_dsn"]
 
 
-def sqlite_state(tmp_path: Path, fail_open: bool) -> str:
+def sqlite_state(tmp_path: Path, fail_open: bool, *, postgres_halts: bool = False) -> str:
     path, fail_open_text = tmp_path / "state.sqlite", str(fail_open).lower()
+    halts = (
+        "postgres: {dsn: '${PG_DSN}'}\nguardrails: {halts: {store: postgres}}\n"
+        if postgres_halts
+        else ""
+    )
     return f"""
 state: {{store: sqlite, path: "{path}", reads_fail_open: {fail_open_text}}}
 resilience:
   rate_limits:
     agent: {{limit: 100, window_s: 60}}
-"""
+{halts}"""
 
 
-async def test_writes_fail_closed_and_reads_fail_open_when_configured(
+async def test_halts_in_the_lost_state_store_refuse_even_reads_configured_to_fail_open(
     gateway_with: GatewayFactory, tmp_path: Path
 ) -> None:
     gateway = await gateway_with(sqlite_state(tmp_path, fail_open=True))
     assert (await gateway.invoke("warehouse.stock.get", STOCK)).status == 200
+    before = (await sandbox_stats(gateway.wms))["api_calls"]
     await gateway.client.app[STATE_STORE].close()  # the store is gone
+
+    for operation, body in (("warehouse.stock.get", STOCK), (CREATE, RECEIPT)):
+        answer = await gateway.invoke(operation, body, REPLENISH, **{"Idempotency-Key": "k"})
+        assert answer.status == 503
+        assert (await answer.json())["code"] == "halt_state_unknown"
+        [event] = await gateway.audit(request_id=answer.headers["X-Request-Id"])
+        assert event.outcome == "halt_state_unknown"
+    assert (await sandbox_stats(gateway.wms))["api_calls"] == before
+
+
+async def test_with_the_halts_on_postgres_writes_fail_closed_and_reads_fail_open(
+    postgres_dsn: str, gateway_with: GatewayFactory, tmp_path: Path
+) -> None:
+    gateway = await gateway_with(
+        sqlite_state(tmp_path, fail_open=True, postgres_halts=True), PG_DSN=postgres_dsn
+    )
+    assert (await gateway.invoke("warehouse.stock.get", STOCK)).status == 200
+    await gateway.client.app[STATE_STORE].close()
 
     write = await gateway.invoke(CREATE, RECEIPT, REPLENISH, **{"Idempotency-Key": "k"})
     assert write.status == 503
@@ -43,11 +71,14 @@ async def test_writes_fail_closed_and_reads_fail_open_when_configured(
     assert read.status == 200
     [event] = await gateway.audit(request_id=read.headers["X-Request-Id"])
     assert "rate limits not checked: the state store is unavailable" in event.reasons
-    assert "halts not checked: the state store is unavailable" in event.reasons
 
 
-async def test_reads_fail_closed_by_default(gateway_with: GatewayFactory, tmp_path: Path) -> None:
-    gateway = await gateway_with(sqlite_state(tmp_path, fail_open=False))
+async def test_reads_fail_closed_by_default(
+    postgres_dsn: str, gateway_with: GatewayFactory, tmp_path: Path
+) -> None:
+    gateway = await gateway_with(
+        sqlite_state(tmp_path, fail_open=False, postgres_halts=True), PG_DSN=postgres_dsn
+    )
     await gateway.client.app[STATE_STORE].close()
     read = await gateway.invoke("warehouse.stock.get", STOCK)
     assert read.status == 503

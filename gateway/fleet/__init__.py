@@ -1,0 +1,1 @@
+"""The fleet: gateway processes that share PostgreSQL and know of each other."""
