@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 
 BENCH_STAMP := $(VENV)/.bench-stamp
 
-.PHONY: install demo serve test lint format lock clean bench bench-soap bench-overload
+.PHONY: install demo serve test lint format lock clean bench bench-soap bench-overload bench-fleet
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ test: lint
 # Not part of `make test`: timings belong here, not in tests. Writes bench/results/overload.md.
 bench-overload: install
 	$(BIN)/python -m bench.overload
+
+# The fleet on the local PostgreSQL: halt acknowledgement with three processes (and the audit
+# trail's appends and proofs). Writes bench/results/fleet_*.md.
+bench-fleet: install
+	$(BIN)/python -m bench.fleet_halts
 
 format: install
 	$(BIN)/ruff format gateway adapters schemas sandbox tests bench
