@@ -213,7 +213,10 @@ def two_workers(
     """Maximum throughput and total resident memory of a gateway with two worker processes."""
     port = free_port()
     env = {**env, "LASTMILE_AUDIT_DB": str(workdir / "audit-2w.sqlite")}
-    command = ["-m", "gateway", "serve", "--config", args.config, "--port", str(port)]
+    config = workdir / "gateway-2w.yaml"  # workers refuse per-process (memory) state
+    shared = f"state:\n  store: sqlite\n  path: {workdir / 'state-2w.sqlite'}\n"
+    config.write_text(Path(args.config).read_text().replace("state:\n  store: memory\n", shared))
+    command = ["-m", "gateway", "serve", "--config", str(config), "--port", str(port)]
     with process([*command, "--workers", "2"], env) as gw:
         wait_until_up(f"http://127.0.0.1:{port}/healthz")
         url = target.url.replace(target.url.split("/v1/")[0], f"http://127.0.0.1:{port}")

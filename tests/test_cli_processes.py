@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import queue
 import signal
 import socket
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from gateway.config import default_config_text
 from gateway.demo.session import DEMO_KEYS
 
 
@@ -163,14 +165,35 @@ def test_demo_keep_running_stays_up_until_interrupted(stopped: list[subprocess.P
     assert demo.wait(timeout=20) == 0
 
 
+def shared_state_config(tmp_path: Path) -> Path:
+    """The embedded config with its state in a SQLite file the workers share."""
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        default_config_text().replace(
+            "  store: memory ", f"  store: sqlite\n  path: {tmp_path / 'state.sqlite'} "
+        )
+    )
+    return config
+
+
+def test_serve_refuses_several_workers_on_per_process_state(tmp_path: Path) -> None:
+    refused = lastmile("serve", "--workers", "2", "--port", str(free_port()), cwd=tmp_path)
+    output, _ = refused.communicate(timeout=60)
+    assert refused.returncode == 2
+    assert "state.store: memory" in output
+    assert "redis" in output
+
+
 def test_serve_with_two_workers_shares_the_port_and_one_audit_log(
     tmp_path: Path, stopped: list[subprocess.Popen[str]]
 ) -> None:
     gateway_port = free_port()
     env = wms_sandbox(tmp_path, stopped)
+    config = str(shared_state_config(tmp_path))
     gateway = lastmile(
-        "serve", "--workers", "2", "--port", str(gateway_port), cwd=tmp_path, env=env
-    )
+        "serve", "--config", config, "--workers", "2", "--port", str(gateway_port),
+        cwd=tmp_path, env=env,
+    )  # fmt: skip
     stopped.append(gateway)
     first = wait_for_line(gateway, '"event": "listening"')
     second = wait_for_line(gateway, '"event": "listening"')
@@ -184,6 +207,18 @@ def test_serve_with_two_workers_shares_the_port_and_one_audit_log(
             {"material": "100235", "plant": "1000"},
         )
         assert status == 200
+
+    os.kill(pids.pop(), signal.SIGKILL)  # one worker dies: the supervisor replaces it
+    replaced = wait_for_line(gateway, '"event": "worker_replaced"')
+    replacement = json.loads(replaced[-1])["replacement"]
+    restarted = wait_for_line(gateway, '"event": "listening"')
+    assert json.loads(restarted[-1])["pid"] == replacement
+    status, _ = get(
+        f"http://127.0.0.1:{gateway_port}/v1/operations/warehouse.stock.get",
+        DEMO_KEYS["inventory-bot"],
+        {"material": "100235", "plant": "1000"},
+    )
+    assert status == 200
     gateway.send_signal(signal.SIGTERM)
     assert gateway.wait(timeout=20) == 0
 
@@ -202,4 +237,4 @@ def test_serve_with_two_workers_shares_the_port_and_one_audit_log(
         check=False,
     )
     assert verify.returncode == 0, verify.stdout + verify.stderr
-    assert "entries 0..9 (10) chain intact" in verify.stdout
+    assert "entries 0..11 (12) chain intact" in verify.stdout  # 11 calls, one replacement

@@ -5,10 +5,12 @@ The server is started by hand rather than with ``web.run_app`` so that the
 and tests can wait for it instead of polling.
 
 ``--workers N`` forks N processes that share the port (``SO_REUSEPORT``; the kernel
-spreads connections). Each builds its own application after the fork. They share what
-lives in files or services: the audit log (its writer re-reads the head another process
-appended), approvals, and the state store if it is SQLite or Redis; an in-memory state
-store is per process, so limits are then per worker.
+spreads connections) under a supervisor that replaces one that dies
+(``gateway/commands/workers.py``). Each builds its own application after the fork. They
+share what lives in files or services: the audit log (its writer re-reads the head
+another process appended), approvals, and the state store if it is SQLite or Redis. An
+in-memory state store would be per worker and silently split every limit, budget,
+idempotency key and halt, so several workers on it are refused at start.
 
 Connections get read deadlines, an idle close and a cap (``server.connections``; see
 gateway/connections); the cap is per process, so N workers hold up to N times it.
@@ -24,11 +26,13 @@ import signal
 import sys
 import time
 import traceback
+from functools import partial
 from pathlib import Path
 
 import structlog
 from aiohttp import web
 
+from gateway.commands.workers import Supervisor, per_process_state, record_replacement
 from gateway.config import Config, load_config
 from gateway.connections.budget import ConnectionBudget, budget_for
 
@@ -57,17 +61,26 @@ def _serve(args: argparse.Namespace) -> int:
             "lastmile serve: --workers needs N >= 1 and, above 1, a fixed --port", file=sys.stderr
         )
         return 2
+    split = per_process_state(config) if args.workers > 1 else []
+    if split:
+        print(
+            f"lastmile serve: --workers {args.workers} would give each worker its own "
+            f"{'; '.join(split)}, splitting those guarantees between workers. Configure "
+            "state.store: sqlite (one host) or redis (several hosts), or run one worker.",
+            file=sys.stderr,
+        )
+        return 2
     CheckpointSigner.from_config(config.audit.checkpoints)  # create the key file once, not N times
-    if args.workers > 1:
-        asyncio.run(_prepare_shared_files(config))
-    children = [_fork_worker(config, host, port) for _ in range(args.workers - 1)]
-    try:
-        _run_worker(config, host, port, reuse_port=args.workers > 1)
-    finally:
-        for pid in children:
-            os.kill(pid, signal.SIGTERM)
-            os.waitpid(pid, 0)
-    return 0
+    if args.workers == 1:
+        _run_worker(config, host, port, reuse_port=False)
+        return 0
+    asyncio.run(_prepare_shared_files(config))
+    supervisor = Supervisor(
+        partial(_fork_worker, config, host, port),
+        args.workers,
+        on_replaced=partial(record_replacement, config),
+    )
+    return supervisor.run()
 
 
 async def _prepare_shared_files(config: Config) -> None:
@@ -78,9 +91,10 @@ async def _prepare_shared_files(config: Config) -> None:
     from gateway.guardrails.runtime import approvals_path
     from gateway.state.factory import build_state_store, open_state_store
 
-    audit = SqliteAuditStore.from_config(config.audit)
-    await audit.open()
-    await audit.close()
+    if config.audit.store == "sqlite":
+        audit = SqliteAuditStore.from_config(config.audit)
+        await audit.open()
+        await audit.close()
     approvals = ApprovalStore(approvals_path(config))
     await approvals.open()
     await approvals.close()
@@ -92,6 +106,8 @@ async def _prepare_shared_files(config: Config) -> None:
 def _fork_worker(config: Config, host: str, port: int) -> int:
     pid = os.fork()
     if pid == 0:  # the child serves until its parent stops it, then leaves at once
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_DFL)  # not the supervisor's handlers
         code = 0
         try:
             _run_worker(config, host, port, reuse_port=True)
