@@ -60,6 +60,15 @@ class BackendReadiness(BaseModel):
     circuit: str | None = None  # the gateway's circuit breaker: closed | open | half_open
 
 
+class FleetReadiness(BaseModel):
+    """This process's view of the registry (only with ``postgres:``)."""
+
+    process: str
+    live: list[str] = Field(default_factory=list)
+    lost: list[str] = Field(default_factory=list)
+    detail: str | None = None
+
+
 class Readiness(BaseModel):
     ready: bool
     backends: list[BackendReadiness] = Field(default_factory=list)
@@ -68,3 +77,4 @@ class Readiness(BaseModel):
         description="whether this process can vouch for its copy of the halts; "
         "false means it refuses every call (halt_state_unknown)",
     )
+    fleet: FleetReadiness | None = None

@@ -16,15 +16,16 @@ from aiohttp import web
 from adapters.base import safe_text
 from gateway.api.middleware import BACKEND_MS, MAX_BODY_BYTES, REQUEST_ID, trace_context
 from gateway.api.problems import problem_response
-from gateway.appkeys import AGENTS, GUARDRAILS, METRICS, PIPELINE, REGISTRY, RESILIENCE
+from gateway.appkeys import AGENTS, FLEET, GUARDRAILS, METRICS, PIPELINE, REGISTRY, RESILIENCE
 from gateway.outcomes import Answered, Held, Outcome, Previewed, Replayed, final
 from gateway.pipeline import CallRequest
-from schemas.api import Readiness
+from schemas.api import FleetReadiness, Readiness
 from schemas.errors import (
     FieldError,
     Forbidden,
     MalformedJson,
     PayloadTooLarge,
+    StateUnavailable,
     UnknownOperation,
     UnsupportedMediaType,
 )
@@ -210,11 +211,28 @@ async def readyz(request: web.Request) -> web.Response:
         ready=halts_fresh and all(c.ready for c in checks),
         backends=list(checks),
         halts_fresh=halts_fresh,
+        fleet=await _fleet_view(request.app),
     )
     return web.Response(
         text=readiness.model_dump_json(),
         status=200 if readiness.ready else 503,
         content_type=JSON,
+    )
+
+
+async def _fleet_view(app: web.Application) -> FleetReadiness | None:
+    """Who else is live, for operators reading one probe; never fails the probe itself."""
+    fleet = app.get(FLEET)
+    if fleet is None:
+        return None
+    try:
+        processes = await fleet.processes()
+    except StateUnavailable:
+        return FleetReadiness(process=fleet.name, detail="the process registry is unreachable")
+    return FleetReadiness(
+        process=fleet.name,
+        live=sorted(p.name for p in processes if p.status == "live"),
+        lost=sorted(p.name for p in processes if p.status == "lost"),
     )
 
 

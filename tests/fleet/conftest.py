@@ -37,6 +37,8 @@ guardrails:
   halts: {store: postgres, fresh_within: 2s, poll_every: 0.25s, confirm_within: 20s}
 """
 )
+"""Three processes' config; ``extra`` text continues the ``guardrails:`` section when it
+is indented, and adds sections when it is not."""
 
 
 @dataclass
@@ -118,6 +120,10 @@ class Fleet:
             timeout=ClientTimeout(total=timeout_s),
         ) as response:
             return response.status, await response.json()
+
+    async def sandbox_stats(self) -> dict[str, int]:
+        async with self.http.get(f"{self.wms_url}/_sandbox/stats") as response:
+            return dict(await response.json())
 
     async def processes(self, member: Member) -> dict[str, str]:
         status, body = await self.send(member, "GET", "/v1/admin/processes")

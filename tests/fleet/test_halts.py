@@ -87,6 +87,13 @@ async def test_a_halt_survives_a_restart_and_a_killed_process_is_marked_lost(
         return (await fleet.processes(gw0))["gw2"] == "lost"
 
     await eventually(gw2_lost, "the killed process marked lost")
+    status, readiness = await fleet.send(gw1, "GET", "/readyz")
+    assert readiness["fleet"] == {
+        "process": "gw1",
+        "live": ["gw0", "gw1"],
+        "lost": ["gw2"],
+        "detail": None,
+    }
     restarted = await fleet.start("gw2")  # the same host comes back
     assert set(await codes(fleet, [restarted], REPLENISH, 3)) == {"halted"}
     assert (await fleet.processes(gw1))["gw2"] == "live"
