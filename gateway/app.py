@@ -141,7 +141,7 @@ def build_app(
     postgres = Postgres(config.postgres) if config.postgres is not None else None
     store = build_audit_store(config.audit, postgres)
     state = state or build_state_store(config.state, timing.clock)
-    guards = build_guardrails(config, registry, directory, state, timing.clock)
+    guards = build_guardrails(config, registry, directory, state, timing.clock, postgres)
     resilience = Resilience(config, timing)
     app = web.Application(
         middlewares=[gateway_middleware, shed_load], client_max_size=config.server.max_body_bytes
@@ -236,7 +236,7 @@ def _state_gauges(
     metrics.refreshed_gauge(
         "lastmile_approvals_pending",
         "Held calls waiting for a person's decision.",
-        guards.desk.store.count_pending,
+        guards.desk.count_pending,
     )
     metrics.gauge(
         "lastmile_audit_batch_seconds",

@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.config import Config
-from gateway.guardrails.approval_store import ApprovalStore
+from gateway.guardrails.approval_store import HeldCallStore, SqliteHeldCallStore
+from gateway.guardrails.approval_store_postgres import PostgresHeldCallStore
 from gateway.guardrails.approvals import ApprovalDesk
 from gateway.guardrails.budgets import BudgetBook
 from gateway.guardrails.halts import HaltBoard
 from gateway.guardrails.policy import PolicyEngine, PolicyError
 from gateway.guardrails.redaction import Redactor
 from gateway.identity import AgentDirectory
+from gateway.postgres import Postgres
 from gateway.registry import Registry
 from gateway.state import Clock, StateStore
 
@@ -38,6 +40,16 @@ def approvals_path(config: Config) -> Path:
         return Path(configured)
     audit = Path(config.audit.path)
     return audit.with_name(audit.stem + "-approvals.sqlite")
+
+
+def build_held_call_store(config: Config, postgres: Postgres | None) -> HeldCallStore:
+    """SQLite beside the audit trail by default; ``store: postgres`` is the fleet's one
+    desk (the config refuses that choice without a ``postgres:`` section)."""
+    if config.guardrails.approvals.store == "postgres":
+        if postgres is None:
+            raise ValueError("guardrails.approvals.store: postgres needs a postgres: section")
+        return PostgresHeldCallStore(postgres)
+    return SqliteHeldCallStore(approvals_path(config))
 
 
 def load_policy(
@@ -65,6 +77,7 @@ def build_guardrails(
     directory: AgentDirectory,
     state: StateStore,
     clock: Clock,
+    postgres: Postgres | None = None,
 ) -> Guardrails:
     section = config.guardrails
     book = BudgetBook(section.budgets, section.costs)
@@ -72,7 +85,7 @@ def build_guardrails(
     if problems:
         raise PolicyError("guardrails.budgets", problems)
     desk = ApprovalDesk(
-        ApprovalStore(approvals_path(config)), clock, section.approvals.expire_after
+        build_held_call_store(config, postgres), clock, section.approvals.expire_after
     )
     return Guardrails(
         policy=load_policy(config, registry, directory),
