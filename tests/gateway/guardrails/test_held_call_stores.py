@@ -167,7 +167,8 @@ async def test_of_concurrent_moves_from_two_instances_exactly_one_wins(stores: S
 
     assert sorted(moved) == [False] * 9 + [True]
     stored = await two.get("apr_0001")
-    assert stored is not None and stored.status == "executing"
+    assert stored is not None
+    assert stored.status == "executing"
     assert stored.decided_by == f"approver{moved.index(True)}"
 
 
@@ -179,7 +180,8 @@ async def test_a_move_never_rewrites_the_input_or_its_hash(stores: Stores) -> No
         await store.move("apr_0001", "pending", "executing", input_json="{}")
 
     stored = await store.get("apr_0001")
-    assert stored is not None and stored.status == "pending"
+    assert stored is not None
+    assert stored.status == "pending"
 
 
 async def test_the_postgres_store_fails_closed_while_unreachable_and_recovers(
