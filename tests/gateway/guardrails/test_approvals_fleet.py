@@ -189,7 +189,9 @@ async def test_while_postgres_is_unreachable_nothing_is_held_decided_or_run(
         writes = await one.wms_calls()
         proxy.cut()
 
-        refused_hold = await one.invoke(WRITE, movement(quantity="200"), REPLENISH, **OBO)
+        second = movement(quantity="200", reference="PO-2")
+        retry_key = {**OBO, "Idempotency-Key": "po-2-movement"}
+        refused_hold = await one.invoke(WRITE, second, REPLENISH, **retry_key)
         answers = [
             refused_hold,
             await two.staff("GET", held["status_url"], REPLENISH),
@@ -210,6 +212,10 @@ async def test_while_postgres_is_unreachable_nothing_is_held_decided_or_run(
 
         proxy.restore()
         assert await pending_ids(two) == [held["approval_id"]]
+        retried = await one.invoke(WRITE, second, REPLENISH, **retry_key)  # the key stayed free
+        assert retried.status == 202
+        again_held = (await retried.json())["approval_id"]
+        assert sorted(await pending_ids(two)) == sorted([held["approval_id"], again_held])
         approved = await decide(two, held)
         assert approved.status == 200
         assert (await approved.json())["status"] == "executed"
