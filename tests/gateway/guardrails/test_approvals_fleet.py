@@ -260,3 +260,19 @@ async def test_an_outcome_that_cannot_be_recorded_leaves_the_approval_executing(
         assert await one.wms_calls() == writes + 1
     finally:
         await proxy.close()
+
+
+async def test_the_openapi_document_names_approvals_unavailable_where_it_is_answered(
+    guarded: Guarded,
+) -> None:
+    document = await (await guarded.client.get("/openapi.json")).json()
+    routes = [
+        (f"/v1/operations/{WRITE}", "post"),
+        ("/v1/approvals", "get"),
+        ("/v1/approvals/{id}", "get"),
+        ("/v1/approvals/{id}/approve", "post"),
+        ("/v1/approvals/{id}/reject", "post"),
+    ]
+    for path, verb in routes:
+        responses = document["paths"][path][verb]["responses"]
+        assert "approvals_unavailable" in responses["503"]["description"], (path, verb)
