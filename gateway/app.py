@@ -152,7 +152,9 @@ def build_app(
         and config.guardrails.halts.store == "postgres"
         else None
     )
-    guards = build_guardrails(config, registry, directory, state, timing.clock, halts=halts)
+    guards = build_guardrails(
+        config, registry, directory, state, timing.clock, postgres, halts=halts
+    )
     resilience = Resilience(config, timing)
     app = web.Application(
         middlewares=[gateway_middleware, shed_load], client_max_size=config.server.max_body_bytes
@@ -248,7 +250,7 @@ def _state_gauges(
     metrics.refreshed_gauge(
         "lastmile_approvals_pending",
         "Held calls waiting for a person's decision.",
-        guards.desk.store.count_pending,
+        guards.desk.count_pending,
     )
     metrics.gauge(
         "lastmile_audit_batch_seconds",

@@ -5,7 +5,9 @@
 - ``POST /v1/approvals/{id}/approve`` / ``.../reject`` with ``{"reason": "..."}``: approvers.
   Approving runs the stored call once and answers with its result.
 
-Agents never decide: their keys do not open the decision routes.
+Agents never decide: their keys do not open the decision routes. With a shared store
+(``guardrails.approvals.store: postgres``) that cannot be reached, every route answers
+``503 approvals_unavailable`` and nothing is decided or run.
 """
 
 from __future__ import annotations

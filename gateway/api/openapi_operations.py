@@ -44,7 +44,8 @@ INVOCATION_ERRORS: dict[str, str] = {
     "503": "Not now: the backend is unreachable or its circuit is open "
     "(backend_unavailable), its bulkhead is full (backend_busy), an operator halted the "
     "traffic (halted), the gateway is at server.max_in_flight (overloaded), or the state "
-    "store or audit trail is unavailable (state_unavailable, audit_unavailable).",
+    "store, audit trail or approvals store is unavailable (state_unavailable, "
+    "audit_unavailable, approvals_unavailable: a call to be held was not held).",
     "504": "The system of record did not answer in time (timeout).",
 }
 _READ_STATUSES = ("400", "401", "403", "404", "413", "415", "422", "429", "500", "502", "503")

@@ -129,8 +129,16 @@ def _staff(operation_id: str, summary: str, description: str, responses: JsonObj
     }
 
 
-def _errors(statuses: tuple[str, ...]) -> JsonObject:
-    return problems(STAFF_ERRORS, statuses, {})
+APPROVAL_ERRORS: dict[str, str] = {
+    **STAFF_ERRORS,
+    "503": "The approvals store cannot be reached (approvals_unavailable; nothing was "
+    "decided or run, retry later), or the audit trail cannot record the act "
+    "(audit_unavailable).",
+}
+
+
+def _errors(statuses: tuple[str, ...], texts: dict[str, str] = STAFF_ERRORS) -> JsonObject:
+    return problems(texts, statuses, {})
 
 
 def approval_paths() -> JsonObject:
@@ -141,7 +149,7 @@ def approval_paths() -> JsonObject:
         "One held call: its status, input, reasons, decision and result.",
         "The agent that made the call polls it with its own key (another agent's call is "
         "404); approvers see every call.",
-        {"200": approval, **_errors(("401", "403", "404", "500"))},
+        {"200": approval, **_errors(("401", "403", "404", "500", "503"), APPROVAL_ERRORS)},
     )
     poll["security"] = [*AGENT_SECURITY, *STAFF_SECURITY]
     listing = {
@@ -156,7 +164,10 @@ def approval_paths() -> JsonObject:
                     "approvals_list",
                     "Held calls, optionally of one status.",
                     "Approver role.",
-                    {"200": answer("The approvals", listing), **_errors((*_READ, "422"))},
+                    {
+                        "200": answer("The approvals", listing),
+                        **_errors((*_READ, "422", "503"), APPROVAL_ERRORS),
+                    },
                 ),
                 "parameters": [_query("status", {"enum": sorted(STATUSES)}, "e.g. pending")],
             }
@@ -175,7 +186,7 @@ def approval_paths() -> JsonObject:
                     what,
                     "Approver role; the reason goes into the audit trail. Only one decision "
                     "wins; the others get 409.",
-                    {"200": approval, **_errors(_DECIDE)},
+                    {"200": approval, **_errors(_DECIDE, APPROVAL_ERRORS)},
                 ),
                 "requestBody": decision_body,
             },

@@ -87,7 +87,7 @@ async def _prepare_shared_files(config: Config) -> None:
     """Create the SQLite files the workers share (and switch them to WAL) once, before
     forking: workers creating one new file at the same moment can find it locked."""
     from gateway.audit.store_sqlite import SqliteAuditStore
-    from gateway.guardrails.approval_store import ApprovalStore
+    from gateway.guardrails.approval_store import SqliteHeldCallStore
     from gateway.guardrails.runtime import approvals_path
     from gateway.state.factory import build_state_store, open_state_store
 
@@ -95,9 +95,10 @@ async def _prepare_shared_files(config: Config) -> None:
         audit = SqliteAuditStore.from_config(config.audit)
         await audit.open()
         await audit.close()
-    approvals = ApprovalStore(approvals_path(config))
-    await approvals.open()
-    await approvals.close()
+    if config.guardrails.approvals.store == "sqlite":
+        approvals = SqliteHeldCallStore(approvals_path(config))
+        await approvals.open()
+        await approvals.close()
     state = build_state_store(config.state, time.time)
     await open_state_store(state)
     await state.close()

@@ -20,7 +20,7 @@ import structlog
 
 from gateway.config.fleet import FleetConfig
 from gateway.postgres import Migration, Postgres, migrate, unavailable_as
-from gateway.postgres.errors import POSTGRES_FAILURES, UNREACHABLE
+from gateway.postgres.errors import POSTGRES_FAILURES
 from gateway.postgres.pool import AnyConnection
 from gateway.version import installed_version
 from schemas.errors import StateUnavailable
@@ -116,7 +116,7 @@ class ProcessRegistry:
             self._heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._heartbeat
-        with contextlib.suppress(*UNREACHABLE):
+        with contextlib.suppress(*POSTGRES_FAILURES):  # a lost process is marked so later
             await self._postgres.pool.execute(
                 "UPDATE lastmile_processes SET stopped_at = now() WHERE name = $1", self.name
             )

@@ -1,12 +1,17 @@
-"""Held calls in SQLite, off the event loop on one dedicated thread.
+"""Held calls: the store protocol, and its embedded default in SQLite.
 
-A held call keeps its validated input (canonical JSON) and that input's SHA-256; the
-status moves only forward, each move a single conditional ``UPDATE`` so two approvers
-(or two gateway processes) can never both start the same execution::
+A held call keeps its validated input (canonical JSON, kept as the exact text that was
+hashed) and that input's SHA-256; the status moves only forward, each move a single
+conditional ``UPDATE`` so two approvers (or two gateway processes) can never both start
+the same execution::
 
     pending ─► executing ─► executed | failed
        ├─────► rejected
        └─────► expired
+
+:class:`HeldCallStore` is the seam the approval desk sees. :class:`SqliteHeldCallStore`
+(one file, off the event loop on one dedicated thread) serves one host;
+``gateway.guardrails.approval_store_postgres`` serves a fleet from one database.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS approvals (
@@ -42,11 +47,30 @@ CREATE TABLE IF NOT EXISTS approvals (
 );
 CREATE INDEX IF NOT EXISTS approvals_status ON approvals (status, created_at);
 """
-_COLUMNS = (
+COLUMNS = (
     "id", "status", "created_at", "expires_at", "request_id", "agent_id", "on_behalf_of",
     "operation", "input_json", "input_sha256", "policy_ids", "reasons", "decided_by",
     "decided_at", "decision_reason", "result_json", "error_json", "execution_request_id",
 )  # fmt: skip
+STATUSES = ("pending", "executing", "executed", "failed", "rejected", "expired")
+_SETTABLE = frozenset(
+    {"decided_by", "decided_at", "decision_reason", "result_json", "error_json",
+     "execution_request_id"}
+)  # fmt: skip
+
+
+def move_values(values: dict[str, Any]) -> dict[str, Any]:
+    """The columns a status move sets: ``result``/``error`` as JSON text, nothing else
+    than the decision and outcome columns (the input and its hash never change)."""
+    columns = dict(values)
+    for key in ("result", "error"):
+        if key in columns:
+            value = columns.pop(key)
+            columns[f"{key}_json"] = json.dumps(value) if value is not None else None
+    unknown = set(columns) - _SETTABLE
+    if unknown:
+        raise ValueError(f"a move cannot set {sorted(unknown)}")
+    return columns
 
 
 @dataclass(slots=True)
@@ -83,7 +107,7 @@ class HeldCall:
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> HeldCall:
-        data = dict(zip(_COLUMNS, row, strict=True))
+        data = dict(zip(COLUMNS, row, strict=True))
         data["policy_ids"] = json.loads(data["policy_ids"])
         data["reasons"] = json.loads(data["reasons"])
         result, error = data.pop("result_json"), data.pop("error_json")
@@ -94,7 +118,30 @@ class HeldCall:
         )
 
 
-class ApprovalStore:
+class HeldCallStore(Protocol):
+    """Where held calls live. ``move`` is the only way a status changes: one conditional
+    update, so of several concurrent moves from the same status exactly one succeeds.
+    A store that cannot reach its engine raises ``ApprovalsUnavailable`` and has
+    changed nothing it reported."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def add(self, held: HeldCall) -> None: ...
+
+    async def get(self, approval_id: str) -> HeldCall | None: ...
+
+    async def find(self, status: str | None, limit: int = 100) -> list[HeldCall]: ...
+
+    async def move(self, approval_id: str, source: str, target: str, **values: Any) -> bool: ...
+
+    async def count_pending(self) -> int: ...
+
+
+class SqliteHeldCallStore:
+    """The embedded default: one SQLite file (WAL, ``synchronous=FULL``) on this host."""
+
     def __init__(self, path: Path) -> None:
         self._path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="approvals")
@@ -136,13 +183,13 @@ class ApprovalStore:
         return result
 
     async def add(self, held: HeldCall) -> None:
-        placeholders = ", ".join("?" * len(_COLUMNS))
-        sql = f"INSERT INTO approvals ({', '.join(_COLUMNS)}) VALUES ({placeholders})"  # noqa: S608 - constant columns
+        placeholders = ", ".join("?" * len(COLUMNS))
+        sql = f"INSERT INTO approvals ({', '.join(COLUMNS)}) VALUES ({placeholders})"  # noqa: S608 - constant columns
         await self._run(self._conn().execute, sql, held.row())
 
     async def get(self, approval_id: str) -> HeldCall | None:
         def fetch() -> HeldCall | None:
-            sql = f"SELECT {', '.join(_COLUMNS)} FROM approvals WHERE id = ?"  # noqa: S608
+            sql = f"SELECT {', '.join(COLUMNS)} FROM approvals WHERE id = ?"  # noqa: S608
             row = self._conn().execute(sql, (approval_id,)).fetchone()
             return HeldCall.from_row(row) if row else None
 
@@ -151,7 +198,7 @@ class ApprovalStore:
 
     async def find(self, status: str | None, limit: int = 100) -> list[HeldCall]:
         def fetch() -> list[HeldCall]:
-            sql = f"SELECT {', '.join(_COLUMNS)} FROM approvals"  # noqa: S608
+            sql = f"SELECT {', '.join(COLUMNS)} FROM approvals"  # noqa: S608
             args: tuple[Any, ...] = ()
             if status:
                 sql += " WHERE status = ?"
@@ -165,9 +212,7 @@ class ApprovalStore:
     async def move(self, approval_id: str, source: str, target: str, **values: Any) -> bool:
         """Move from ``source`` to ``target`` status, setting ``values``; False if the call
         was no longer in ``source`` (someone else moved it first)."""
-        for key in ("result", "error"):
-            if key in values:
-                values[f"{key}_json"] = json.dumps(values.pop(key))
+        values = move_values(values)
         sets = ", ".join(["status = ?", *(f"{k} = ?" for k in values)])
         sql = f"UPDATE approvals SET {sets} WHERE id = ? AND status = ?"  # noqa: S608 - keys are ours
 

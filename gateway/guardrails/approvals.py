@@ -7,18 +7,27 @@ policy decision or hold; measured, limited, halted, audited like any call): exac
 once, because only one ``pending -> executing`` move can succeed. Approvals expire
 after ``guardrails.approvals.expire_after``, counted on the injected clock. Approvers
 are staff; nobody approves a call made on their own behalf.
+
+The store may be shared by a fleet (PostgreSQL) and may become unreachable: then the
+desk raises ``ApprovalsUnavailable`` before anything is held or decided. The one step
+that cannot be undone is the execution itself; its request id is stored with the move
+to ``executing``, so if recording the outcome afterwards fails, the approval stays
+``executing`` and names the audited request that carries the outcome.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.guardrails.approval_store import ApprovalStore, HeldCall
+import structlog
+
+from gateway.guardrails.approval_store import HeldCall, HeldCallStore
 from gateway.identity import StaffMember
 from gateway.outcomes import Answered, Outcome, Refused, error_of, final
 from gateway.pipeline import ApprovedCall, Call, CallRequest, Pipeline
@@ -26,11 +35,14 @@ from gateway.state import Clock
 from schemas.audit import ApprovalRecord
 from schemas.errors import (
     ApprovalClosed,
+    ApprovalsUnavailable,
     NotFound,
     SelfApproval,
     ValidationFailed,
 )
 from schemas.patterns import same_person
+
+log = structlog.get_logger("lastmile.approvals")
 
 
 class StoredInput:
@@ -56,7 +68,7 @@ def is_own_request(member: StaffMember, on_behalf_of: str | None) -> bool:
 class ApprovalDesk:
     def __init__(
         self,
-        store: ApprovalStore,
+        store: HeldCallStore,
         clock: Clock,
         expire_after_s: float,
     ) -> None:
@@ -64,6 +76,14 @@ class ApprovalDesk:
         self._clock = clock
         self._expire_after_s = expire_after_s
         self.executor: Pipeline | None = None
+
+    async def count_pending(self) -> float:
+        """How many held calls wait for a person (for the metrics); NaN, Prometheus's
+        "unknown", while the store cannot be reached, so a scrape still answers."""
+        try:
+            return float(await self.store.count_pending())
+        except ApprovalsUnavailable:
+            return math.nan
 
     async def hold(self, call: Call) -> HeldCall:
         assert call.agent is not None, "Identify runs first"  # noqa: S101
@@ -126,6 +146,7 @@ class ApprovalDesk:
             )
         now = self._clock()
         target = "executing" if approve else "rejected"
+        execution = {"execution_request_id": "req_" + uuid.uuid4().hex} if approve else {}
         moved = await self.store.move(
             held.id,
             "pending",
@@ -133,11 +154,13 @@ class ApprovalDesk:
             decided_by=member.id,
             decided_at=now,
             decision_reason=reason,
+            **execution,
         )
         if not moved:
             raise ApprovalClosed(f"Approval {held.id} was decided by someone else meanwhile.")
         held.status, held.decided_by, held.decided_at = target, member.id, now
         held.decision_reason = reason
+        held.execution_request_id = execution.get("execution_request_id")
         if on_decided is not None:
             await on_decided(held)  # the decision is on record before the call runs
         if approve:
@@ -146,8 +169,9 @@ class ApprovalDesk:
 
     async def _execute(self, held: HeldCall) -> None:
         assert self.executor is not None  # noqa: S101 - wired by build_app
+        assert held.execution_request_id is not None  # noqa: S101 - set by decide
         request = CallRequest(
-            request_id="req_" + uuid.uuid4().hex,
+            request_id=held.execution_request_id,
             protocol="approval",
             operation_name=held.operation,
             input_source=StoredInput(held.input_json.encode()),
@@ -175,21 +199,25 @@ class ApprovalDesk:
             )
         else:  # the pipeline's Record stage has scrubbed any error text already
             _, outcome = await self.executor.run(request)
-        held.execution_request_id = request.request_id
         ending, error = final(outcome), error_of(outcome)
         if isinstance(ending, Answered):
             held.status, held.result = "executed", dict(ending.shown())
         elif error is not None:
             held.status = "failed"
             held.error = {"code": error.code, "status": error.status, "detail": error.detail}
-        await self.store.move(
-            held.id,
-            "executing",
-            held.status,
-            result=held.result,
-            error=held.error,
-            execution_request_id=request.request_id,
-        )
+        try:
+            await self.store.move(
+                held.id, "executing", held.status, result=held.result, error=held.error
+            )
+        except ApprovalsUnavailable:
+            # The call ran and its audit event holds the outcome; the approver is told
+            # what happened, and the stored approval stays "executing", naming that event.
+            log.warning(
+                "approval_outcome_unrecorded",
+                approval_id=held.id,
+                execution_request_id=request.request_id,
+                status=held.status,
+            )
 
     def resource(self, held: HeldCall, *, with_input: bool = True) -> dict[str, Any]:
         """The approval as JSON, for the agent's status URL and for approvers."""

@@ -12,13 +12,15 @@ from functools import partial
 from pathlib import Path
 
 from gateway.config import Config
-from gateway.guardrails.approval_store import ApprovalStore
+from gateway.guardrails.approval_store import HeldCallStore, SqliteHeldCallStore
+from gateway.guardrails.approval_store_postgres import PostgresHeldCallStore
 from gateway.guardrails.approvals import ApprovalDesk
 from gateway.guardrails.budgets import BudgetBook
 from gateway.guardrails.halts import HaltBoard, StateHaltBoard
 from gateway.guardrails.policy import PolicyEngine, PolicyError
 from gateway.guardrails.redaction import Redactor
 from gateway.identity import AgentDirectory
+from gateway.postgres import Postgres
 from gateway.registry import Registry
 from gateway.state import Clock, StateStore
 
@@ -50,6 +52,16 @@ def approvals_path(config: Config) -> Path:
     return audit.with_name(audit.stem + "-approvals.sqlite")
 
 
+def build_held_call_store(config: Config, postgres: Postgres | None) -> HeldCallStore:
+    """SQLite beside the audit trail by default; ``store: postgres`` is the fleet's one
+    desk (the config refuses that choice without a ``postgres:`` section)."""
+    if config.guardrails.approvals.store == "postgres":
+        if postgres is None:
+            raise ValueError("guardrails.approvals.store: postgres needs a postgres: section")
+        return PostgresHeldCallStore(postgres)
+    return SqliteHeldCallStore(approvals_path(config))
+
+
 def load_policy(
     config: Config, registry: Registry, directory: AgentDirectory
 ) -> PolicyEngine | None:
@@ -75,6 +87,7 @@ def build_guardrails(
     directory: AgentDirectory,
     state: StateStore,
     clock: Clock,
+    postgres: Postgres | None = None,
     *,
     halts: HaltBoard | None = None,
 ) -> Guardrails:
@@ -86,7 +99,7 @@ def build_guardrails(
     if problems:
         raise PolicyError("guardrails.budgets", problems)
     desk = ApprovalDesk(
-        ApprovalStore(approvals_path(config)), clock, section.approvals.expire_after
+        build_held_call_store(config, postgres), clock, section.approvals.expire_after
     )
     return Guardrails(
         policy=load_policy(config, registry, directory),

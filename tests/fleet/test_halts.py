@@ -5,11 +5,10 @@ placed, kept across restarts, and never failing open when PostgreSQL goes away."
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import urlsplit
 
 from tests.conftest import INVENTORY, REPLENISH
+from tests.cuttable_proxy import CuttableProxy
 from tests.fleet.conftest import Fleet, FleetFactory, Member, eventually
-from tests.tcp_proxy import TcpProxy
 
 STOCK = {"material": "100234", "plant": "1000"}
 READ = "warehouse.stock.get"
@@ -106,12 +105,10 @@ async def test_a_halt_survives_a_restart_and_a_killed_process_is_marked_lost(
 async def test_without_postgres_calls_fail_closed_and_the_halts_hold_when_it_returns(
     fleet_of: FleetFactory, postgres_dsn: str
 ) -> None:
-    address = urlsplit(postgres_dsn)
-    proxy = TcpProxy(address.hostname or "127.0.0.1", address.port or 5432)
+    proxy = CuttableProxy.before(postgres_dsn)
     await proxy.start()
-    proxied = postgres_dsn.replace(f":{address.port}/", f":{proxy.port}/")
     try:
-        fleet = await fleet_of(2, dsn=proxied)
+        fleet = await fleet_of(2, dsn=proxy.dsn(postgres_dsn))
         gw0, gw1 = fleet.members
         status, _ = await fleet.send(
             gw0,
@@ -121,7 +118,7 @@ async def test_without_postgres_calls_fail_closed_and_the_halts_hold_when_it_ret
         )
         assert status == 201
 
-        await proxy.cut()
+        proxy.cut()
 
         async def refusing() -> bool:
             return set(await codes(fleet, fleet.members, REPLENISH, 4)) == {"halt_state_unknown"}
@@ -135,7 +132,7 @@ async def test_without_postgres_calls_fail_closed_and_the_halts_hold_when_it_ret
         )
         assert (status, problem["code"]) == (503, "state_unavailable")
 
-        await proxy.restore()
+        proxy.restore()
 
         async def serving() -> bool:
             return await codes(fleet, fleet.members, REPLENISH, 4) == [200] * 4

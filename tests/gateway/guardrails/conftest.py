@@ -88,7 +88,11 @@ def movement(kind: str = "receipt", quantity: str = "10", **extra: Any) -> dict[
 
 
 def guarded_config(
-    wms_url: str, tmp_path: Path, guardrails: str = GUARDRAILS, policies: str = POLICIES
+    wms_url: str,
+    tmp_path: Path,
+    guardrails: str = GUARDRAILS,
+    policies: str = POLICIES,
+    **env: str,
 ) -> Config:
     policy_file = tmp_path / "policies.cedar"
     policy_file.write_text(policies)
@@ -101,7 +105,7 @@ def guarded_config(
     )
     text = text.replace("${POLICY_FILE}", str(policy_file))
     text = text.replace("${APPROVALS_DB}", str(tmp_path / "approvals.sqlite"))
-    return make_config(wms_url, tmp_path / "audit.sqlite", text)
+    return make_config(wms_url, tmp_path / "audit.sqlite", text, **env)
 
 
 @dataclass
