@@ -1,0 +1,49 @@
+"""A backend whose one read answers with the input it received, after validation: the
+tests see which defaults the gateway applied, at every level, without a real system."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from adapters.base import Canonical, OperationSet
+from adapters.rest import RestClient
+from schemas.common import CanonicalModel, Effect, Risk
+
+
+class Line(CanonicalModel):
+    sku: str
+    quantity: int = Field(default=1, ge=1)
+    note: str | None = None
+
+
+class EchoQuery(CanonicalModel):
+    name: str
+    limit: Annotated[int, Field(ge=1, le=100)] = 20
+    first: Line | None = None
+    lines: list[Line] = Field(default_factory=list)
+
+
+class Echo(CanonicalModel):
+    name: str
+    limit: int
+    first: Line | None
+    lines: list[Line]
+
+
+operations: OperationSet[RestClient] = OperationSet()
+
+
+@operations.operation(
+    "echo.input.get",
+    input=EchoQuery,
+    output=Echo,
+    effect=Effect.READ,
+    idempotent=True,
+    risk=Risk.LOW,
+    owner="team-logistics",
+)
+async def echo(client: RestClient, query: EchoQuery) -> Canonical:
+    """Answer with the input as the gateway validated it (no backend is contacted)."""
+    return query.model_dump(mode="json")
