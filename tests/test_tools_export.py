@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -20,6 +21,7 @@ from pydantic import TypeAdapter
 from gateway.api.strict_schema import STRUCTURAL
 from gateway.cli import main
 from schemas.patterns import TOOL_NAME, is_valid
+from tests.conftest import TEST_CONFIG
 
 READS = ["warehouse_items_get", "warehouse_stock_get"]
 ALL = ["warehouse_goods_movements_create", *READS]
@@ -152,6 +154,34 @@ def test_mcp_tools_match_what_the_server_lists(capsys: pytest.CaptureFixture[str
     }
     assert stock["outputSchema"]["type"] == "object"
     assert "quantity" in stock["outputSchema"]["properties"]
+
+
+def test_a_schema_with_no_strict_form_is_exported_non_strict(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A map with arbitrary keys cannot be strict without refusing what the gateway takes:
+    that one tool is exported as it is, ``strict: false``; its neighbours stay strict."""
+    backend = (
+        "  echo:\n    kind: rest\n    adapter: tests.gateway.echo_ops\n    base_url: ${WMS_URL}\n"
+    )
+    text = TEST_CONFIG.replace("backends:\n", "backends:\n" + backend).replace(
+        'operations: ["warehouse.*"]', 'operations: ["echo.*"]'
+    )
+    config = tmp_path / "gateway.yaml"
+    config.write_text(text, "utf-8")
+    env = {"WMS_URL": "http://127.0.0.1:9", "AUDIT_DB": str(tmp_path / "audit.sqlite")}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        argv = ["tools", "export", "--agent", "replenishment-bot", "--format", "openai"]
+        assert main([*argv, "--config", str(config)]) == 0
+    tools = {t["function"]["name"]: t["function"] for t in json.loads(capsys.readouterr().out)}
+    assert {name: f["strict"] for name, f in tools.items()} == {
+        "echo_input_get": True,
+        "echo_labels_get": False,
+    }
+    labels = tools["echo_labels_get"]["parameters"]["properties"]["labels"]
+    assert labels["additionalProperties"] == {"type": "string"}
 
 
 def test_an_unknown_or_revoked_agent_exports_nothing(capsys: pytest.CaptureFixture[str]) -> None:

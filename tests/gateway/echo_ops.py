@@ -1,5 +1,7 @@
-"""A backend whose one read answers with the input it received, after validation: the
-tests see which defaults the gateway applied, at every level, without a real system."""
+"""A backend whose reads answer with the input they received, after validation: the tests
+see which defaults the gateway applied, at every level, without a real system. Its
+``echo.labels.get`` takes a map with arbitrary keys, which OpenAI's strict mode cannot
+express."""
 
 from __future__ import annotations
 
@@ -46,4 +48,22 @@ operations: OperationSet[RestClient] = OperationSet()
 )
 async def echo(client: RestClient, query: EchoQuery) -> Canonical:
     """Answer with the input as the gateway validated it (no backend is contacted)."""
+    return query.model_dump(mode="json")
+
+
+class Labels(CanonicalModel):
+    labels: dict[str, str] = Field(description="Any labels, by name.")
+
+
+@operations.operation(
+    "echo.labels.get",
+    input=Labels,
+    output=Labels,
+    effect=Effect.READ,
+    idempotent=True,
+    risk=Risk.LOW,
+    owner="team-logistics",
+)
+async def echo_labels(client: RestClient, query: Labels) -> Canonical:
+    """Answer with the labels as the gateway validated them (no backend is contacted)."""
     return query.model_dump(mode="json")
