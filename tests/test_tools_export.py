@@ -182,6 +182,14 @@ def test_a_schema_with_no_strict_form_is_exported_non_strict(
     }
     labels = tools["echo_labels_get"]["parameters"]["properties"]["labels"]
     assert labels["additionalProperties"] == {"type": "string"}
+    echo = tools["echo_input_get"]["parameters"]
+    assert strict_subset_problems(echo) == []
+    discount = echo["properties"]["discount"]  # a decimal: number or numeric string, or null
+    assert [v.get("type") for v in discount["anyOf"]] == ["number", "string", "null"]
+    assert 'null means the default, "0"' in discount["description"]
+    line = echo["properties"]["lines"]["items"]
+    assert line["required"] == ["sku", "quantity", "note"]
+    assert line["properties"]["quantity"]["type"] == ["integer", "null"]
 
 
 def test_an_unknown_or_revoked_agent_exports_nothing(capsys: pytest.CaptureFixture[str]) -> None:

@@ -97,6 +97,8 @@ def _nullable(converted: JsonObject, original: JsonObject) -> JsonObject:
     kind = converted.get("type")
     if isinstance(kind, str) and "enum" not in converted and "const" not in converted:
         return {**converted, "type": [kind, "null"], "description": description}
+    if set(converted) == {"anyOf"}:
+        return {"anyOf": [*converted["anyOf"], _NULL], "description": description}
     return {"anyOf": [converted, _NULL], "description": description}
 
 

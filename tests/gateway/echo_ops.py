@@ -5,6 +5,7 @@ express."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import Field
@@ -23,6 +24,7 @@ class Line(CanonicalModel):
 class EchoQuery(CanonicalModel):
     name: str
     limit: Annotated[int, Field(ge=1, le=100)] = 20
+    discount: Decimal = Field(default=Decimal("0"), ge=0, decimal_places=2)
     first: Line | None = None
     lines: list[Line] = Field(default_factory=list)
 
@@ -30,6 +32,7 @@ class EchoQuery(CanonicalModel):
 class Echo(CanonicalModel):
     name: str
     limit: int
+    discount: Decimal
     first: Line | None
     lines: list[Line]
 

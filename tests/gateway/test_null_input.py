@@ -48,6 +48,7 @@ async def test_null_optional_fields_take_their_defaults_at_every_level(
         {
             "name": "x",
             "limit": None,
+            "discount": None,
             "first": {"sku": "A", "quantity": None, "note": None},
             "lines": [{"sku": "B", "quantity": None, "note": "kept"}],
         },
@@ -56,6 +57,7 @@ async def test_null_optional_fields_take_their_defaults_at_every_level(
     assert answer["output"] == {
         "name": "x",
         "limit": 20,
+        "discount": "0",
         "first": {"sku": "A", "quantity": 1, "note": None},
         "lines": [{"sku": "B", "quantity": 1, "note": "kept"}],
     }
@@ -88,7 +90,13 @@ async def test_an_mcp_call_with_nulls_is_answered_like_one_without(echo_gateway:
             "echo_input_get", {"name": "x", "limit": None, "first": None, "lines": None}
         )
     assert result.is_error is False, result.content
-    assert result.structured_content == {"name": "x", "limit": 20, "first": None, "lines": []}
+    assert result.structured_content == {
+        "name": "x",
+        "limit": 20,
+        "discount": "0",
+        "first": None,
+        "lines": [],
+    }
 
 
 async def test_a_customer_search_with_a_null_limit_is_answered(
