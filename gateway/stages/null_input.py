@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 import types
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
-from pydantic.fields import FieldInfo
 
 
 def nulls_as_absent(model: type[BaseModel], raw: bytes) -> bytes:
@@ -47,42 +47,50 @@ class _Number(str):
     """A JSON number kept as its text, so re-encoding cannot round it."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Field:
+    """What taking nulls out needs to know of one field, worked out once per model."""
+
+    optional: bool
+    nested: type[BaseModel] | None = None  # the model it holds, if any
+    many: bool = False  # ... as the items of a list
+
+
 def _strip(model: type[BaseModel], data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     fields = _fields_by_key(model)
     result: dict[str, Any] = {}
     changed = False
     for key, value in data.items():
         field = fields.get(key)
-        if field is None:
-            result[key] = value  # unknown: pydantic refuses it by name
-        elif value is None and not field.is_required():
+        if field is not None and value is None and field.optional:
             changed = True
-        else:
-            result[key], inner = _strip_value(field.annotation, value)
+            continue
+        if field is not None and field.nested is not None:
+            value, inner = _strip_nested(field, value)
             changed = changed or inner
+        result[key] = value  # an unknown key stays: pydantic refuses it by name
     return result, changed
 
 
-def _strip_value(annotation: Any, value: Any) -> tuple[Any, bool]:
-    nested = _nested_model(annotation)
-    if nested is None:
-        return value, False
-    model, many = nested
-    if not many and isinstance(value, dict):
-        return _strip(model, value)
-    if many and isinstance(value, list):
-        items = [_strip(model, item) if isinstance(item, dict) else (item, False) for item in value]
+def _strip_nested(field: _Field, value: Any) -> tuple[Any, bool]:
+    assert field.nested is not None  # noqa: S101 - the caller checked
+    if not field.many and isinstance(value, dict):
+        return _strip(field.nested, value)
+    if field.many and isinstance(value, list):
+        items = [_strip(field.nested, v) if isinstance(v, dict) else (v, False) for v in value]
         return [item for item, _ in items], any(changed for _, changed in items)
     return value, False
 
 
 @cache
-def _fields_by_key(model: type[BaseModel]) -> Mapping[str, FieldInfo]:
+def _fields_by_key(model: type[BaseModel]) -> Mapping[str, _Field]:
     """A model's fields under every key the input may use: name and aliases."""
-    keys: dict[str, FieldInfo] = {}
-    for name, field in model.model_fields.items():
+    keys: dict[str, _Field] = {}
+    for name, info in model.model_fields.items():
+        nested = _nested_model(info.annotation)
+        field = _Field(not info.is_required(), *(nested or (None, False)))
         keys[name] = field
-        for alias in (field.alias, field.validation_alias):
+        for alias in (info.alias, info.validation_alias):
             if isinstance(alias, str):
                 keys[alias] = field
     return keys
