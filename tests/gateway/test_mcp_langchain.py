@@ -63,7 +63,7 @@ async def probe(python: Path, gateway: Gateway, key: str, tool: str, bad: Any) -
 
 
 async def test_langchain_tools_have_names_and_schemas_the_model_apis_accept(
-    gateway: Gateway, langchain_python: Path
+    langchain_python: Path, gateway: Gateway
 ) -> None:
     seen = await probe(langchain_python, gateway, REPLENISH, "warehouse_stock_get", STOCK)
     names = [tool["function"]["name"] for tool in seen["openai"]]
@@ -86,7 +86,7 @@ async def test_langchain_tools_have_names_and_schemas_the_model_apis_accept(
 
 
 async def test_a_read_answers_and_a_bad_call_says_what_to_fix(
-    gateway: Gateway, langchain_python: Path
+    langchain_python: Path, gateway: Gateway
 ) -> None:
     bad = {**STOCK, "plant": 1000}
     seen = await probe(langchain_python, gateway, REPLENISH, "warehouse_stock_get", bad)
