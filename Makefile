@@ -7,7 +7,12 @@ STAMP := $(VENV)/.installed-stamp
 
 BENCH_STAMP := $(VENV)/.bench-stamp
 
-.PHONY: install demo serve test lint format lock clean bench bench-soap bench-overload bench-fleet
+# LangChain's MCP adapters need the MCP SDK 1.x; the gateway's tests use 2.x. So the LangChain
+# test (tests/gateway/test_mcp_langchain.py) runs its probe in a virtualenv of its own.
+LC_VENV := .venv-langchain
+LC_STAMP := $(LC_VENV)/.installed-stamp
+
+.PHONY: install demo serve test lint format lock lock-langchain langchain clean bench bench-soap bench-overload bench-fleet
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +21,14 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+$(LC_STAMP): constraints-langchain.txt
+	$(PYTHON) -m venv $(LC_VENV)
+	$(LC_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	  -c constraints-langchain.txt langchain-mcp-adapters langchain-core
+	touch $(LC_STAMP)
+
+langchain: $(LC_STAMP)
 
 demo: install
 	$(BIN)/lastmile demo
@@ -28,7 +41,7 @@ lint: install
 	$(BIN)/ruff format --check gateway adapters schemas sandbox tests bench
 	$(BIN)/mypy
 
-test: lint
+test: lint langchain
 	$(BIN)/pytest
 
 # Not part of `make test`: timings belong here, not in tests. Writes bench/results/overload.md.
@@ -70,5 +83,15 @@ lock:
 	  .lock-venv/bin/python -m pip freeze --exclude-editable ) > constraints.txt
 	rm -rf .lock-venv
 
+# Re-resolve the LangChain virtualenv's pins (see constraints-langchain.txt).
+lock-langchain:
+	rm -rf .lock-lc-venv
+	$(PYTHON) -m venv .lock-lc-venv
+	.lock-lc-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-lc-venv/bin/python -m pip install --quiet langchain-mcp-adapters langchain-core
+	( sed -n '1,3p' constraints-langchain.txt; .lock-lc-venv/bin/python -m pip freeze ) \
+	  > constraints-langchain.tmp && mv constraints-langchain.tmp constraints-langchain.txt
+	rm -rf .lock-lc-venv
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(LC_VENV) .mypy_cache .ruff_cache .pytest_cache

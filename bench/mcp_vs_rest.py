@@ -65,13 +65,13 @@ async def run(calls: int) -> None:
                         "jsonrpc": "2.0",
                         "id": i,
                         "method": "tools/call",
-                        "params": {"name": "warehouse.stock.get", "arguments": ARGS, "_meta": meta},
+                        "params": {"name": "warehouse_stock_get", "arguments": ARGS, "_meta": meta},
                     }
                     headers = {
                         **auth,
                         "MCP-Protocol-Version": VERSION,
                         "Mcp-Method": "tools/call",
-                        "Mcp-Name": "warehouse.stock.get",
+                        "Mcp-Name": "warehouse_stock_get",
                     }
                     request = http.post(f"{url}/mcp", json=body, headers=headers)
                 async with request as response:

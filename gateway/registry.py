@@ -25,6 +25,7 @@ from gateway.config import (
     WsSecurityAuthConfig,
 )
 from gateway.identity import operation_glob
+from gateway.tool_names import ToolNames
 from schemas.api import CatalogEntry
 
 
@@ -33,7 +34,11 @@ class RegistryError(Exception):
 
 
 class Registry:
-    """Operations by name, the adapter serving each, and their catalog entries."""
+    """Operations by name, the adapter serving each, their tool names and catalog entries.
+
+    Raises :class:`RegistryError` for an operation two backends offer and
+    :class:`~gateway.tool_names.ToolNameClash` for tool names agent hosts would refuse.
+    """
 
     def __init__(self, adapters: Sequence[Adapter]) -> None:
         self.adapters: dict[str, Adapter] = {}
@@ -47,17 +52,20 @@ class Registry:
                         f"operation {op.name!r} is offered by both {other!r} and {adapter.name!r}"
                     )
                 self.operations[op.name] = op
+        self.tool_names = ToolNames(self.operations)
         self.catalog: dict[str, CatalogEntry] = {
-            name: _catalog_entry(op) for name, op in sorted(self.operations.items())
+            name: _catalog_entry(op, self.tool_names.tool(name))
+            for name, op in sorted(self.operations.items())
         }
 
     def adapter_for(self, operation: Operation) -> Adapter:
         return self.adapters[operation.backend]
 
 
-def _catalog_entry(op: Operation) -> CatalogEntry:
+def _catalog_entry(op: Operation, tool_name: str) -> CatalogEntry:
     return CatalogEntry(
         name=op.name,
+        tool_name=tool_name,
         description=op.description,
         effect=op.effect,
         idempotent=op.idempotent,

@@ -27,9 +27,15 @@ class Problem(BaseModel):
 
 
 class CatalogEntry(BaseModel):
-    """What an agent needs to decide whether and how to call one operation."""
+    """What an agent needs to decide whether and how to call one operation.
+
+    ``name`` is the operation (``warehouse.stock.get``, as in ``/v1/operations/{name}``);
+    ``tool_name`` is the same operation as agent hosts must name a tool
+    (``warehouse_stock_get``, ``^[a-zA-Z0-9_-]{1,64}$``), as MCP lists it.
+    """
 
     name: str
+    tool_name: str
     description: str
     effect: Effect
     idempotent: bool

@@ -20,6 +20,9 @@ IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 APPROVAL_ID = re.compile(r"apr_[0-9a-f]{32}")
 
+TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+"""A tool name every model API and agent host accepts (OpenAI, Anthropic, Claude Desktop)."""
+
 
 def is_valid(pattern: re.Pattern[str], value: object) -> bool:
     """Whether ``value`` is a string matching ``pattern`` in full (no trailing newline)."""

@@ -2,9 +2,10 @@
 
 Hosts that turn an OpenAPI document into tools (OpenAI GPT actions, LangChain, Semantic
 Kernel, Copilot Studio...) name each function after its ``operationId`` and accept only
-``^[a-zA-Z_][a-zA-Z0-9_]{0,63}$``. Operation names have dots (``warehouse.stock.get``),
-so the id replaces each dot with ``_`` (``warehouse_stock_get``); a name too long for 64
-characters keeps its first 55 and ends with ``_`` and 8 hex digits of its SHA-256.
+``^[a-zA-Z_][a-zA-Z0-9_]{0,63}$``. The id is the operation's tool name, the one mapping
+every face uses (:func:`gateway.tool_names.tool_name`: ``warehouse_stock_get``); the
+registry already refuses a tool name longer than 64 characters, but should one reach this
+module it keeps its first 55 characters and ends with ``_`` and 8 hex digits of its SHA-256.
 
 Underscores are legal inside operation names, so two names can map to one id
 (``a.b_c.get`` and ``a.b.c_get``): :func:`operation_ids` refuses such a registry at
@@ -20,6 +21,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from gateway.registry import RegistryError
+from gateway.tool_names import tool_name
 
 MAX_LENGTH = 64
 OPERATION_ID = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]{0,63}")
@@ -28,7 +30,7 @@ _HASHED_PREFIX = MAX_LENGTH - 9  # room for "_" and 8 hex digits
 
 def operation_id(name: str) -> str:
     """The ``operationId`` of the operation ``name``."""
-    candidate = re.sub(r"[^a-zA-Z0-9_]", "_", name)
+    candidate = re.sub(r"[^a-zA-Z0-9_]", "_", tool_name(name))
     if len(candidate) > MAX_LENGTH:
         digest = hashlib.sha256(name.encode()).hexdigest()[:8]
         candidate = f"{candidate[:_HASHED_PREFIX]}_{digest}"

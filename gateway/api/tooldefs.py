@@ -2,12 +2,14 @@
 
 One catalog entry becomes one tool, whichever way an agent host discovers it: the MCP
 server lists :func:`mcp_tool`, and ``lastmile tools export`` prints the same tools in
-OpenAI's or Anthropic's function-calling shape. Schemas have their ``$ref``s inlined,
-because several hosts (and the LLMs behind them) handle ``$defs`` poorly.
+OpenAI's (Chat Completions or Responses) or Anthropic's function-calling shape. Schemas
+have their ``$ref``s inlined, because several hosts (and the LLMs behind them) handle
+``$defs`` poorly.
 
-Function-calling names may not contain dots, so ``warehouse.stock.get`` is exported as
-``warehouse-stock-get``. Operation names never contain ``-``, so :func:`operation_name`
-maps an exported name back without ambiguity.
+Every shape names a tool by the catalog entry's ``tool_name`` (``warehouse_stock_get``,
+see :mod:`gateway.tool_names`); the MCP tool keeps the dotted operation name in ``title``
+and ``_meta``. OpenAI's shapes are strict (:mod:`gateway.api.strict_schema`); Anthropic's
+and MCP's carry the input schema as the models define it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from gateway.api.strict_schema import NotStrict, strict_parameters
 from schemas.api import CatalogEntry
 from schemas.common import Effect
 
@@ -56,16 +59,6 @@ def inline_refs(schema: JsonObject) -> JsonObject:
     return inlined
 
 
-def function_name(operation: str) -> str:
-    """The function-calling name of an operation: ``[a-zA-Z0-9_-]``, as vendors require."""
-    return operation.replace(".", "-")
-
-
-def operation_name(function: str) -> str:
-    """The operation behind a function-calling name from :func:`function_name`."""
-    return function.replace("-", ".")
-
-
 def _summary(entry: CatalogEntry) -> str:
     """What the MCP annotations say, in words, for formats that have no annotations."""
     effect = (
@@ -86,7 +79,7 @@ def mcp_tool(entry: CatalogEntry) -> JsonObject:
     cannot tell an additive write from one that overwrites.
     """
     return {
-        "name": entry.name,
+        "name": entry.tool_name,
         "title": entry.name,
         "description": entry.description,
         "inputSchema": inline_refs(entry.input_schema),
@@ -98,6 +91,7 @@ def mcp_tool(entry: CatalogEntry) -> JsonObject:
             "openWorldHint": False,
         },
         "_meta": {
+            META_PREFIX + "operation": entry.name,
             META_PREFIX + "effect": entry.effect.value,
             META_PREFIX + "risk": entry.risk.value,
             META_PREFIX + "backend": entry.backend,
@@ -106,24 +100,39 @@ def mcp_tool(entry: CatalogEntry) -> JsonObject:
     }
 
 
-def openai_tool(entry: CatalogEntry) -> JsonObject:
-    """OpenAI function calling (Chat Completions ``tools`` entry). ``strict`` stays off:
-    strict mode demands every property be required, and our optional fields are not."""
+def openai_function(entry: CatalogEntry) -> JsonObject:
+    """An OpenAI function definition, strict whenever the input schema allows it.
+
+    Strict mode guarantees the model's arguments fit the schema; a schema with no strict
+    form (see :class:`~gateway.api.strict_schema.NotStrict`) is sent as it is, non-strict.
+    """
+    schema = inline_refs(entry.input_schema)
+    try:
+        parameters, strict = strict_parameters(schema), True
+    except NotStrict:
+        parameters, strict = schema, False
     return {
-        "type": "function",
-        "function": {
-            "name": function_name(entry.name),
-            "description": _summary(entry),
-            "parameters": inline_refs(entry.input_schema),
-            "strict": False,
-        },
+        "name": entry.tool_name,
+        "description": _summary(entry),
+        "parameters": parameters,
+        "strict": strict,
     }
+
+
+def openai_tool(entry: CatalogEntry) -> JsonObject:
+    """OpenAI Chat Completions ``tools`` entry: the function nested under ``function``."""
+    return {"type": "function", "function": openai_function(entry)}
+
+
+def openai_responses_tool(entry: CatalogEntry) -> JsonObject:
+    """OpenAI Responses API ``tools`` entry: the same function, flat."""
+    return {"type": "function", **openai_function(entry)}
 
 
 def anthropic_tool(entry: CatalogEntry) -> JsonObject:
     """Anthropic Messages API tool definition."""
     return {
-        "name": function_name(entry.name),
+        "name": entry.tool_name,
         "description": _summary(entry),
         "input_schema": inline_refs(entry.input_schema),
     }
@@ -131,6 +140,7 @@ def anthropic_tool(entry: CatalogEntry) -> JsonObject:
 
 FORMATS: dict[str, Callable[[Iterable[CatalogEntry]], Any]] = {
     "openai": lambda entries: [openai_tool(e) for e in entries],
+    "openai-responses": lambda entries: [openai_responses_tool(e) for e in entries],
     "anthropic": lambda entries: [anthropic_tool(e) for e in entries],
     "mcp": lambda entries: {"tools": [mcp_tool(e) for e in entries]},
 }

@@ -1,8 +1,10 @@
 """``lastmile tools export``: one agent's tools as function-calling definitions.
 
 For agent hosts that take tool definitions rather than an MCP server: the catalog
-entries this agent may call, in OpenAI's or Anthropic's function-calling shape, or as
-an MCP ``tools/list`` result. Nothing is contacted; the registry is built from config.
+entries this agent may call, in OpenAI's (Chat Completions ``openai``, strict; Responses
+``openai-responses``) or Anthropic's function-calling shape, or as an MCP ``tools/list``
+result, each tool named as every face names it (``warehouse_stock_get``). Nothing is
+contacted; the registry is built from config.
 """
 
 from __future__ import annotations

@@ -52,13 +52,13 @@ async def play(demo: DemoContext) -> None:
     listed = await rpc(demo, "inventory-bot", "tools/list", {})
     for tool in listed["tools"]:
         hints = [k.removesuffix("Hint") for k, v in tool["annotations"].items() if v]
-        demo.say(f"   {tool['name']:<22} {', '.join(hints)}")
-    if "warehouse.goods_movements.create" in {t["name"] for t in listed["tools"]}:
+        demo.say(f"   {tool['name']:<22} ({tool['title']}) {', '.join(hints)}")
+    if "warehouse_goods_movements_create" in {t["name"] for t in listed["tools"]}:
         raise DemoFailed("tools/list offered a write that inventory-bot may not call")
 
-    demo.step("inventory-bot calls a tool  tools/call warehouse.stock.get")
+    demo.step("inventory-bot calls a tool  tools/call warehouse_stock_get")
     read = await rpc(
-        demo, "inventory-bot", "tools/call", {"name": "warehouse.stock.get", "arguments": STOCK}
+        demo, "inventory-bot", "tools/call", {"name": "warehouse_stock_get", "arguments": STOCK}
     )
     if read["isError"]:
         raise DemoFailed(f"the read failed: {read['content'][0]['text']}")
@@ -69,7 +69,7 @@ async def play(demo: DemoContext) -> None:
         demo,
         "inventory-bot",
         "tools/call",
-        {"name": "warehouse.stock.get", "arguments": {"material": "100235", "plant": "main"}},
+        {"name": "warehouse_stock_get", "arguments": {"material": "100235", "plant": "main"}},
     )
     if not wrong["isError"]:
         raise DemoFailed("an invalid plant was accepted")

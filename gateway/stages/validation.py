@@ -1,7 +1,8 @@
 """Validation both ways: strict on the agent's input, strict on the backend's answer.
 
 Input is checked before anything touches a backend, and every failure is explained
-field by field in words an LLM can act on. An answer that does not fit the output
+field by field in words an LLM can act on; ``null`` for an optional field counts as
+absent (:mod:`gateway.stages.null_input`). An answer that does not fit the output
 model is a contract violation: logged in full for engineers, withheld from the agent.
 """
 
@@ -17,6 +18,7 @@ from pydantic_core import ErrorDetails
 from adapters.base import REPLY_CONTEXT, safe_text
 from gateway.outcomes import Answered, Failed, Received
 from gateway.pipeline import Call, Proceed, StageOutcome
+from gateway.stages.null_input import nulls_as_absent
 from schemas.errors import ContractViolation, FieldError, MalformedJson, ValidationFailed
 
 log = structlog.get_logger("lastmile.validation")
@@ -45,7 +47,7 @@ class ValidateInput:
         call.input_sha256 = hashlib.sha256(raw).hexdigest()
         model = call.operation.input_model
         try:
-            call.input = model.model_validate_json(raw, strict=True)
+            call.input = model.model_validate_json(nulls_as_absent(model, raw), strict=True)
         except ValidationError as exc:
             raise _input_error(exc, call.operation.name, model.model_fields.keys()) from None
         return await proceed(call)

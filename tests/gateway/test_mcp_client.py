@@ -22,7 +22,7 @@ from tests.conftest import INVENTORY, REPLENISH, Gateway
 
 MODES = ["auto", "legacy"]
 STOCK = {"material": "100234", "plant": "1000"}
-READS = ["warehouse.items.get", "warehouse.stock.get"]
+READS = ["warehouse_items_get", "warehouse_stock_get"]
 
 
 @asynccontextmanager
@@ -45,8 +45,11 @@ async def test_lists_only_the_tools_the_agent_may_call(gateway: Gateway, mode: s
         replenish = {tool.name: tool for tool in (await client.list_tools()).tools}
 
     assert sorted(inventory) == READS
-    assert sorted(replenish) == sorted([*READS, "warehouse.goods_movements.create"])
-    read = inventory["warehouse.stock.get"]
+    assert sorted(replenish) == sorted([*READS, "warehouse_goods_movements_create"])
+    read = inventory["warehouse_stock_get"]
+    assert read.title == "warehouse.stock.get"
+    assert read.meta is not None
+    assert read.meta["dev.lastmile/operation"] == "warehouse.stock.get"
     assert read.input_schema["required"] == ["material", "plant"]
     assert read.output_schema is not None
     assert "quantity" in read.output_schema["properties"]
@@ -55,7 +58,7 @@ async def test_lists_only_the_tools_the_agent_may_call(gateway: Gateway, mode: s
     assert read.annotations.destructive_hint is False
     assert read.annotations.idempotent_hint is True
     assert read.annotations.open_world_hint is False
-    write = replenish["warehouse.goods_movements.create"]
+    write = replenish["warehouse_goods_movements_create"]
     assert write.annotations is not None
     assert write.annotations.read_only_hint is False
     assert write.annotations.destructive_hint is True

@@ -189,7 +189,7 @@ async def test_modern_requests_need_no_session(gateway: Gateway) -> None:
     assert response.status == 200
     assert "Mcp-Session-Id" not in response.headers
     result = (await response.json())["result"]
-    assert [t["name"] for t in result["tools"]] == ["warehouse.items.get", "warehouse.stock.get"]
+    assert [t["name"] for t in result["tools"]] == ["warehouse_items_get", "warehouse_stock_get"]
     assert (result["resultType"], result["cacheScope"]) == ("complete", "private")
     discover = (await (await modern(gateway, "server/discover")).json())["result"]
     assert MODERN in discover["supportedVersions"]

@@ -109,12 +109,16 @@ async def test_the_sdk_calls_through_the_relay_into_the_gateways_one_trail(
     with (tmp_path / "relay.log").open("w") as errlog:
         async with sdk_client(base_url(gateway), REPLENISH, mode, host_dir, errlog) as client:
             tools = sorted(tool.name for tool in (await client.list_tools()).tools)
-            read = await client.call_tool("warehouse.stock.get", STOCK)
-            invalid = await client.call_tool("warehouse.stock.get", {"material": "x"})
+            read = await client.call_tool("warehouse_stock_get", STOCK)
+            invalid = await client.call_tool("warehouse_stock_get", {"material": "x"})
             held = await client.call_tool(WRITE, a_movement(quantity="150"))
             sessions_open = len(gateway.client.app[MCP_SESSIONS])
 
-    assert tools == [WRITE, "warehouse.items.get", "warehouse.stock.get"]
+    assert tools == [
+        "warehouse_goods_movements_create",
+        "warehouse_items_get",
+        "warehouse_stock_get",
+    ]
     assert read.is_error is False
     assert read.structured_content is not None
     assert read.structured_content["quantity"] == "125.000"

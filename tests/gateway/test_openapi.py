@@ -264,9 +264,9 @@ def test_operations_that_would_share_an_operation_id_stop_the_start_up(tmp_path:
             check=False,
         )
         assert done.returncode == 2, done.stdout + done.stderr
-        assert (
-            "operations 'stock.level_get.one' and 'stock_level.get.one' would share the OpenAPI "
-            "operationId 'stock_level_get_one'"
+        assert (  # operationIds are the tool names: the registry refuses the clash first
+            "operations 'stock.level_get.one' and 'stock_level.get.one' would share the tool "
+            "name 'stock_level_get_one'"
         ) in done.stderr
         assert "Traceback" not in done.stderr
 

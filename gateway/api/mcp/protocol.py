@@ -6,7 +6,9 @@ arguments as the input, the HTTP request's trace context) and runs the same pipe
 so every guard and the audit apply unchanged, load shedding included. What differs is
 only how the outcome is rendered: a success carries the validated output as
 ``structuredContent``; a gateway error becomes a tool result with ``isError`` and a
-text an LLM can act on (the problem document rides in ``_meta``).
+text an LLM can act on (the problem document rides in ``_meta``). A tool is named as
+``tools/list`` names it (``warehouse_stock_get``) or by its dotted operation name; both
+reach the same operation (see :mod:`gateway.tool_names`).
 
 Options that REST takes from headers travel in ``params._meta`` under our own
 reverse-DNS prefix: ``dev.lastmile/idempotencyKey``, ``dev.lastmile/dryRun`` and
@@ -102,6 +104,7 @@ class McpHandler:
         self._pipeline = pipeline
         self._in_flight = in_flight or InFlight(limit=None)
         self._tools = {name: mcp_tool(entry) for name, entry in registry.catalog.items()}
+        self._names = registry.tool_names
 
     async def handle(self, method: str, params: JsonObject, ex: Exchange) -> JsonObject:
         if method == "tools/call":
@@ -172,7 +175,7 @@ class McpHandler:
         request = CallRequest(
             request_id=ex.request_id,
             protocol="mcp",
-            operation_name=name,
+            operation_name=self._names.operation(name),  # a tool name or the dotted one
             credentials=ex.credentials,
             input_source=ToolArguments(arguments),
             on_behalf_of=_text_option(meta, META_ON_BEHALF_OF),
