@@ -172,7 +172,7 @@ def build_app(
     add_approval_routes(app)
     add_admin_routes(app)
     add_audit_routes(app)
-    add_mcp_routes(app, config.mcp)
+    add_mcp_routes(app, config.mcp, config.server.public_url)
     add_openapi_route(app, registry)
     return app
 

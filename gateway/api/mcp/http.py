@@ -1,7 +1,8 @@
 """The MCP Streamable HTTP transport at ``/mcp``, on the gateway's own aiohttp app.
 
-Every request first proves who it is (``Authorization: Bearer``, 401 otherwise) and,
-from a browser, where it comes from (``Origin``, 403 unless trusted). Then the era is
+Every request first shows it was meant for this gateway (``Host`` and, from a browser,
+``Origin`` on the allow-list of :mod:`gateway.api.mcp.rebinding`, 403 otherwise), then
+proves who it is (``Authorization: Bearer``, 401 otherwise). Then the era is
 read from the ``MCP-Protocol-Version`` header:
 
 * 2026-07-28: a self-contained POST; the ``_meta`` envelope and the ``MCP-Protocol-
@@ -18,7 +19,6 @@ is 405. Protocol errors are JSON-RPC errors with the status the spec assigns, ne
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -39,6 +39,7 @@ from gateway.api.mcp.jsonrpc import (
     result_message,
 )
 from gateway.api.mcp.protocol import Exchange, McpHandler
+from gateway.api.mcp.rebinding import HostAllowList
 from gateway.api.mcp.sessions import McpSession, McpSessions
 from gateway.api.mcp.versions import (
     ASSUMED_HANDSHAKE_VERSION,
@@ -53,22 +54,21 @@ from gateway.api.shedding import IN_FLIGHT
 from gateway.appkeys import AGENTS, PIPELINE, REGISTRY
 from gateway.config.mcp import McpConfig
 from gateway.identity import Agent
-from schemas.errors import Forbidden, NotAcceptable, UnsupportedMediaType
+from schemas.errors import NotAcceptable, UnsupportedMediaType
 
 MCP_HANDLER = web.AppKey("mcp_handler", McpHandler)
 MCP_SESSIONS = web.AppKey("mcp_sessions", McpSessions)
-MCP_CONFIG = web.AppKey("mcp_config", McpConfig)
+MCP_HOSTS = web.AppKey("mcp_hosts", HostAllowList)
 
 SESSION_HEADER = "Mcp-Session-Id"
 ROUTING_HEADERS = ("MCP-Protocol-Version", "Mcp-Method", "Mcp-Name")
-_LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
 
-def add_mcp_routes(app: web.Application, config: McpConfig) -> None:
+def add_mcp_routes(app: web.Application, config: McpConfig, public_url: str | None) -> None:
     """Mount ``/mcp``; needs the registry, directory and pipeline already on the app."""
     if not config.enabled:
         return
-    app[MCP_CONFIG] = config
+    app[MCP_HOSTS] = HostAllowList(public_url, config.allowed_hosts, config.allowed_origins)
     app[MCP_HANDLER] = McpHandler(app[REGISTRY], app[AGENTS], app[PIPELINE], app[IN_FLIGHT])
     app[MCP_SESSIONS] = McpSessions(
         config.max_sessions, config.session_idle_s, config.max_sessions_per_agent
@@ -79,22 +79,14 @@ def add_mcp_routes(app: web.Application, config: McpConfig) -> None:
 
 
 def _admit(request: web.Request) -> Agent:
-    """Who is calling, and from a trusted origin; raises 401/403 problems otherwise."""
-    agent = request.app[MCP_HANDLER].authenticate(request.headers.get("Authorization"))
-    origin = request.headers.get("Origin")
-    if origin is not None and not _trusted_origin(request, origin):
-        raise Forbidden(
-            f"Requests from origin {origin[:100]!r} are not accepted; add it to "
-            "mcp.allowed_origins in gateway.yaml if it is yours."
-        )
-    return agent
-
-
-def _trusted_origin(request: web.Request, origin: str) -> bool:
-    if origin in request.app[MCP_CONFIG].allowed_origins:
-        return True
-    parts = urlsplit(origin)
-    return parts.hostname in _LOOPBACK or parts.netloc == request.host
+    """Who is calling, through an allowed host and origin; raises 403/401 problems
+    otherwise. Hosts first: a rebound request learns nothing, not even about keys."""
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    served_port = sockname[1] if isinstance(sockname, tuple) and len(sockname) > 1 else None
+    request.app[MCP_HOSTS].check(
+        request.headers.get("Host"), request.headers.get("Origin"), served_port
+    )
+    return request.app[MCP_HANDLER].authenticate(request.headers.get("Authorization"))
 
 
 async def get(request: web.Request) -> web.Response:
@@ -205,16 +197,10 @@ async def _in_session(
     session: McpSession | None = request.app[MCP_SESSIONS].get(session_id, agent.id)
     if session is None:
         return _error(rid, _no_session(), 404)
+    # Any handshake revision we speak is served (post() refused the ones we do not):
+    # the specification only rejects invalid or unsupported versions, and clients that
+    # share one session across several streams may send the SDK's own revision.
     version = header_version or ASSUMED_HANDSHAKE_VERSION
-    if header_version is not None and header_version != session.protocol_version:
-        return _error(
-            rid,
-            RpcError(
-                INVALID_REQUEST,
-                f"Bad Request: this session speaks {session.protocol_version}, "
-                f"not {header_version}.",
-            ),
-        )
     return await _dispatch(request, rid, method, params, version)
 
 
