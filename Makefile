@@ -7,7 +7,11 @@ STAMP := $(VENV)/.installed-stamp
 
 BENCH_STAMP := $(VENV)/.bench-stamp
 
-.PHONY: install demo serve test lint format lock clean bench bench-soap bench-overload
+.PHONY: install node-deps demo serve test lint format lock clean bench bench-soap bench-overload
+
+# npm packages the tests run (each pinned by its package-lock.json): the official MCP
+# conformance suite, and the OpenID Connect provider agents and staff sign in with.
+NODE_STAMPS := tests/conformance/node_modules/.installed
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +20,13 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+tests/%/node_modules/.installed: tests/%/package.json tests/%/package-lock.json
+	@command -v npm >/dev/null || { echo "make test needs node 20+ and npm"; exit 1; }
+	cd tests/$* && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+node-deps: $(NODE_STAMPS)
 
 demo: install
 	$(BIN)/lastmile demo
@@ -28,7 +39,7 @@ lint: install
 	$(BIN)/ruff format --check gateway adapters schemas sandbox tests bench
 	$(BIN)/mypy
 
-test: lint
+test: lint node-deps
 	$(BIN)/pytest
 
 # Not part of `make test`: timings belong here, not in tests. Writes bench/results/overload.md.
