@@ -17,6 +17,7 @@ the answer must carry (``Retry-After``, ``RateLimit``), rendered generically::
     ├── Forbidden                    403 forbidden
     │   ├── PolicyDenied             403 policy_denied
     │   ├── SelfApproval             403 self_approval
+    │   ├── InsufficientScope        403 insufficient_scope   (token lacks oidc.scopes)
     │   ├── HostNotAllowed           403 host_not_allowed     (MCP: DNS-rebinding guard)
     │   └── OriginNotAllowed         403 origin_not_allowed   (MCP: DNS-rebinding guard)
     ├── UnknownOperation             404 unknown_operation
@@ -51,6 +52,7 @@ the answer must carry (``Retry-After``, ``RateLimit``), rendered generically::
     │           └── BackendDisconnected  502 backend_disconnected (connection dropped after sending)
     ├── AuditUnavailable             503 audit_unavailable
     ├── StateUnavailable             503 state_unavailable
+    ├── IdentityProviderUnavailable  503 identity_provider_unavailable (no signing keys yet)
     ├── Overloaded                   503 overloaded
     └── InternalError                500 internal_error
 """
@@ -151,6 +153,12 @@ class SelfApproval(Forbidden):
     """A person tried to approve a call made on their own behalf."""
 
     status, code, title = 403, "self_approval", "You cannot approve your own request"
+
+
+class InsufficientScope(Forbidden):
+    """A genuine access token without the scopes the gateway requires (RFC 6750)."""
+
+    status, code, title = 403, "insufficient_scope", "Access token lacks a required scope"
 
 
 class HostNotAllowed(Forbidden):
@@ -355,6 +363,14 @@ class AuditUnavailable(GatewayError):
     """The audit event could not be made durable, so the call cannot be acknowledged."""
 
     status, code, title = 503, "audit_unavailable", "The audit trail cannot be written"
+
+
+class IdentityProviderUnavailable(GatewayError):
+    """An access token arrived, but the identity provider's signing keys could not be
+    fetched, and none are cached: the token can be neither accepted nor refused."""
+
+    status, code, title = 503, "identity_provider_unavailable", "Identity provider unreachable"
+    retryable = True
 
 
 class StateUnavailable(GatewayError):

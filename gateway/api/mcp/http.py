@@ -78,7 +78,7 @@ def add_mcp_routes(app: web.Application, config: McpConfig, public_url: str | No
     app.router.add_delete("/mcp", delete)
 
 
-def _admit(request: web.Request) -> Agent:
+async def _admit(request: web.Request) -> Agent:
     """Who is calling, through an allowed host and origin; raises 403/401 problems
     otherwise. Hosts first: a rebound request learns nothing, not even about keys."""
     sockname = request.transport.get_extra_info("sockname") if request.transport else None
@@ -86,16 +86,16 @@ def _admit(request: web.Request) -> Agent:
     request.app[MCP_HOSTS].check(
         request.headers.get("Host"), request.headers.get("Origin"), served_port
     )
-    return request.app[MCP_HANDLER].authenticate(request.headers.get("Authorization"))
+    return await request.app[MCP_HANDLER].authenticate(request.headers.get("Authorization"))
 
 
 async def get(request: web.Request) -> web.Response:
-    _admit(request)
+    await _admit(request)
     return web.Response(status=405, headers={"Allow": "POST, DELETE"})
 
 
 async def delete(request: web.Request) -> web.Response:
-    agent = _admit(request)
+    agent = await _admit(request)
     session_id = request.headers.get(SESSION_HEADER)
     if session_id is None:
         return _error(None, RpcError(INVALID_REQUEST, f"Name the session in {SESSION_HEADER}."))
@@ -105,7 +105,7 @@ async def delete(request: web.Request) -> web.Response:
 
 
 async def post(request: web.Request) -> web.Response:
-    agent = _admit(request)
+    agent = await _admit(request)
     if request.content_type != "application/json":
         raise UnsupportedMediaType(
             "Send one JSON-RPC message with 'Content-Type: application/json'."
