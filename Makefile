@@ -11,7 +11,7 @@ BENCH_STAMP := $(VENV)/.bench-stamp
 
 # npm packages the tests run (each pinned by its package-lock.json): the official MCP
 # conformance suite, and the OpenID Connect provider agents and staff sign in with.
-NODE_STAMPS := tests/conformance/node_modules/.installed
+NODE_STAMPS := tests/conformance/node_modules/.installed tests/oidc/node_modules/.installed
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
