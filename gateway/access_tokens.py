@@ -23,8 +23,10 @@ ourselves with aiohttp because its own JWKS client blocks the event loop. ``exp`
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -45,6 +47,10 @@ from schemas.errors import (
 log = structlog.get_logger("lastmile.oidc")
 
 _MAX_DOCUMENT_BYTES = 1024 * 1024
+VERIFIED_CACHE_SIZE = 4096
+"""Tokens whose signature, issuer and audience were verified, by digest: an agent sends
+the same token for its whole lifetime (minutes), and an MCP call is signed in twice (the
+transport, then the pipeline); a hit costs a hash instead of an RSA verification."""
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 
 
@@ -57,6 +63,7 @@ class ProviderKeys:
         self._jwks_uri = config.jwks_uri
         self._keys: dict[str | None, jwt.PyJWK] = {}
         self._fetched_at: float | None = None  # last successful fetch
+        self.generation = 0  # changes whenever the set of keys does
         self._tried_at: float | None = None  # last attempt, successful or not
         self._lock = asyncio.Lock()
         self._http: aiohttp.ClientSession | None = None
@@ -66,10 +73,13 @@ class ProviderKeys:
             await self._http.close()
             self._http = None
 
-    async def key(self, kid: str | None) -> jwt.PyJWK:
-        """The key ``kid`` names; a token without ``kid`` may use the provider's only key."""
+    async def refresh_if_stale(self) -> None:
         if self._stale():
             await self._refresh(force=False)
+
+    async def key(self, kid: str | None) -> jwt.PyJWK:
+        """The key ``kid`` names; a token without ``kid`` may use the provider's only key."""
+        await self.refresh_if_stale()
         found = self._lookup(kid)
         if found is None:
             await self._refresh(force=True)  # an unknown key: perhaps a rotation
@@ -112,6 +122,8 @@ class ProviderKeys:
             except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
                 log.warning("oidc_keys_unavailable", reason=type(exc).__name__, detail=str(exc))
                 return
+            if keys.keys() != self._keys.keys():
+                self.generation += 1
             self._keys = keys
             self._fetched_at = now
             log.info("oidc_keys_fetched", keys=sorted(str(k) for k in keys))
@@ -167,12 +179,34 @@ class AccessTokenVerifier:
         self._config = config
         self._clock = clock
         self.keys = keys or ProviderKeys(config, clock)
+        self._verified: OrderedDict[bytes, Mapping[str, Any]] = OrderedDict()
+        self._generation = self.keys.generation
 
     @property
     def agent_claim(self) -> str:
         return self._config.agent_claim
 
     async def verify(self, token: str) -> Mapping[str, Any]:
+        """The token's claims; the time and scope checks run on every call, cached or not."""
+        await self.keys.refresh_if_stale()
+        if self._generation != self.keys.generation:  # a key may have been withdrawn
+            self._verified.clear()
+            self._generation = self.keys.generation
+        digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+        claims = self._verified.get(digest)
+        if claims is None:
+            claims = await self._verify_signed(token)
+            self._verified[digest] = claims
+            if len(self._verified) > VERIFIED_CACHE_SIZE:
+                self._verified.popitem(last=False)
+        else:
+            self._verified.move_to_end(digest)
+        self._check_times(claims)
+        self._check_scopes(claims)
+        return claims
+
+    async def _verify_signed(self, token: str) -> Mapping[str, Any]:
+        """Algorithm, signature, issuer and audience: what cannot change for a token."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -185,10 +219,7 @@ class AccessTokenVerifier:
             )
         kid = header.get("kid")
         key = await self.keys.key(kid if isinstance(kid, str) else None)
-        claims = self._decode(token, key, algorithm)
-        self._check_times(claims)
-        self._check_scopes(claims)
-        return claims
+        return self._decode(token, key, algorithm)
 
     def _decode(self, token: str, key: jwt.PyJWK, algorithm: str) -> dict[str, Any]:
         try:

@@ -32,6 +32,7 @@ STOCK = "warehouse.stock.get"
 STOCK_INPUT = {"material": "100234", "plant": "1000"}
 ACCEPT = "application/json, text/event-stream"
 MIN_REFRESH_S = 60
+MAX_AGE_S = 120
 
 
 def config_text(issuer: str) -> str:
@@ -52,6 +53,7 @@ oidc:
   audience: ["{RESOURCE}"]
   scopes: [lastmile.call]
   jwks_min_refresh_s: {MIN_REFRESH_S}
+  jwks_max_age_s: {MAX_AGE_S}
 """
     return TEST_CONFIG.replace("agents:\n", agents, 1) + oidc
 
@@ -210,6 +212,19 @@ async def test_a_rotated_key_is_fetched_at_most_once_per_refresh_interval(
     await sign_in.refused(await sign_in.invoke(rotated), rotated, "token_signature_invalid")
     sign_in.clock.shift = MIN_REFRESH_S
     assert (await sign_in.invoke(rotated)).status == 200
+
+
+async def test_a_withdrawn_key_stops_opening_the_gateway_once_keys_are_refetched(
+    sign_in: SignIn,
+) -> None:
+    """Verified tokens are cached, but not past a refetch that drops their key."""
+    token = await sign_in.provider.token("inventory-workload")
+    assert (await sign_in.invoke(token)).status == 200
+    assert (await sign_in.invoke(token)).status == 200  # the second from the cache
+    await sign_in.provider.restart([SigningKey.new("key-2")])  # key-1 is withdrawn
+    assert (await sign_in.invoke(token)).status == 200  # still within jwks_max_age_s
+    sign_in.clock.shift = MAX_AGE_S  # the token itself lives 300 s
+    await sign_in.refused(await sign_in.invoke(token), token, "token_signature_invalid")
 
 
 async def test_an_unreachable_provider_is_503_not_a_refusal(sign_in: SignIn) -> None:
