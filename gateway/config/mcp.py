@@ -14,6 +14,13 @@ class McpConfig(Section):
     max_sessions: int = Field(default=1000, ge=1, le=1_000_000)
     max_sessions_per_agent: int = Field(default=100, ge=1, le=1_000_000)
     session_idle_s: float = Field(default=3600, gt=0, le=7 * 24 * 3600)
+    progress_interval_s: float = Field(
+        default=2,
+        gt=0,
+        le=60,
+        description="A tool call that asks for progress and runs longer than this turns "
+        "into an event stream with a progress notification this often",
+    )
     allowed_hosts: list[str] = Field(
         default=[],
         description="Host header values (host[:port]) /mcp answers besides the host of "

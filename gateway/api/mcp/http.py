@@ -11,9 +11,11 @@ read from the ``MCP-Protocol-Version`` header:
 * earlier revisions: ``initialize`` opens a session (``Mcp-Session-Id``), bound to the
   agent that opened it; later requests name it; ``DELETE`` ends it.
 
-Answers are always single JSON bodies (the spec lets a server choose JSON over SSE);
-the gateway never sends requests to clients, so ``GET`` (the server-to-client stream)
-is 405. Protocol errors are JSON-RPC errors with the status the spec assigns, never 500.
+Answers are single JSON bodies (the spec lets a server choose JSON over SSE), except a
+``tools/call`` that asks for progress and is still running after
+``mcp.progress_interval_s``: it becomes an event stream (:mod:`.progress`). The gateway
+never sends requests to clients, so ``GET`` (the server-to-client stream) is 405.
+Protocol errors are JSON-RPC errors with the status the spec assigns, never 500.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from gateway.api.mcp.jsonrpc import (
     request_id_of,
     result_message,
 )
+from gateway.api.mcp.progress import accepts_event_stream, answer_with_progress, progress_token
 from gateway.api.mcp.protocol import Exchange, McpHandler
 from gateway.api.mcp.rebinding import HostAllowList
 from gateway.api.mcp.sessions import McpSession, McpSessions
@@ -59,6 +62,7 @@ from schemas.errors import NotAcceptable, UnsupportedMediaType
 MCP_HANDLER = web.AppKey("mcp_handler", McpHandler)
 MCP_SESSIONS = web.AppKey("mcp_sessions", McpSessions)
 MCP_HOSTS = web.AppKey("mcp_hosts", HostAllowList)
+PROGRESS_INTERVAL_S = web.AppKey("mcp_progress_interval_s", float)
 
 SESSION_HEADER = "Mcp-Session-Id"
 ROUTING_HEADERS = ("MCP-Protocol-Version", "Mcp-Method", "Mcp-Name")
@@ -69,6 +73,7 @@ def add_mcp_routes(app: web.Application, config: McpConfig, public_url: str | No
     if not config.enabled:
         return
     app[MCP_HOSTS] = HostAllowList(public_url, config.allowed_hosts, config.allowed_origins)
+    app[PROGRESS_INTERVAL_S] = config.progress_interval_s
     app[MCP_HANDLER] = McpHandler(app[REGISTRY], app[AGENTS], app[PIPELINE], app[IN_FLIGHT])
     app[MCP_SESSIONS] = McpSessions(
         config.max_sessions, config.session_idle_s, config.max_sessions_per_agent
@@ -104,7 +109,7 @@ async def delete(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-async def post(request: web.Request) -> web.Response:
+async def post(request: web.Request) -> web.StreamResponse:
     agent = await _admit(request)
     if request.content_type != "application/json":
         raise UnsupportedMediaType(
@@ -153,7 +158,7 @@ async def _notification(request: web.Request, message: JsonObject, agent: Agent)
 
 async def _modern(
     request: web.Request, rid: RequestId, method: str, params: JsonObject
-) -> web.Response:
+) -> web.StreamResponse:
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
         for name in ROUTING_HEADERS:  # first-copy and last-copy readers would disagree
@@ -182,7 +187,7 @@ async def _in_session(
     params: JsonObject,
     agent: Agent,
     header_version: str | None,
-) -> web.Response:
+) -> web.StreamResponse:
     session_id = request.headers.get(SESSION_HEADER)
     if session_id is None:
         return _error(
@@ -212,22 +217,37 @@ def _no_session() -> RpcError:
 
 async def _dispatch(
     request: web.Request, rid: RequestId, method: str, params: JsonObject, version: str
-) -> web.Response:
+) -> web.StreamResponse:
     exchange = Exchange(
         request_id=request[REQUEST_ID],
         credentials=request.headers.get("Authorization"),
         protocol_version=version,
         trace_headers=trace_context(request),
     )
+    answer = _answer(request, rid, method, params, exchange)
+    token = progress_token(method, params)
+    if token is not None and accepts_event_stream(request.headers.get("Accept")):
+        # the stream's headers leave before the middleware sees the response
+        headers = {"X-Request-Id": request[REQUEST_ID]}
+        interval_s = request.app[PROGRESS_INTERVAL_S]
+        return await answer_with_progress(request, answer, token, interval_s, headers)
+    message, status = await answer
+    return web.json_response(message, status=status)
+
+
+async def _answer(
+    request: web.Request, rid: RequestId, method: str, params: JsonObject, exchange: Exchange
+) -> tuple[JsonObject, int]:
+    """The JSON-RPC answer to one request, and the HTTP status it travels with."""
     try:
         result = await request.app[MCP_HANDLER].handle(method, params, exchange)
     except RpcError as exc:
         # Handshake-era clients read 404 as "session gone": their errors travel in a 200.
         status = HTTP_STATUS.get(exc.code, 200) if exchange.modern else 200
-        return _error(rid, exc, status)
+        return error_message(rid, exc), status
     if exchange.backend_ms is not None:
         request[BACKEND_MS] = exchange.backend_ms
-    return web.json_response(result_message(rid, result))
+    return result_message(rid, result), 200
 
 
 def _error(rid: RequestId | None, error: RpcError, status: int | None = None) -> web.Response:
