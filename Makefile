@@ -12,7 +12,11 @@ BENCH_STAMP := $(VENV)/.bench-stamp
 LC_VENV := .venv-langchain
 LC_STAMP := $(LC_VENV)/.installed-stamp
 
-.PHONY: install demo serve test lint format lock lock-langchain langchain clean bench bench-soap bench-overload bench-fleet
+# npm packages the tests run (each pinned by its package-lock.json): the official MCP
+# conformance suite, and the OpenID Connect provider agents and staff sign in with.
+NODE_STAMPS := tests/conformance/node_modules/.installed tests/oidc/node_modules/.installed
+
+.PHONY: install node-deps demo serve test lint format lock lock-langchain langchain clean bench bench-soap bench-overload bench-fleet
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +34,13 @@ $(LC_STAMP): constraints-langchain.txt
 
 langchain: $(LC_STAMP)
 
+tests/%/node_modules/.installed: tests/%/package.json tests/%/package-lock.json
+	@command -v npm >/dev/null || { echo "make test needs node 20+ and npm"; exit 1; }
+	cd tests/$* && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+node-deps: $(NODE_STAMPS)
+
 demo: install
 	$(BIN)/lastmile demo
 
@@ -41,7 +52,7 @@ lint: install
 	$(BIN)/ruff format --check gateway adapters schemas sandbox tests bench
 	$(BIN)/mypy
 
-test: lint langchain
+test: lint langchain node-deps
 	$(BIN)/pytest
 
 # Not part of `make test`: timings belong here, not in tests. Writes bench/results/overload.md.

@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from pydantic import BaseModel, SecretStr
 
+from gateway.access_tokens import AccessTokenVerifier
 from gateway.api.admin import add_admin_routes
 from gateway.api.approvals import add_approval_routes
 from gateway.api.audit import add_audit_routes
 from gateway.api.mcp.http import add_mcp_routes
 from gateway.api.middleware import MAX_BODY_BYTES, gateway_middleware
 from gateway.api.openapi import add_openapi_route
+from gateway.api.protected_resource import add_protected_resource_routes
 from gateway.api.rest import add_routes
 from gateway.api.shedding import IN_FLIGHT, InFlight, shed_load
 from gateway.appkeys import (
@@ -140,7 +142,8 @@ def build_app(
     register_secrets(_secret_values(config))
     registry = registry or build_registry(config)
     timing = timing or (Timing(clock=clock) if clock is not None else Timing())
-    directory = AgentDirectory.from_config(config.agents)
+    tokens = AccessTokenVerifier(config.oidc, clock=timing.clock) if config.oidc else None
+    directory = AgentDirectory.from_config(config.agents, tokens)
     postgres = Postgres(config.postgres) if config.postgres is not None else None
     store = build_audit_store(config.audit, postgres)
     state = state or build_state_store(config.state, timing.clock)
@@ -190,13 +193,24 @@ def build_app(
     app.cleanup_ctx.append(_lifecycle)
     if isinstance(store, SqliteAuditStore):
         app.cleanup_ctx.append(retention_context(store, config.audit.retention))
+    if tokens is not None:
+        app.cleanup_ctx.append(partial(_close_provider_keys, tokens))
     add_routes(app)
     add_approval_routes(app)
     add_admin_routes(app)
     add_audit_routes(app)
-    add_mcp_routes(app, config.mcp)
+    add_mcp_routes(app, config.mcp, config.server.public_url)
     add_openapi_route(app, registry)
+    add_protected_resource_routes(app, config.oidc, config.server.public_url)
     return app
+
+
+async def _close_provider_keys(
+    tokens: AccessTokenVerifier, app: web.Application
+) -> AsyncIterator[None]:
+    """The identity provider's HTTP session lives as long as the application."""
+    yield
+    await tokens.keys.close()
 
 
 _SECRET_HEADER = re.compile(r"(?i)auth|key|token|secret|passw|cookie|session|signature")

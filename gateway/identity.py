@@ -9,6 +9,11 @@ so a fast hash is the right tool; a password hash would only slow every call.
 Agents call operations; staff (approvers, operators, auditors) use the administrative
 APIs. They live in separate directories, so an agent key never opens a staff API and a
 staff key never calls an operation.
+
+An agent may also sign in with an access token from the configured identity provider
+(:mod:`gateway.access_tokens`): :meth:`AgentDirectory.sign_in` tells a token from a key
+by its shape, and maps the token's configured claim to the agent whose
+``token_subject`` it is. Revoking the agent in config refuses its tokens too.
 """
 
 from __future__ import annotations
@@ -17,12 +22,12 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from gateway.config import AgentConfig, StaffConfig, StaffRole
-from schemas.errors import Forbidden, Unauthenticated
+from schemas.errors import Forbidden, TokenInvalid, TokenSubjectUnknown, Unauthenticated
 
 KEY_PREFIX = "lm_"
 
@@ -102,27 +107,38 @@ class _KeyHolder(Protocol):
 HolderT = TypeVar("HolderT", bound=_KeyHolder)
 
 
-class KeyDirectory(Generic[HolderT]):
-    """Finds the holder of a bearer key."""
+def bearer_credential(authorization: str | None) -> str:
+    """What follows ``Bearer`` in an ``Authorization`` header value, or
+    :class:`Unauthenticated` saying what to send instead."""
+    if not authorization:
+        raise Unauthenticated(
+            "This call needs an API key: send the header 'Authorization: Bearer <key>'."
+        )
+    scheme, _, credential = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not credential.strip():
+        raise Unauthenticated(
+            "Unsupported authorization scheme: send 'Authorization: Bearer <key>'."
+        )
+    return credential.strip()
 
-    def __init__(self, holders: Iterable[tuple[str, HolderT]]) -> None:
-        self._by_digest = [(bytes.fromhex(digest), holder) for digest, holder in holders]
+
+class KeyDirectory(Generic[HolderT]):
+    """Finds the holder of a bearer key; holders without a key are known but never match."""
+
+    def __init__(self, holders: Iterable[tuple[str | None, HolderT]]) -> None:
+        listed = list(holders)
+        self._holders = [holder for _, holder in listed]
+        self._by_digest = [
+            (bytes.fromhex(digest), holder) for digest, holder in listed if digest is not None
+        ]
 
     def authenticate(self, authorization: str | None) -> HolderT:
         """The holder of an ``Authorization: Bearer <key>`` header value, or
         :class:`Unauthenticated` saying what to send instead."""
-        if not authorization:
-            raise Unauthenticated(
-                "This call needs an API key: send the header 'Authorization: Bearer <key>'."
-            )
-        scheme, _, key = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not key.strip():
-            raise Unauthenticated(
-                "Unsupported authorization scheme: send 'Authorization: Bearer <key>'."
-            )
+        key = bearer_credential(authorization)
         # surrogatepass: header bytes that are not UTF-8 arrive as lone surrogates; they
         # hash to bytes no configured key has, so the caller is refused, never a 500
-        digest = hashlib.sha256(key.strip().encode("utf-8", "surrogatepass")).digest()
+        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
         found: HolderT | None = None
         for candidate, holder in self._by_digest:
             if hmac.compare_digest(candidate, digest):
@@ -134,13 +150,62 @@ class KeyDirectory(Generic[HolderT]):
         return found
 
     def holders(self) -> list[HolderT]:
-        return [holder for _, holder in self._by_digest]
+        return list(self._holders)
+
+
+class TokenVerifier(Protocol):
+    """Checks an access token (:class:`gateway.access_tokens.AccessTokenVerifier`)."""
+
+    @property
+    def agent_claim(self) -> str: ...
+
+    async def verify(self, token: str) -> Mapping[str, Any]: ...
+
+
+def looks_like_jwt(credential: str) -> bool:
+    """Three dot-separated segments: a JWS in compact form. Keys have no dots."""
+    parts = credential.split(".")
+    return len(parts) == 3 and all(parts[:2])
 
 
 class AgentDirectory(KeyDirectory[Agent]):
+    def __init__(
+        self,
+        holders: Iterable[tuple[str | None, Agent]],
+        subjects: Mapping[str, Agent] | None = None,
+        tokens: TokenVerifier | None = None,
+    ) -> None:
+        super().__init__(holders)
+        self._by_subject = dict(subjects or {})
+        self._tokens = tokens
+
     @classmethod
-    def from_config(cls, configs: Iterable[AgentConfig]) -> AgentDirectory:
-        return cls((c.key_sha256, Agent.from_config(c)) for c in configs)
+    def from_config(
+        cls, configs: Iterable[AgentConfig], tokens: TokenVerifier | None = None
+    ) -> AgentDirectory:
+        agents = [(c, Agent.from_config(c)) for c in configs]
+        subjects = {c.token_subject: a for c, a in agents if c.token_subject is not None}
+        return cls(((c.key_sha256, a) for c, a in agents), subjects, tokens)
+
+    async def sign_in(self, authorization: str | None) -> Agent:
+        """The agent behind a bearer key or an identity provider's access token."""
+        credential = bearer_credential(authorization)
+        if self._tokens is None or not looks_like_jwt(credential):
+            return self.authenticate(authorization)
+        claims = await self._tokens.verify(credential)
+        claim = self._tokens.agent_claim
+        subject = claims.get(claim)
+        if not isinstance(subject, str):
+            raise TokenInvalid(f"The access token has no {claim!r} claim naming the agent.")
+        agent = self._by_subject.get(subject)
+        if agent is None:
+            raise TokenSubjectUnknown(
+                f"The access token is genuine, but no agent here is mapped to its {claim!r}; "
+                "ask the gateway's operators to add one (agents[].token_subject)."
+            )
+        if agent.revoked:
+            raise Unauthenticated(f"Agent {agent.id!r} has been revoked; its tokens are refused.")
+        return agent
 
     def find(self, agent_id: str) -> Agent | None:
         """The agent with this id (for calls executed later, e.g. after approval)."""

@@ -8,10 +8,18 @@ the answer must carry (``Retry-After``, ``RateLimit``), rendered generically::
 
     GatewayError
     ├── Unauthenticated              401 unauthenticated
+    │   ├── TokenInvalid             401 token_invalid        (not a JWT we can read; wrong issuer)
+    │   ├── TokenExpired             401 token_expired        (exp passed, or nbf not reached)
+    │   ├── TokenAudienceMismatch    401 token_audience_mismatch
+    │   ├── TokenSignatureInvalid    401 token_signature_invalid (no provider key signed it)
+    │   └── TokenSubjectUnknown      401 token_subject_unknown (no agent mapped to the subject)
     ├── ApprovalRequired             202 approval_required    (held for a person; not a failure)
     ├── Forbidden                    403 forbidden
     │   ├── PolicyDenied             403 policy_denied
-    │   └── SelfApproval             403 self_approval
+    │   ├── SelfApproval             403 self_approval
+    │   ├── InsufficientScope        403 insufficient_scope   (token lacks oidc.scopes)
+    │   ├── HostNotAllowed           403 host_not_allowed     (MCP: DNS-rebinding guard)
+    │   └── OriginNotAllowed         403 origin_not_allowed   (MCP: DNS-rebinding guard)
     ├── UnknownOperation             404 unknown_operation
     ├── NotFound                     404 not_found            (routes)
     ├── MethodNotAllowed             405 method_not_allowed
@@ -44,6 +52,7 @@ the answer must carry (``Retry-After``, ``RateLimit``), rendered generically::
     │           └── BackendDisconnected  502 backend_disconnected (connection dropped after sending)
     ├── AuditUnavailable             503 audit_unavailable
     ├── StateUnavailable             503 state_unavailable
+    ├── IdentityProviderUnavailable  503 identity_provider_unavailable (no signing keys yet)
     ├── Overloaded                   503 overloaded
     └── InternalError                500 internal_error
 """
@@ -105,6 +114,31 @@ class Unauthenticated(GatewayError):
     status, code, title = 401, "unauthenticated", "Authentication required"
 
 
+class TokenInvalid(Unauthenticated):
+    """A bearer token that looks like a JWT but cannot be used: malformed, another issuer,
+    an algorithm we do not accept, or required claims missing."""
+
+    status, code, title = 401, "token_invalid", "Access token not usable"
+
+
+class TokenExpired(Unauthenticated):
+    status, code, title = 401, "token_expired", "Access token expired or not yet valid"
+
+
+class TokenAudienceMismatch(Unauthenticated):
+    status, code, title = 401, "token_audience_mismatch", "Access token meant for another service"
+
+
+class TokenSignatureInvalid(Unauthenticated):
+    status, code, title = 401, "token_signature_invalid", "Access token signature not valid"
+
+
+class TokenSubjectUnknown(Unauthenticated):
+    """The token is genuine, but no configured agent is mapped to its subject."""
+
+    status, code, title = 401, "token_subject_unknown", "No agent for this token's subject"
+
+
 class Forbidden(GatewayError):
     status, code, title = 403, "forbidden", "Operation not permitted for this agent"
 
@@ -119,6 +153,24 @@ class SelfApproval(Forbidden):
     """A person tried to approve a call made on their own behalf."""
 
     status, code, title = 403, "self_approval", "You cannot approve your own request"
+
+
+class InsufficientScope(Forbidden):
+    """A genuine access token without the scopes the gateway requires (RFC 6750)."""
+
+    status, code, title = 403, "insufficient_scope", "Access token lacks a required scope"
+
+
+class HostNotAllowed(Forbidden):
+    """``/mcp`` was reached under a host name not on its allow-list (DNS rebinding)."""
+
+    status, code, title = 403, "host_not_allowed", "Host not allowed"
+
+
+class OriginNotAllowed(Forbidden):
+    """A browser request to ``/mcp`` from an origin not on its allow-list."""
+
+    status, code, title = 403, "origin_not_allowed", "Origin not allowed"
 
 
 class ApprovalRequired(GatewayError):
@@ -311,6 +363,14 @@ class AuditUnavailable(GatewayError):
     """The audit event could not be made durable, so the call cannot be acknowledged."""
 
     status, code, title = 503, "audit_unavailable", "The audit trail cannot be written"
+
+
+class IdentityProviderUnavailable(GatewayError):
+    """An access token arrived, but the identity provider's signing keys could not be
+    fetched, and none are cached: the token can be neither accepted nor refused."""
+
+    status, code, title = 503, "identity_provider_unavailable", "Identity provider unreachable"
+    retryable = True
 
 
 class StateUnavailable(GatewayError):

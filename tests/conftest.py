@@ -20,7 +20,8 @@ from gateway.demo.session import DEMO_KEYS
 from gateway.logs import configure_logging
 from sandbox import acme_warehouse
 
-pytest_plugins = ("tests.erp",)  # the SOAP ERP sandbox and adapters (tests/erp.py)
+# the SOAP ERP sandbox and adapters (tests/erp.py); a real OpenID Connect provider
+pytest_plugins = ("tests.erp", "tests.oidc.provider")
 
 INVENTORY = DEMO_KEYS["inventory-bot"]
 REPLENISH = DEMO_KEYS["replenishment-bot"]

@@ -61,7 +61,7 @@ async def _get(request: web.Request) -> web.Response:
     authorization = request.headers.get("Authorization")
     approval_id = request.match_info["id"]
     try:
-        agent = request.app[AGENTS].authenticate(authorization)
+        agent = await request.app[AGENTS].sign_in(authorization)
     except Unauthenticated:
         agent = None
     if agent is not None:

@@ -11,6 +11,7 @@ import structlog
 from aiohttp import web
 
 from gateway.api.problems import problem_response
+from gateway.api.protected_resource import point_to_metadata
 from schemas.errors import (
     GatewayError,
     InternalError,
@@ -48,6 +49,8 @@ async def gateway_middleware(request: web.Request, handler: Handler) -> web.Stre
         log.exception("unhandled_error", request_id=request_id, path=request.path)
         error = InternalError(f"The gateway failed unexpectedly; quote request id {request_id}.")
         response = problem_response(error, request_id, request.path)
+    if response.status in (401, 403):
+        point_to_metadata(request, response)
     backend_ms = request.get(BACKEND_MS)
     total_ms = (time.perf_counter() - started) * 1000
     timing = f"gateway;dur={max(total_ms - (backend_ms or 0.0), 0.0):.3f}"

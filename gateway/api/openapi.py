@@ -105,7 +105,8 @@ def openapi_document(registry: Registry, public_url: str | None = None) -> JsonO
                     "type": "http",
                     "scheme": "bearer",
                     "description": "An agent's API key (lastmile keys new; its SHA-256 in "
-                    "agents[].key_sha256).",
+                    "agents[].key_sha256), or an access token from the identity provider "
+                    "configured under oidc: (agents[].token_subject).",
                 },
                 "staffKey": {
                     "type": "http",

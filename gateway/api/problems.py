@@ -45,6 +45,19 @@ def problem_response(error: GatewayError, request_id: str, instance: str | None)
         response.headers["Retry-After"] = str(retry_after_seconds(retry_after))
     for name, value in error.headers.items():
         response.headers[name] = value
-    if error.status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="lastmile"'
+    challenge = _challenge(error)
+    if challenge is not None:
+        response.headers["WWW-Authenticate"] = challenge
     return response
+
+
+def _challenge(error: GatewayError) -> str | None:
+    """RFC 6750's challenge: ``invalid_token`` for a token we refused, ``insufficient_scope``
+    for one without the scopes we need; the description stays in the problem document."""
+    if error.code == "insufficient_scope":
+        return 'Bearer realm="lastmile", error="insufficient_scope"'
+    if error.status != 401:
+        return None
+    if error.code.startswith("token_"):
+        return 'Bearer realm="lastmile", error="invalid_token"'
+    return 'Bearer realm="lastmile"'

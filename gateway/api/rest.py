@@ -169,7 +169,7 @@ def _idempotency_key(request: web.Request) -> str | None:
 
 
 async def list_operations(request: web.Request) -> web.Response:
-    agent = request.app[AGENTS].authenticate(request.headers.get("Authorization"))
+    agent = await request.app[AGENTS].sign_in(request.headers.get("Authorization"))
     entries = [
         entry.model_dump(mode="json")
         for name, entry in request.app[REGISTRY].catalog.items()
@@ -179,7 +179,7 @@ async def list_operations(request: web.Request) -> web.Response:
 
 
 async def get_operation(request: web.Request) -> web.Response:
-    agent = request.app[AGENTS].authenticate(request.headers.get("Authorization"))
+    agent = await request.app[AGENTS].sign_in(request.headers.get("Authorization"))
     name = request.match_info["name"]
     entry = request.app[REGISTRY].catalog.get(name)
     if entry is None:

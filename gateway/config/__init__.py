@@ -23,6 +23,7 @@ from gateway.config.loading import (
     parse_config,
 )
 from gateway.config.observability import LoggingConfig, TracingConfig
+from gateway.config.oidc import OidcConfig
 from gateway.config.primitives import ConfigError, Duration, EnvStr, Secret, Section
 from gateway.config.root import BackendConfig, Config
 from gateway.config.server import ServerConfig
@@ -40,6 +41,7 @@ __all__ = [
     "Duration",
     "EnvStr",
     "LoggingConfig",
+    "OidcConfig",
     "RestBackendConfig",
     "RetentionConfig",
     "Secret",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from gateway.config.primitives import Section
 
@@ -16,8 +16,17 @@ class AgentConfig(Section):
     owner: str = Field(min_length=1, description="Accountable team or person")
     team: str | None = None
     environment: str = "production"
-    key_sha256: str = Field(
-        pattern=r"^[0-9a-f]{64}$", description="SHA-256 hex digest of the agent's API key"
+    key_sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 hex digest of the agent's API key",
+    )
+    token_subject: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="The value of oidc.agent_claim in this agent's access tokens from the "
+        "identity provider (its client id, say)",
     )
     operations: list[str] = Field(
         min_length=1,
@@ -27,6 +36,12 @@ class AgentConfig(Section):
         default=[], description="sensitive field categories this agent may see unredacted"
     )
     revoked: bool = False
+
+    @model_validator(mode="after")
+    def _signs_in_somehow(self) -> AgentConfig:
+        if self.key_sha256 is None and self.token_subject is None:
+            raise ValueError("an agent needs key_sha256, token_subject, or both")
+        return self
 
 
 class StaffRole(StrEnum):

@@ -13,6 +13,7 @@ from gateway.config.guardrails import GuardrailsConfig
 from gateway.config.identity import AgentConfig, StaffConfig
 from gateway.config.mcp import McpConfig
 from gateway.config.observability import LoggingConfig, TracingConfig
+from gateway.config.oidc import OidcConfig
 from gateway.config.primitives import Section
 from gateway.config.resilience import ResilienceConfig
 from gateway.config.server import ServerConfig
@@ -33,6 +34,7 @@ class Config(Section):
     state: StateConfig = StateConfig()
     resilience: ResilienceConfig = ResilienceConfig()
     mcp: McpConfig = McpConfig()
+    oidc: OidcConfig | None = None
     postgres: PostgresConfig | None = None
     fleet: FleetConfig = FleetConfig()
 
@@ -61,8 +63,26 @@ class Config(Section):
             for holder in holders:
                 if holder.id in seen_ids:
                     raise ValueError(f"{kind} id {holder.id!r} appears twice")
-                if holder.key_sha256 in seen_keys:
+                if holder.key_sha256 is not None and holder.key_sha256 in seen_keys:
                     raise ValueError(f"{kind} {holder.id!r} shares its key with another holder")
                 seen_ids.add(holder.id)
-                seen_keys.add(holder.key_sha256)
+                if holder.key_sha256 is not None:
+                    seen_keys.add(holder.key_sha256)
+        return self
+
+    @model_validator(mode="after")
+    def _token_subjects(self) -> Config:
+        """A token subject names one agent, and needs a provider to come from."""
+        seen: set[str] = set()
+        for agent in self.agents:
+            if agent.token_subject is None:
+                continue
+            if self.oidc is None:
+                raise ValueError(
+                    f"agent {agent.id!r} has a token_subject but there is no oidc: section "
+                    "naming the identity provider that issues its tokens"
+                )
+            if agent.token_subject in seen:
+                raise ValueError(f"agent {agent.id!r} shares its token_subject with another")
+            seen.add(agent.token_subject)
         return self

@@ -18,7 +18,7 @@ class Identify:
 
     async def __call__(self, call: Call, proceed: Proceed) -> StageOutcome:
         request = call.request
-        call.agent = self._agent(call)
+        call.agent = await self._agent(call)
         on_behalf_of = request.on_behalf_of
         problems = list(request.malformed)
         if on_behalf_of is not None:
@@ -43,10 +43,10 @@ class Identify:
             )
         return await proceed(call)
 
-    def _agent(self, call: Call) -> Agent:
+    async def _agent(self, call: Call) -> Agent:
         approved = call.request.approved
         if approved is None:
-            return self._directory.authenticate(call.request.credentials)
+            return await self._directory.sign_in(call.request.credentials)
         agent = self._directory.find(approved.agent_id)
         if agent is None or agent.revoked:
             raise Unauthenticated(f"Agent {approved.agent_id!r} no longer exists or is revoked.")

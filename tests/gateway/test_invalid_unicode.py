@@ -21,10 +21,12 @@ AGENT = b"Authorization: Bearer " + INVENTORY.encode() + b"\r\n"
 
 
 async def raw_post(gateway: Gateway, path: str, headers: bytes, body: bytes) -> tuple[int, Any]:
-    """POST over a raw socket; the status and the JSON answer."""
+    """POST over a raw socket; the status and the JSON answer. ``Host`` names the port:
+    /mcp answers loopback names on the port it serves only (DNS-rebinding guard)."""
+    host = f"127.0.0.1:{gateway.client.server.port}"
     request = (
         (
-            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+            f"POST {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         ).encode()
         + headers

@@ -1,7 +1,8 @@
 """The MCP Streamable HTTP transport at ``/mcp``, on the gateway's own aiohttp app.
 
-Every request first proves who it is (``Authorization: Bearer``, 401 otherwise) and,
-from a browser, where it comes from (``Origin``, 403 unless trusted). Then the era is
+Every request first shows it was meant for this gateway (``Host`` and, from a browser,
+``Origin`` on the allow-list of :mod:`gateway.api.mcp.rebinding`, 403 otherwise), then
+proves who it is (``Authorization: Bearer``, 401 otherwise). Then the era is
 read from the ``MCP-Protocol-Version`` header:
 
 * 2026-07-28: a self-contained POST; the ``_meta`` envelope and the ``MCP-Protocol-
@@ -10,15 +11,16 @@ read from the ``MCP-Protocol-Version`` header:
 * earlier revisions: ``initialize`` opens a session (``Mcp-Session-Id``), bound to the
   agent that opened it; later requests name it; ``DELETE`` ends it.
 
-Answers are always single JSON bodies (the spec lets a server choose JSON over SSE);
-the gateway never sends requests to clients, so ``GET`` (the server-to-client stream)
-is 405. Protocol errors are JSON-RPC errors with the status the spec assigns, never 500.
+Answers are single JSON bodies (the spec lets a server choose JSON over SSE), except a
+``tools/call`` that asks for progress and is still running after
+``mcp.progress_interval_s``: it becomes an event stream (:mod:`.progress`). The gateway
+never sends requests to clients, so ``GET`` (the server-to-client stream) is 405.
+Protocol errors are JSON-RPC errors with the status the spec assigns, never 500.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -38,7 +40,9 @@ from gateway.api.mcp.jsonrpc import (
     request_id_of,
     result_message,
 )
+from gateway.api.mcp.progress import accepts_event_stream, answer_with_progress, progress_token
 from gateway.api.mcp.protocol import Exchange, McpHandler
+from gateway.api.mcp.rebinding import HostAllowList
 from gateway.api.mcp.sessions import McpSession, McpSessions
 from gateway.api.mcp.versions import (
     ASSUMED_HANDSHAKE_VERSION,
@@ -53,22 +57,23 @@ from gateway.api.shedding import IN_FLIGHT
 from gateway.appkeys import AGENTS, PIPELINE, REGISTRY
 from gateway.config.mcp import McpConfig
 from gateway.identity import Agent
-from schemas.errors import Forbidden, NotAcceptable, UnsupportedMediaType
+from schemas.errors import NotAcceptable, UnsupportedMediaType
 
 MCP_HANDLER = web.AppKey("mcp_handler", McpHandler)
 MCP_SESSIONS = web.AppKey("mcp_sessions", McpSessions)
-MCP_CONFIG = web.AppKey("mcp_config", McpConfig)
+MCP_HOSTS = web.AppKey("mcp_hosts", HostAllowList)
+PROGRESS_INTERVAL_S = web.AppKey("mcp_progress_interval_s", float)
 
 SESSION_HEADER = "Mcp-Session-Id"
 ROUTING_HEADERS = ("MCP-Protocol-Version", "Mcp-Method", "Mcp-Name")
-_LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
 
-def add_mcp_routes(app: web.Application, config: McpConfig) -> None:
+def add_mcp_routes(app: web.Application, config: McpConfig, public_url: str | None) -> None:
     """Mount ``/mcp``; needs the registry, directory and pipeline already on the app."""
     if not config.enabled:
         return
-    app[MCP_CONFIG] = config
+    app[MCP_HOSTS] = HostAllowList(public_url, config.allowed_hosts, config.allowed_origins)
+    app[PROGRESS_INTERVAL_S] = config.progress_interval_s
     app[MCP_HANDLER] = McpHandler(app[REGISTRY], app[AGENTS], app[PIPELINE], app[IN_FLIGHT])
     app[MCP_SESSIONS] = McpSessions(
         config.max_sessions, config.session_idle_s, config.max_sessions_per_agent
@@ -78,32 +83,24 @@ def add_mcp_routes(app: web.Application, config: McpConfig) -> None:
     app.router.add_delete("/mcp", delete)
 
 
-def _admit(request: web.Request) -> Agent:
-    """Who is calling, and from a trusted origin; raises 401/403 problems otherwise."""
-    agent = request.app[MCP_HANDLER].authenticate(request.headers.get("Authorization"))
-    origin = request.headers.get("Origin")
-    if origin is not None and not _trusted_origin(request, origin):
-        raise Forbidden(
-            f"Requests from origin {origin[:100]!r} are not accepted; add it to "
-            "mcp.allowed_origins in gateway.yaml if it is yours."
-        )
-    return agent
-
-
-def _trusted_origin(request: web.Request, origin: str) -> bool:
-    if origin in request.app[MCP_CONFIG].allowed_origins:
-        return True
-    parts = urlsplit(origin)
-    return parts.hostname in _LOOPBACK or parts.netloc == request.host
+async def _admit(request: web.Request) -> Agent:
+    """Who is calling, through an allowed host and origin; raises 403/401 problems
+    otherwise. Hosts first: a rebound request learns nothing, not even about keys."""
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    served_port = sockname[1] if isinstance(sockname, tuple) and len(sockname) > 1 else None
+    request.app[MCP_HOSTS].check(
+        request.headers.get("Host"), request.headers.get("Origin"), served_port
+    )
+    return await request.app[MCP_HANDLER].authenticate(request.headers.get("Authorization"))
 
 
 async def get(request: web.Request) -> web.Response:
-    _admit(request)
+    await _admit(request)
     return web.Response(status=405, headers={"Allow": "POST, DELETE"})
 
 
 async def delete(request: web.Request) -> web.Response:
-    agent = _admit(request)
+    agent = await _admit(request)
     session_id = request.headers.get(SESSION_HEADER)
     if session_id is None:
         return _error(None, RpcError(INVALID_REQUEST, f"Name the session in {SESSION_HEADER}."))
@@ -112,8 +109,8 @@ async def delete(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-async def post(request: web.Request) -> web.Response:
-    agent = _admit(request)
+async def post(request: web.Request) -> web.StreamResponse:
+    agent = await _admit(request)
     if request.content_type != "application/json":
         raise UnsupportedMediaType(
             "Send one JSON-RPC message with 'Content-Type: application/json'."
@@ -161,7 +158,7 @@ async def _notification(request: web.Request, message: JsonObject, agent: Agent)
 
 async def _modern(
     request: web.Request, rid: RequestId, method: str, params: JsonObject
-) -> web.Response:
+) -> web.StreamResponse:
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
         for name in ROUTING_HEADERS:  # first-copy and last-copy readers would disagree
@@ -190,7 +187,7 @@ async def _in_session(
     params: JsonObject,
     agent: Agent,
     header_version: str | None,
-) -> web.Response:
+) -> web.StreamResponse:
     session_id = request.headers.get(SESSION_HEADER)
     if session_id is None:
         return _error(
@@ -205,16 +202,10 @@ async def _in_session(
     session: McpSession | None = request.app[MCP_SESSIONS].get(session_id, agent.id)
     if session is None:
         return _error(rid, _no_session(), 404)
+    # Any handshake revision we speak is served (post() refused the ones we do not):
+    # the specification only rejects invalid or unsupported versions, and clients that
+    # share one session across several streams may send the SDK's own revision.
     version = header_version or ASSUMED_HANDSHAKE_VERSION
-    if header_version is not None and header_version != session.protocol_version:
-        return _error(
-            rid,
-            RpcError(
-                INVALID_REQUEST,
-                f"Bad Request: this session speaks {session.protocol_version}, "
-                f"not {header_version}.",
-            ),
-        )
     return await _dispatch(request, rid, method, params, version)
 
 
@@ -226,22 +217,37 @@ def _no_session() -> RpcError:
 
 async def _dispatch(
     request: web.Request, rid: RequestId, method: str, params: JsonObject, version: str
-) -> web.Response:
+) -> web.StreamResponse:
     exchange = Exchange(
         request_id=request[REQUEST_ID],
         credentials=request.headers.get("Authorization"),
         protocol_version=version,
         trace_headers=trace_context(request),
     )
+    answer = _answer(request, rid, method, params, exchange)
+    token = progress_token(method, params)
+    if token is not None and accepts_event_stream(request.headers.get("Accept")):
+        # the stream's headers leave before the middleware sees the response
+        headers = {"X-Request-Id": request[REQUEST_ID]}
+        interval_s = request.app[PROGRESS_INTERVAL_S]
+        return await answer_with_progress(request, answer, token, interval_s, headers)
+    message, status = await answer
+    return web.json_response(message, status=status)
+
+
+async def _answer(
+    request: web.Request, rid: RequestId, method: str, params: JsonObject, exchange: Exchange
+) -> tuple[JsonObject, int]:
+    """The JSON-RPC answer to one request, and the HTTP status it travels with."""
     try:
         result = await request.app[MCP_HANDLER].handle(method, params, exchange)
     except RpcError as exc:
         # Handshake-era clients read 404 as "session gone": their errors travel in a 200.
         status = HTTP_STATUS.get(exc.code, 200) if exchange.modern else 200
-        return _error(rid, exc, status)
+        return error_message(rid, exc), status
     if exchange.backend_ms is not None:
         request[BACKEND_MS] = exchange.backend_ms
-    return web.json_response(result_message(rid, result))
+    return result_message(rid, result), 200
 
 
 def _error(rid: RequestId | None, error: RpcError, status: int | None = None) -> web.Response:

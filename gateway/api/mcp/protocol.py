@@ -110,7 +110,7 @@ class McpHandler:
         if method == "tools/call":
             result = await self._call_tool(params, ex)
         elif method == "tools/list":
-            result = self._list_tools(params, ex)
+            result = await self._list_tools(params, ex)
         elif method == "ping":
             result = {}
         elif method == "server/discover":
@@ -144,14 +144,14 @@ class McpHandler:
             "instructions": INSTRUCTIONS,
         }
 
-    def authenticate(self, credentials: str | None) -> Agent:
-        return self._directory.authenticate(credentials)
+    async def authenticate(self, credentials: str | None) -> Agent:
+        return await self._directory.sign_in(credentials)
 
-    def _list_tools(self, params: JsonObject, ex: Exchange) -> JsonObject:
+    async def _list_tools(self, params: JsonObject, ex: Exchange) -> JsonObject:
         if params.get("cursor") is not None:
             raise RpcError(INVALID_PARAMS, "Unknown cursor: the tool list has a single page.")
         try:
-            agent = self.authenticate(ex.credentials)
+            agent = await self.authenticate(ex.credentials)
         except Unauthenticated as exc:
             raise RpcError(INVALID_REQUEST, exc.detail) from None
         tools = [tool for name, tool in self._tools.items() if agent.may_call(name)]
