@@ -9,6 +9,7 @@ answers it with. Every guess (read or write, idempotency, risk, owner) carries a
 from __future__ import annotations
 
 import json
+import textwrap
 
 from adapters.codegen.emit_models import docstring, plain_text
 from adapters.codegen.openapi.operations import ApiOperation, Paging
@@ -27,21 +28,26 @@ def problem_code(status: int) -> str:
     return "backend_rejected" if status < 500 else "backend_error"
 
 
+def _sentence(text: str) -> str:
+    text = plain_text(text).strip()
+    return text if not text or text.endswith((".", "!", "?")) else text + "."
+
+
+def short(text: str, width: int) -> str:
+    return textwrap.shorten(plain_text(text), width, placeholder="...") or "no description"
+
+
 def description(api: ApiOperation) -> str:
-    text = api.summary
+    """The summary, the description, and the documented errors with their problem codes."""
+    parts = [_sentence(api.summary)]
     if api.description and api.description != api.summary:
-        text = (
-            f"{text}. {api.description}"
-            if text and not text.endswith(".")
-            else (f"{text} {api.description}".strip())
-        )
-    text = plain_text(text) or f"Calls {api.method.upper()} {api.path}."
+        parts.append(_sentence(api.description))
+    text = " ".join(p for p in parts if p) or f"Calls {api.method.upper()} {api.path}."
     if api.deprecated:
         text += " Deprecated by the API."
     if api.errors:
         listed = "; ".join(
-            f"HTTP {status} ({problem_code(status)}): "
-            f"{plain_text(meaning)[:80] or 'no description'}"
+            f"HTTP {status} ({problem_code(status)}) {short(meaning, 80).rstrip('.')}"
             for status, meaning in sorted(api.errors.items())[:6]
         )
         text += f" Errors: {listed}."
@@ -72,8 +78,7 @@ def render_rest_operation(constant: str, api: ApiOperation, body_field: str, wra
         args.append(f"pages={_pagination(api.paging)}")
     if api.errors:
         errors = ", ".join(
-            f"{status}: {py_string(plain_text(text)[:72])}"
-            for status, text in sorted(api.errors.items())
+            f"{status}: {py_string(short(text, 72))}" for status, text in sorted(api.errors.items())
         )
         args.append(f"errors={{{errors}}}")
     lines = [f"{constant} = RestOperation("]
