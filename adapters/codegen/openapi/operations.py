@@ -96,9 +96,8 @@ def read_operations(doc: OpenApiDocument) -> list[ApiOperation]:
                 if op.operation_id in seen_ids:
                     doc.repaired(
                         f"operationId {op.operation_id!r} is used by {seen_ids[op.operation_id]}"
-                        f" and {op.key}: the second is told apart by its path"
+                        f" and {op.key}: their names differ by resource (tag) or a suffix"
                     )
-                    op.operation_id = ""
                 else:
                     seen_ids[op.operation_id] = op.key
             operations.append(op)
@@ -231,6 +230,7 @@ def _paging(doc: OpenApiDocument, op: ApiOperation) -> Paging | None:
             n for n, p in properties.items()
             if isinstance(doc.resolve(p)[0], dict) and doc.resolve(p)[0].get("type") == "array"
         ]  # fmt: skip
+        lists = [n for n in lists if str(n).lower() not in ("errors", "warnings", "messages")]
         preferred = [n for n in lists if n in ITEM_FIELDS]
         if not (preferred or len(lists) == 1):
             return None

@@ -16,6 +16,7 @@ way round); a schema without either is one class for both roles.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any, Literal
 
 from adapters.codegen.modelplan import SENSITIVE_NAMES, ClassPlan, FieldPlan
@@ -31,6 +32,7 @@ RESERVED_MODULE_NAMES = frozenset(
      "model_validator"}
 )  # fmt: skip
 _SCALARS = ("string", "integer", "number", "boolean")
+_JS_LITERAL = re.compile(r"/(\^.*\$)/[gimsuy]*")
 
 
 def schema_types(schema: Node) -> tuple[list[str], bool]:
@@ -313,8 +315,8 @@ class SchemaPlanner:
             if fmt == "decimal":
                 return self._decimal(schema, as_number=False)
             args = _bounds(schema, ("minLength", "min_length"), ("maxLength", "max_length"))
-            pattern = schema.get("pattern")
-            if isinstance(pattern, str) and pattern:
+            pattern = self.pattern(schema, hint)
+            if pattern:
                 if _compiles(pattern):
                     args.append(f"pattern={py_pattern(pattern)}")
                 else:
@@ -324,6 +326,18 @@ class SchemaPlanner:
             return self._decimal(schema, as_number=True)
         python = "int" if scalar == "integer" else "float"
         return self._annotated(python, _numeric_args(schema, python))
+
+    def pattern(self, schema: Node, hint: str) -> str:
+        """The schema's pattern; one written as a JavaScript literal (``/^[0-9]{5}$/``, as
+        Shipwire does) loses its slashes, since taken literally it could never match."""
+        pattern = schema.get("pattern")
+        if not isinstance(pattern, str):
+            return ""
+        literal = _JS_LITERAL.fullmatch(pattern)
+        if literal:
+            self.doc.repaired(f"{hint}: pattern {pattern!r} read as {literal.group(1)!r}")
+            schema["pattern"] = pattern = literal.group(1)
+        return pattern
 
     def _decimal(self, schema: Node, *, as_number: bool) -> str:
         self.imports.use("Decimal")
@@ -439,7 +453,8 @@ def _numeric_args(schema: Node, python: str) -> list[str]:
 
 def _literal(value: float, python: str) -> str:
     if python == "Decimal":
-        return f"Decimal({py_string(repr(value) if isinstance(value, float) else str(value))})"
+        exact = Decimal(repr(value) if isinstance(value, float) else str(value))
+        return f"Decimal({py_string(format(exact, 'f'))})"
     if python == "int":
         return str(int(value)) if float(value).is_integer() else repr(float(value))
     return repr(float(value))
