@@ -80,9 +80,9 @@ class TokenSource:
         if creds.client_auth == "body":
             form |= {"client_id": creds.client_id, "client_secret": creds.client_secret}
         else:
-            headers["Authorization"] = aiohttp.BasicAuth(
+            headers["Authorization"] = aiohttp.encode_basic_auth(
                 creds.client_id, creds.client_secret
-            ).encode()
+            )
         try:
             async with session.post(
                 creds.token_url, data=form, headers=headers, timeout=limits

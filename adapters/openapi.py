@@ -45,7 +45,8 @@ class Pagination:
     followed (on the backend's own origin only). ``items`` is the answer's field with
     the page's items ("" when the answer is the list). At most ``RestClient.max_pages``
     pages are read for one call; the answer then carries what the last page said
-    (its cursor, for instance), so an agent can go on from there.
+    (its cursor, for instance), so an agent can go on from there. A ``Link`` to another
+    origin is not followed.
     """
 
     style: Literal["cursor", "page", "offset", "link"]
@@ -215,9 +216,9 @@ async def _follow(
         received = _items(pages, answer.decoded)
         if pages.style == "link":
             match = _LINK_NEXT.search(answer.link or "")
-            if match is None:
-                break
-            target, params = match.group(1), None
+            target, params = client.absolute(match.group(1) if match else ""), None
+            if match is None or not client.same_origin(target):
+                break  # a link to another host is not followed with our credentials
         else:
             if pages.style == "cursor":
                 cursor = (answer.decoded or {}).get(pages.next_field)

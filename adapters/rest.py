@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from pydantic import BaseModel
 
@@ -121,10 +121,18 @@ class RestClient:
         )
         return RestAnswer(_interpret(reply, documented), reply.link)
 
+    def absolute(self, link: str) -> str:
+        """A link from an answer (absolute, or relative to the base URL) as a full URL."""
+        return urljoin(self._base_url + "/", link)
+
+    def same_origin(self, url: str) -> bool:
+        """Whether an absolute ``url`` is on this backend's origin (a link worth following)."""
+        return _origin(url) == _origin(self._base_url)
+
     def _url(self, path: str) -> str:
         if "://" not in path:
             return self._base_url + path
-        if _origin(path) != _origin(self._base_url):
+        if not self.same_origin(path):
             raise ContractViolation("The backend pointed to another host; it was not followed.")
         return path
 

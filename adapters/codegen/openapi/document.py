@@ -56,7 +56,8 @@ class OpenApiDocument:
         return str(title) if title else "the API"
 
     def repaired(self, what: str) -> None:
-        self.repairs.append(what)
+        if what not in self.repairs:  # a schema reached from many places is one repair
+            self.repairs.append(what)
 
     def resolve(self, node: Any, seen: tuple[str, ...] = ()) -> tuple[Any, str]:
         """``node`` with its ``$ref`` chain followed (local refs only), and the name of the
