@@ -41,7 +41,9 @@ def server_url(doc: OpenApiDocument) -> str:
     return url.rstrip("/") or url
 
 
-def auth_line(doc: OpenApiDocument, env: str) -> str:
+def auth_lines(doc: OpenApiDocument, env: str) -> list[str]:
+    """The ``auth:`` entry for the first security scheme the config can speak, in block
+    style (a ``${VAR}`` inside a YAML flow mapping would not parse)."""
     schemes = _schemes(doc)
     for scheme in schemes.values():
         if not isinstance(scheme, dict):
@@ -49,25 +51,27 @@ def auth_line(doc: OpenApiDocument, env: str) -> str:
         kind = str(scheme.get("type", "")).lower()
         http = str(scheme.get("scheme", "")).lower()
         if kind == "basic" or (kind == "http" and http == "basic"):
-            user, password = f"${{{env}_USERNAME}}", f"${{{env}_PASSWORD}}"
-            return f"auth: {{type: basic, username: {user}, password: {password}}}"
-        if kind == "http" and http == "bearer":
-            return f"auth: {{type: bearer, token: ${{{env}_TOKEN}}}}"
-        if kind == "apikey" and scheme.get("in") == "header":
+            fields = {"type": "basic", "username": f"${{{env}_USERNAME}}",
+                      "password": f"${{{env}_PASSWORD}}"}  # fmt: skip
+        elif kind == "http" and http == "bearer":
+            fields = {"type": "bearer", "token": f"${{{env}_TOKEN}}"}
+        elif kind == "apikey" and scheme.get("in") == "header":
             header = json.dumps(str(scheme.get("name") or "X-Api-Key"))
-            return f"auth: {{type: api_key, header: {header}, key: ${{{env}_API_KEY}}}}"
-        token_url = _client_credentials_url(scheme)
-        if token_url:
-            return (
-                f"auth: {{type: oauth2_client_credentials, token_url: {json.dumps(token_url)}, "
-                f"client_id: ${{{env}_CLIENT_ID}}, client_secret: ${{{env}_CLIENT_SECRET}}}}"
-            )
+            fields = {"type": "api_key", "header": header, "key": f"${{{env}_API_KEY}}"}
+        elif _client_credentials_url(scheme):
+            fields = {"type": "oauth2_client_credentials",
+                      "token_url": json.dumps(_client_credentials_url(scheme)),
+                      "client_id": f"${{{env}_CLIENT_ID}}",
+                      "client_secret": f"${{{env}_CLIENT_SECRET}}"}  # fmt: skip
+        else:
+            continue
+        return ["auth:", *(f"  {key}: {value}" for key, value in fields.items())]
     if schemes:
         kinds = ", ".join(
             sorted({str(s.get("type")) for s in schemes.values() if isinstance(s, dict)})
         )
-        return f"# auth: TODO the description names {kinds}; see docs/openapi.md for the kinds"
-    return "# auth: the description names no security scheme"
+        return [f"# auth: TODO the description names {kinds}; see docs/openapi.md for the kinds"]
+    return ["# auth: the description names no security scheme"]
 
 
 def _schemes(doc: OpenApiDocument) -> dict[str, Any]:
@@ -103,7 +107,7 @@ def render_snippet(doc: OpenApiDocument, name: str, owner: str) -> str:
             "    health_path: /                 # TODO confirm: a cheap GET that answers 2xx",
             "    timeouts: {connect_s: 2, read_s: 10, total_s: 15}",
             "    pagination: {max_pages: 10}    # pages one call may read, where answers are paged",
-            f"    {auth_line(doc, env)}",
+            *(f"    {line}" for line in auth_lines(doc, env)),
             "agents:",
             f"  - id: {name.replace('_', '-')}-agent            # TODO: the agent's id and owner",
             f"    owner: {json.dumps(owner)}",
