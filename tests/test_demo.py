@@ -46,7 +46,7 @@ def test_the_warehouse_chapter_runs_on_an_adapter_generated_from_the_wms_openapi
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     for step in (
-        "generated from the WMS's OpenAPI: 4 operations",
+        "generated from the WMS's OpenAPI: 5 operations",
         "warehouse.stock.get_stock",
         "HTTP 422 - WERKS: String should have at most 4 characters",
         "HTTP 403 forbidden",

@@ -59,6 +59,12 @@ async def prepare(config_text: str, wms_url: str, workdir: Path) -> tuple[str, s
 
 
 async def play(demo: DemoContext) -> None:
+    demo.step("Is the generated backend up?  GET /readyz")
+    ready = await demo.call("GET", "/readyz", None)
+    demo.expect(ready, 200, lambda b: b["ready"])
+    for backend in ready.body["backends"]:
+        demo.say(f"   backend {backend['name']}: ready ({backend['latency_ms']} ms)")
+
     demo.step("inventory-bot discovers the generated operations  GET /v1/operations")
     catalog = await demo.call("GET", "/v1/operations", "inventory-bot")
     demo.expect(catalog, 200, lambda b: any(op["name"] == READ for op in b["operations"]))

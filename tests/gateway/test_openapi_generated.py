@@ -86,6 +86,9 @@ async def test_generated_adapter_reads_and_writes_the_sandbox_through_the_gatewa
     generated_gateway: Start,
 ) -> None:
     gateway = await generated_gateway()
+    ready = await gateway.client.get("/readyz")  # the health path came from the description
+    assert ready.status == 200
+    assert [(b["name"], b["ready"]) for b in (await ready.json())["backends"]] == [(NAME, True)]
 
     read = await gateway.invoke(READ, STOCK, REPLENISH)
     assert read.status == 200, await read.text()

@@ -10,6 +10,7 @@ granting a write stays a decision someone makes.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -92,8 +93,25 @@ def _client_credentials_url(scheme: dict[str, Any]) -> str:
     return str(flow.get("tokenUrl") or "") if isinstance(flow, dict) else ""
 
 
+_HEALTH = re.compile(r"/(health|healthz|ping|status|heartbeat|livez|readyz)/?$", re.IGNORECASE)
+
+
+def health_path(doc: OpenApiDocument) -> str:
+    """A GET the description offers for health (``/health``, ``/ping``…), else ``/``."""
+    for path, item in mapping(doc.root.get("paths")).items():
+        if _HEALTH.search(str(path)) and "{" not in str(path) and "get" in mapping(item):
+            return str(path)
+    return ""
+
+
 def render_snippet(doc: OpenApiDocument, name: str, owner: str) -> str:
     env = name.upper()
+    health = health_path(doc)
+    health_line = (
+        f"    health_path: {health}           # GET by /readyz, from the description"
+        if health
+        else "    health_path: /                 # TODO confirm: a cheap GET that answers 2xx"
+    )
     return "\n".join(
         [
             f"# Paste into gateway.yaml: the backend entry and an agent stanza for {name},",
@@ -104,7 +122,7 @@ def render_snippet(doc: OpenApiDocument, name: str, owner: str) -> str:
             "    kind: rest",
             f"    adapter: {name}.adapter",
             f"    base_url: ${{{env}_URL:-{server_url(doc)}}}",
-            "    health_path: /                 # TODO confirm: a cheap GET that answers 2xx",
+            health_line,
             "    timeouts: {connect_s: 2, read_s: 10, total_s: 15}",
             "    pagination: {max_pages: 10}    # pages one call may read, where answers are paged",
             *(f"    {line}" for line in auth_lines(doc, env)),

@@ -144,7 +144,9 @@ def _input_schema(
         if api.body_key:
             body, _ = doc.resolve(api.body)
             planner.relaxed.setdefault(id(body), set()).add(api.body_key)
-    description = "The path, query and header parameters, and the request body as `body`."
+    description = "The path, query and header parameters, by their names in the API" + (
+        f", and the request body as `{body_field}`." if body_field else "."
+    )
     return {"type": "object", "properties": properties, "required": required,
             "description": description}, body_field  # fmt: skip
 
