@@ -169,3 +169,18 @@ async def test_the_generated_cedar_file_permits_reads_and_leaves_writes_to_a_per
     denied = await gateway.invoke(WRITE, RECEIPT, REPLENISH, **{"Idempotency-Key": "no"})
     assert denied.status == 403
     assert (await sandbox_stats(gateway.wms))["documents"] == 0
+
+
+async def test_a_dry_run_of_a_generated_write_shows_the_request_and_sends_nothing(
+    generated_gateway: Start,
+) -> None:
+    gateway = await generated_gateway()
+
+    response = await gateway.invoke(WRITE, RECEIPT, REPLENISH, **{"X-Dry-Run": "true"})
+
+    assert response.status == 200, await response.text()
+    request = (await response.json())["backend_request"]
+    assert (request["method"], request["path"]) == ("POST", "/api/v1/goodsmovement")
+    sent = {k: v for k, v in request["body"].items() if k != "EXTREF"}  # a fresh key per call
+    assert sent == RECEIPT["body"]
+    assert (await sandbox_stats(gateway.wms))["documents"] == 0
