@@ -89,6 +89,8 @@ async def send(client: RestClient, op: RestOperation, payload: BaseModel) -> Can
     body = values.get(op.body) if op.body else None
     if op.backend_key is not None:
         body = _with_key(op.backend_key, client.external_reference, query, headers, body)
+    if op.form and isinstance(body, Mapping):
+        body = {name: _text(value) for name, value in body.items() if value is not None}
     answer = await client.exchange(
         op.method,
         path,

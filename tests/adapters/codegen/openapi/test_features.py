@@ -121,3 +121,13 @@ def test_the_command_refuses_what_it_cannot_read(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "not an OpenAPI 3.0/3.1 or Swagger 2.0 description" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_swagger_2_description_gives_its_host_and_basic_auth_to_the_backend_entry(
+    generated_openapi: Generated,
+) -> None:
+    snippet = yaml.safe_load(generated_openapi.results["oa_fixture_legacy_swagger"].backend_entry)
+    backend = snippet["backends"]["oa_fixture_legacy_swagger"]
+    assert backend["base_url"] == "${OA_FIXTURE_LEGACY_SWAGGER_URL:-http://127.0.0.1:9/api}"
+    assert backend["auth"]["type"] == "basic"
+    assert backend["auth"]["password"] == "${OA_FIXTURE_LEGACY_SWAGGER_PASSWORD}"

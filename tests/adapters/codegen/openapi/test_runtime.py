@@ -72,7 +72,19 @@ def _shop_app(shop: Shop) -> web.Application:
     app.router.add_get("/api/animals", _animals)
     app.router.add_get("/api/things", _things)
     app.router.add_get("/api/linked", _linked)
+    app.router.add_post("/api/notes", _add_note)
+    app.router.add_get("/api/notes", _find_notes)
     return app
+
+
+async def _add_note(request: web.Request) -> web.Response:
+    form = await request.post()
+    request.app[SHOP].bodies.append(dict(form))
+    return web.json_response({"text": form["text"], "urgent": form.get("urgent") == "true"})
+
+
+async def _find_notes(request: web.Request) -> web.Response:
+    return web.json_response([{"text": t} for t in request.query.getall("tags", [])])
 
 
 async def _token(request: web.Request) -> web.Response:
@@ -163,6 +175,36 @@ async def served(generated_openapi: Generated, shop: tuple[Shop, TestServer]) ->
 
     yield serve
     for adapter in adapters:
+        await adapter.close()
+
+
+async def test_swagger_2_forms_csv_and_multi_queries_and_headers_go_where_described(
+    generated_openapi: Generated, shop: tuple[Shop, TestServer]
+) -> None:
+    state, server = shop
+    adapter = RestAdapter(
+        "legacy",
+        RestSettings(base_url=str(server.make_url("/api")), total_timeout_s=5),
+        generated_openapi.adapter("oa_fixture_legacy_swagger").operations,
+    )
+    await adapter.start()
+    try:
+        api = Served(adapter)
+        note = await api.call("notes.add_note", {"body": {"text": "call back", "urgent": True}})
+        assert note == {"text": "call back", "urgent": True}
+        assert state.bodies[-1] == {"text": "call back", "urgent": "true"}
+        assert state.requests[-1].content_type == "application/x-www-form-urlencoded"
+
+        query = {"ids": [1, 2], "tags": ["a", "b"], "X-Trace": "abc"}
+        found = await api.call("notes.find_notes", query)
+        assert found == {"items": [{"text": "a"}, {"text": "b"}]}
+        sent = state.requests[-1]
+        assert sent.query.getall("ids") == ["1,2"]  # Swagger 2.0's default: csv
+        assert sent.query.getall("tags") == ["a", "b"]  # collectionFormat: multi
+        assert sent.headers["X-Trace"] == "abc"
+        with pytest.raises(ValueError, match="text"):
+            await api.call("notes.add_note", {"body": {"text": "x" * 13}})
+    finally:
         await adapter.close()
 
 
