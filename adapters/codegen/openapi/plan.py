@@ -132,7 +132,9 @@ def _input_schema(
         if param.name in properties:
             doc.repaired(f"{api.key}: parameter {param.name!r} given twice; the first is kept")
             continue
-        properties[param.name] = param.schema
+        properties[param.name] = (
+            _header_safe(param.schema) if param.location == "header" else (param.schema)
+        )
         if param.required and not param.backend_key:
             required.append(param.name)
     body_field = ""
@@ -149,6 +151,18 @@ def _input_schema(
     )
     return {"type": "object", "properties": properties, "required": required,
             "description": description}, body_field  # fmt: skip
+
+
+HEADER_TEXT = "^[^\\x00-\\x1f\\x7f]*$"
+"""A header value without control characters (a line break would split the request)."""
+
+
+def _header_safe(schema: Node) -> Node:
+    """A text header without a pattern of its own gets one refusing control characters,
+    so a hostile value is a validation error before the backend, not a broken request."""
+    if isinstance(schema, dict) and schema.get("type") == "string" and not schema.get("pattern"):
+        return {**schema, "pattern": HEADER_TEXT}
+    return schema
 
 
 def _output(planner: SchemaPlanner, api: ApiOperation, op_class: str) -> tuple[ClassPlan, str]:

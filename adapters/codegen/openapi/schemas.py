@@ -15,6 +15,7 @@ way round); a schema without either is one class for both roles.
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal
 from typing import Any, Literal
@@ -412,12 +413,13 @@ def _compiles(pattern: str) -> bool:
 
 
 def _number(value: Any) -> int | float | None:
+    """A finite number from a keyword's value (YAML may say ``.inf``), or None."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         try:
-            return float(value) if isinstance(value, str) else None
+            value = float(value) if isinstance(value, str) else None
         except ValueError:
             return None
-    return value
+    return value if value is not None and math.isfinite(value) else None
 
 
 def _bounds(schema: Node, *pairs: tuple[str, str]) -> list[str]:

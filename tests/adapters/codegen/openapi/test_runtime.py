@@ -204,6 +204,10 @@ async def test_swagger_2_forms_csv_and_multi_queries_and_headers_go_where_descri
         assert sent.headers["X-Trace"] == "abc"
         with pytest.raises(ValueError, match="text"):
             await api.call("notes.add_note", {"body": {"text": "x" * 13}})
+        await api.call("notes.find_notes", {"X-Caller": "bot-7"})
+        assert state.requests[-1].headers["X-Caller"] == "bot-7"
+        with pytest.raises(ValueError, match="X-Caller"):  # would split the request
+            await api.call("notes.find_notes", {"X-Caller": "bot\r\nX-Admin: yes"})
     finally:
         await adapter.close()
 
