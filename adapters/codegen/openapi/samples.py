@@ -17,7 +17,7 @@ from typing import Any
 
 from adapters.codegen.openapi.document import Node, OpenApiDocument, count
 from adapters.codegen.openapi.schemas import Role, excluded, schema_types
-from adapters.codegen.samples import _from_regex
+from adapters.codegen.samples import from_regex
 
 MAX_DEPTH = 4
 MAX_VIOLATIONS = 8
@@ -328,7 +328,7 @@ def _string(schema: Node) -> str:
     pattern = schema.get("pattern")
     if isinstance(pattern, str) and pattern:
         for size in range(max(low, 1), min(high, low + 12) + 1):
-            candidate = _from_regex(pattern, size)
+            candidate = from_regex(pattern, size)
             if (
                 candidate is not None
                 and low <= len(candidate) <= high
