@@ -102,7 +102,8 @@ async def send(client: RestClient, op: RestOperation, payload: BaseModel) -> Can
     )
     decoded = answer.decoded
     pages = op.pages
-    if pages is not None and not (pages.param and values.get(pages.param) is not None):
+    paged_by_agent = pages is not None and pages.param and values.get(pages.param) is not None
+    if pages is not None and not paged_by_agent and _pageable(pages, decoded):
         decoded = await _follow(client, op, pages, path, query, headers, answer)
     return _shaped(op, decoded)
 
@@ -194,8 +195,14 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _pageable(pages: Pagination, decoded: Any) -> bool:
+    """Whether the first answer has the described shape (else it is answered as it is,
+    and the output model reports what is wrong with it)."""
+    return isinstance(decoded, Mapping) if pages.items else isinstance(decoded, list)
+
+
 def _items(pages: Pagination, decoded: Any) -> list[Any]:
-    found = decoded if not pages.items else (decoded or {}).get(pages.items)
+    found = decoded if not pages.items else _field(decoded, pages.items)
     return list(found) if isinstance(found, list) else []
 
 
@@ -223,7 +230,7 @@ async def _follow(
                 break  # a link to another host is not followed with our credentials
         else:
             if pages.style == "cursor":
-                cursor = (answer.decoded or {}).get(pages.next_field)
+                cursor = _field(answer.decoded, pages.next_field)
                 if not cursor:
                     break
                 value = str(cursor)
@@ -242,6 +249,12 @@ async def _follow(
         return collected
     last = answer.decoded if isinstance(answer.decoded, Mapping) else {}
     return {**last, pages.items: collected}
+
+
+def _field(decoded: Any, name: str) -> Any:
+    """A field of an answer that should be a record (a broken one has no pages to follow;
+    the output model then says what is wrong with it)."""
+    return decoded.get(name) if isinstance(decoded, Mapping) else None
 
 
 def _shaped(op: RestOperation, decoded: Any) -> Canonical:

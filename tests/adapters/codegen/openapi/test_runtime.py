@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from adapters.base import Operation
 from adapters.http_auth import ClientCredentials
 from adapters.rest import RestAdapter, RestSettings
-from schemas.errors import BackendError, BackendNotFound
+from schemas.errors import BackendError, BackendNotFound, ContractViolation
 from tests.adapters.codegen.openapi.conftest import Generated
 
 PETS = "oa_fixture_pets"
@@ -43,6 +43,7 @@ class Shop:
     requests: list[web.Request] = field(default_factory=list)
     bodies: list[Any] = field(default_factory=list)
     foreign_link: str = ""
+    broken: bool = False  # lists answer a bare string, outside their description
 
 
 SHOP = web.AppKey("shop", Shop)
@@ -99,6 +100,8 @@ async def _token(request: web.Request) -> web.Response:
 
 
 async def _pets(request: web.Request) -> web.Response:
+    if request.app[SHOP].broken:
+        return web.json_response("not a page")
     start = int(request.query.get("cursor") or 0)
     following = start + 2 if start + 2 < len(CATS) else None
     return web.json_response(
@@ -219,6 +222,16 @@ async def test_cursor_pages_are_followed_up_to_the_cap(served: Any, shop: Any) -
     assert answer["next_cursor"] == "4"  # where the agent may go on
     assert shop[0].requests[0].query.getall("kind") == ["cat", "dog"]
     assert len(shop[0].requests) == 2
+
+
+async def test_an_answer_outside_its_description_is_a_contract_violation(
+    served: Any, shop: Any
+) -> None:
+    shop[0].broken = True
+    api = await served()
+    with pytest.raises(ContractViolation):
+        await api.call("pets.list_pets", {})
+    assert len(shop[0].requests) == 1
 
 
 async def test_an_agent_paging_itself_gets_one_page(served: Any, shop: Any) -> None:
