@@ -9,6 +9,7 @@ SOURCES.md lists were repaired and reported rather than refused.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from pydantic import ValidationError
 
 from adapters.base import _OPERATION_NAME, OperationSet
 from adapters.openapi import json_number
+from adapters.rest import RestAdapter, RestSettings
 from schemas.common import Effect
 from tests.adapters.codegen.openapi.conftest import REPO, Generated, corpus_specs
 
@@ -170,3 +172,34 @@ def test_shipwire_javascript_pattern_literal_is_repaired_and_enforced(corpus: Ge
     field = address.model_fields["postal_code"]
     assert any(getattr(m, "pattern", None) == "^[0-9]{5}(?:-[0-9]{4})?$" for m in field.metadata)
     assert any(getattr(m, "max_length", None) == 10 for m in field.metadata)
+
+
+@pytest.mark.parametrize("package", sorted(corpus_specs()) or ["(corpus missing)"])
+async def test_every_sampled_input_becomes_a_well_formed_request(
+    corpus: Generated, package: str
+) -> None:
+    """Each operation's valid input sample, through the generated handler and the REST
+    client as a dry run captures it: the method and a path with every parameter filled."""
+    cases = json.loads((corpus.root / package / "contract_samples.json").read_text())
+    inputs = {c["model"]: c["valid"] for c in cases if c["role"] == "input"}
+    adapter = RestAdapter(
+        package,
+        RestSettings(base_url="http://127.0.0.1:9/base", total_timeout_s=5),
+        corpus.adapter(package).operations,
+    )
+    await adapter.start()
+    checked = 0
+    try:
+        for op in adapter.operations:
+            sample = inputs.get(op.input_model.__name__)
+            if sample is None:
+                continue
+            payload = op.input_model.model_validate_json(json.dumps(sample), strict=True)
+            request = (await adapter.preview(op, payload)).request
+            assert request is not None, op.name
+            assert request["method"] in ("GET", "PUT", "POST", "PATCH", "DELETE")
+            assert "{" not in request["path"], (op.name, request["path"])
+            checked += 1
+    finally:
+        await adapter.close()
+    assert checked >= EXPECTED_OPERATIONS[package] * 0.9
