@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import parsedate_to_datetime
@@ -36,6 +36,7 @@ from typing import Any
 import aiohttp
 
 from adapters.base import safe_text
+from adapters.http_auth import ClientCredentials, TokenSource
 from adapters.tracing import trace_headers
 from schemas.errors import (
     BackendDisconnected,
@@ -76,6 +77,8 @@ class HttpSettings:
     headers: Mapping[str, str] = field(default_factory=dict)
     bearer_token: str | None = None
     basic_auth: tuple[str, str] | None = None
+    api_key: tuple[str, str] | None = None  # (header name, key)
+    oauth2: ClientCredentials | None = None
     operation_timeouts: Mapping[str, float] = field(default_factory=dict)
     wall_clock: Callable[[], float] = time.time
 
@@ -91,6 +94,7 @@ class HttpReply:
     status: int
     body: bytes
     retry_after_s: int | None = None
+    link: str | None = None  # the ``Link`` header (RFC 8288), for paged answers
 
     def unavailable(self, message: str = "") -> BackendUnavailable | None:
         """The error for a status that means "not now" (429, 502, 503, 504), else None.
@@ -139,12 +143,13 @@ class HttpBackend:
     """The HTTP connection to one backend: a pooled session from :meth:`start` to
     :meth:`close`, and :meth:`send` for each request."""
 
-    __slots__ = ("_name", "_session", "_settings")
+    __slots__ = ("_name", "_session", "_settings", "_tokens")
 
     def __init__(self, name: str, settings: HttpSettings) -> None:
         self._name = name
         self._session: aiohttp.ClientSession | None = None
         self._settings = settings
+        self._tokens = TokenSource(settings.oauth2) if settings.oauth2 else None
 
     @property
     def started(self) -> bool:
@@ -159,6 +164,8 @@ class HttpBackend:
             sent["Authorization"] = f"Bearer {settings.bearer_token}"
         if settings.basic_auth:
             sent["Authorization"] = aiohttp.encode_basic_auth(*settings.basic_auth)
+        if settings.api_key:
+            sent[settings.api_key[0]] = settings.api_key[1]
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=settings.max_connections),
             headers=sent,
@@ -176,16 +183,19 @@ class HttpBackend:
         url: str,
         *,
         total_s: float,
-        params: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
         json: Any = None,
-        data: bytes | None = None,
+        data: bytes | Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> HttpReply:
         """Send one request within ``total_s`` and read its answer, whatever its status.
 
-        Raises only ``schemas.errors`` classes, as the module docstring draws them.
+        With OAuth 2.0 client credentials, a 401 answer makes the cached token stale and
+        the request is sent once more with a fresh one (the token may have been revoked
+        early). Raises only ``schemas.errors`` classes, as the module docstring draws them.
         """
-        if self._session is None:
+        session = self._session
+        if session is None:
             raise BackendUnavailable(f"Backend {self._name!r} is not started.")
         settings = self._settings
         timeout = aiohttp.ClientTimeout(
@@ -193,19 +203,26 @@ class HttpBackend:
             connect=settings.connect_timeout_s,
             sock_read=min(settings.read_timeout_s, total_s),
         )
-        sent = {**(headers or {}), **trace_headers()}
-        try:
-            async with self._session.request(
-                method, url, params=params, json=json, data=data, headers=sent, timeout=timeout
-            ) as response:
-                body = await self._read_bounded(response)
-                retry_after = response.headers.get("Retry-After")
-                status = response.status
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise _translated(exc, timeout) from exc
-        if retry_after is None:
-            return HttpReply(status, body)
-        return HttpReply(status, body, parse_retry_after(retry_after, settings.wall_clock()))
+        for attempt in (1, 2):
+            sent = {**(headers or {}), **trace_headers()}
+            if self._tokens is not None:
+                sent["Authorization"] = await self._tokens.header(session, timeout, attempt > 1)
+            try:
+                async with session.request(
+                    method, url, params=params, json=json, data=data, headers=sent, timeout=timeout
+                ) as response:
+                    body = await self._read_bounded(response)
+                    retry_after = response.headers.get("Retry-After")
+                    link = response.headers.get("Link")
+                    status = response.status
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                raise _translated(exc, timeout) from exc
+            if status != 401 or self._tokens is None:
+                break
+        wait = (
+            None if retry_after is None else parse_retry_after(retry_after, settings.wall_clock())
+        )
+        return HttpReply(status, body, wait, link)
 
     async def _read_bounded(self, response: aiohttp.ClientResponse) -> bytes:
         limit = self._settings.max_response_bytes

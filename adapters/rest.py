@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from pydantic import BaseModel
 
@@ -43,12 +44,13 @@ class RestSettings(HttpSettings):
 
     base_url: str
     health_path: str = "/"
+    max_pages: int = 10
 
 
 class RestClient:
     """What a REST handler gets: JSON calls against one backend, with this call's timeout."""
 
-    __slots__ = ("_base_url", "_http", "_total_s", "external_reference")
+    __slots__ = ("_base_url", "_http", "_total_s", "external_reference", "max_pages")
 
     def __init__(
         self,
@@ -56,10 +58,13 @@ class RestClient:
         base_url: str,
         total_s: float,
         external_reference: str | None = None,
+        max_pages: int = 10,
     ) -> None:
         #: the gateway's backend key for this write; handlers put it in the system's
         #: external reference field so that a lookup can find the write later
         self.external_reference = external_reference
+        #: how many pages a handler that follows pagination may fetch for one call
+        self.max_pages = max_pages
         self._http = http
         self._base_url = base_url.rstrip("/")
         self._total_s = total_s
@@ -84,10 +89,65 @@ class RestClient:
         (with the backend's ``Retry-After``), other 4xx :class:`BackendRejected` (the
         backend's own message passed on, made safe), other 5xx :class:`BackendError`.
         """
+        return (await self.exchange(method, path, params=params, body=body)).decoded
+
+    async def exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        form: bool = False,
+        documented: Mapping[int, str] | None = None,
+    ) -> RestAnswer:
+        """:meth:`request` with what described APIs need: repeated query parameters,
+        headers, a form body, the answer's ``Link`` header, and ``documented`` error
+        meanings (by status, from the API's description) added to the error's detail.
+
+        ``path`` may be an absolute URL only on the backend's own origin (a ``Link``
+        to follow); anything else is refused rather than sent with our credentials.
+        """
+        url = self._url(path)
         reply = await self._http.send(
-            method, self._base_url + path, total_s=self._total_s, params=params, json=body
+            method,
+            url,
+            total_s=self._total_s,
+            params=params,
+            json=None if form else body,
+            data=body if form else None,
+            headers=headers,
         )
-        return _interpret(reply)
+        return RestAnswer(_interpret(reply, documented), reply.link)
+
+    def absolute(self, link: str) -> str:
+        """A link from an answer (absolute, or relative to the base URL) as a full URL."""
+        return urljoin(self._base_url + "/", link)
+
+    def same_origin(self, url: str) -> bool:
+        """Whether an absolute ``url`` is on this backend's origin (a link worth following)."""
+        return _origin(url) == _origin(self._base_url)
+
+    def _url(self, path: str) -> str:
+        if "://" not in path:
+            return self._base_url + path
+        if not self.same_origin(path):
+            raise ContractViolation("The backend pointed to another host; it was not followed.")
+        return path
+
+
+@dataclass(frozen=True, slots=True)
+class RestAnswer:
+    """A 2xx answer: its decoded JSON and its ``Link`` header, if any."""
+
+    decoded: Any
+    link: str | None = None
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 class _Captured(Exception):
@@ -109,26 +169,37 @@ class CapturingClient(RestClient):
         self._reads_pass = reads_pass
         self.captured: dict[str, Any] | None = None
 
-    async def request(
+    async def exchange(
         self,
         method: str,
         path: str,
         *,
-        params: Mapping[str, str] | None = None,
-        body: Mapping[str, Any] | None = None,
-    ) -> Any:
+        params: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        form: bool = False,
+        documented: Mapping[int, str] | None = None,
+    ) -> RestAnswer:
         if method == "GET" and self._reads_pass:
-            return await super().request(method, path, params=params, body=body)
+            return await super().exchange(
+                method,
+                path,
+                params=params,
+                body=body,
+                headers=headers,
+                form=form,
+                documented=documented,
+            )
         self.captured = {
             "method": method,
             "path": path,
             "query": dict(params) if params else None,
-            "body": dict(body) if body is not None else None,
+            "body": dict(body) if isinstance(body, Mapping) else body,
         }
         raise _Captured
 
 
-def _interpret(reply: HttpReply) -> Any:
+def _interpret(reply: HttpReply, documented: Mapping[int, str] | None = None) -> Any:
     status, raw = reply.status, reply.body
     try:
         decoded = json.loads(raw) if raw else None
@@ -145,6 +216,9 @@ def _interpret(reply: HttpReply) -> Any:
     if unavailable is not None:
         raise unavailable
     message = message or f"HTTP {status}"
+    meaning = (documented or {}).get(status)
+    if meaning:
+        message += f" (the API documents HTTP {status} as: {safe_text(meaning, 200)})"
     if status == 404:
         raise BackendNotFound(f"The backend has no such record: {message}")
     if 400 <= status < 500:
@@ -177,7 +251,10 @@ class RestAdapter(ServedOperations[RestClient]):
     def client(self, total_s: float, external_reference: str | None = None) -> RestClient:
         if not self._http.started:
             raise BackendUnavailable(f"Backend {self._name!r} is not started.")
-        return RestClient(self._http, self._settings.base_url, total_s, external_reference)
+        settings = self._settings
+        return RestClient(
+            self._http, settings.base_url, total_s, external_reference, settings.max_pages
+        )
 
     async def check(self) -> BackendReadiness:
         started = time.perf_counter()

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from adapters.base import Adapter, Operation, OperationSet
+from adapters.http_auth import ClientCredentials
 from adapters.rest import RestAdapter, RestClient, RestSettings
 from adapters.soap import SoapAdapter, SoapClient, SoapSettings
 from adapters.soap_wsdl import WsdlSource
@@ -24,6 +25,7 @@ from gateway.config import (
     SoapBackendConfig,
     WsSecurityAuthConfig,
 )
+from gateway.config.backends import ApiKeyAuthConfig, OAuth2ClientCredentialsConfig
 from gateway.identity import operation_glob
 from gateway.tool_names import ToolNames
 from schemas.api import CatalogEntry
@@ -118,7 +120,25 @@ def _rest_settings(backend: RestBackendConfig) -> RestSettings:
         basic_auth=(auth.username, auth.password.get_secret_value())
         if isinstance(auth, BasicAuthConfig)
         else None,
+        api_key=(auth.header, auth.key.get_secret_value())
+        if isinstance(auth, ApiKeyAuthConfig)
+        else None,
+        oauth2=_client_credentials(auth)
+        if isinstance(auth, OAuth2ClientCredentialsConfig)
+        else None,
         operation_timeouts=dict(backend.operation_timeouts_s),
+        max_pages=backend.pagination.max_pages,
+    )
+
+
+def _client_credentials(auth: OAuth2ClientCredentialsConfig) -> ClientCredentials:
+    return ClientCredentials(
+        token_url=auth.token_url,
+        client_id=auth.client_id,
+        client_secret=auth.client_secret.get_secret_value(),
+        scope=auth.scope,
+        audience=auth.audience,
+        client_auth=auth.client_auth,
     )
 
 

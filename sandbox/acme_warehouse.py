@@ -7,7 +7,9 @@ write is visible to later reads. ``POST /_sandbox/faults`` switches fault modes
 on, so tests can see how the gateway copes with a slow, failing, throttling or lying
 backend; ``GET /_sandbox/stats`` counts API calls, the most calls it ever served at once,
 and the material documents it holds; ``GET /_sandbox/last_headers`` shows the headers of
-the last API call (see ``sandbox.http_faults``).
+the last API call (see ``sandbox.http_faults``). ``GET /openapi.json`` is an OpenAPI 3.0
+description of the legacy API as this sandbox implements it (``acme_warehouse.openapi.json``),
+for ``lastmile adapter new --openapi``.
 
 Goods movements carry an external reference (``EXTREF``, unique, separate from the
 16-character ``XBLNR`` the agent sees), and ``GET /api/v1/MKPF?EXTREF=`` finds one by
@@ -137,6 +139,7 @@ def create_app(db_path: Path) -> web.Application:
     app[RELEASE] = asyncio.Event()
     app[HOLD] = asyncio.Event()
     app.router.add_get("/health", _health)
+    app.router.add_get("/openapi.json", _openapi)
     app.router.add_get("/api/v1/MARA/{MATNR}", _get_material)
     app.router.add_get("/api/v1/MARD", _get_stock)
     app.router.add_post("/api/v1/goodsmovement", _post_goods_movement)
@@ -279,6 +282,13 @@ async def _wait_held(request: web.Request) -> web.Response:
     except TimeoutError:
         return web.json_response({"in_flight": stats.in_flight}, status=408)
     return web.json_response({"in_flight": stats.in_flight})
+
+
+OPENAPI = Path(__file__).with_name("acme_warehouse.openapi.json")
+
+
+async def _openapi(request: web.Request) -> web.Response:
+    return web.Response(body=OPENAPI.read_bytes(), content_type="application/json")
 
 
 async def _health(request: web.Request) -> web.Response:

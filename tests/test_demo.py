@@ -32,3 +32,27 @@ def test_demo_tells_the_story_and_exits_zero() -> None:
     ):
         assert step in out
     assert "The demo ran as expected" in out
+
+
+def test_the_warehouse_chapter_runs_on_an_adapter_generated_from_the_wms_openapi() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "demo", "--warehouse-adapter", "openapi"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    for step in (
+        "generated from the WMS's OpenAPI: 5 operations",
+        "warehouse.stock.get_stock",
+        "HTTP 422 - WERKS: String should have at most 4 characters",
+        "HTTP 403 forbidden",
+        '"MBLNR": "4900000001"',
+        "LABST 00000125.000 -> 00000175.000",
+        "HTTP 401 unauthenticated",
+    ):
+        assert step in out
+    assert "The demo ran as expected" in out

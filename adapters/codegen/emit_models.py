@@ -109,7 +109,7 @@ def _field_lines(fp: FieldPlan) -> list[str]:
     for arg in args:
         lines.append(f"        {arg},")
     if fp.description:
-        literal = string_literal(fp.description, "        ")
+        literal = string_literal(fp.description, " " * 20)  # after `description=`
         if len(literal) == 1:
             lines.append(f"        description={literal[0]},")
         else:
@@ -125,8 +125,8 @@ def _field_lines(fp: FieldPlan) -> list[str]:
     return [*lines, "    )"]
 
 
-def _class(plan: ClassPlan) -> list[str]:
-    base = plan.base.name if plan.base else "WsdlModel"
+def _class(plan: ClassPlan, root: str = "WsdlModel") -> list[str]:
+    base = plan.base.name if plan.base else root
     doc = plan.documentation or f"The XSD type {plan.xsd_name}."
     if plan.abstract:
         subtypes = ", ".join(s.name for s in plan.subtypes[:12]) or "none generated"
@@ -163,6 +163,14 @@ def _tuple_literal(branches: tuple[tuple[str, ...], ...]) -> str:
     return f"({', '.join(inner)})"
 
 
+def render_classes(classes: list[ClassPlan], root: str) -> list[str]:
+    """The class definitions, each base before its subclasses, on ``root``."""
+    body: list[str] = []
+    for cls in _ordered(classes):
+        body += ["", *_class(cls, root), "", ""]
+    return body
+
+
 def _ordered(classes: list[ClassPlan]) -> list[ClassPlan]:
     done: set[int] = set()
     out: list[ClassPlan] = []
@@ -184,8 +192,7 @@ def render_models(plan: ModelPlan, title: str) -> str:
     body: list[str] = []
     for name, expression in plan.aliases.values():
         body += [*_wrap_expression(f"{name} = ", expression, "", ""), ""]
-    for cls in _ordered(plan.classes):
-        body += ["", *_class(cls), "", ""]
+    body += render_classes(plan.classes, "WsdlModel")
     names = plan.imports.names
     choices = any(cls.choices for cls in plan.classes)
     sensitive = any(f.sensitive for cls in plan.classes for f in cls.fields)

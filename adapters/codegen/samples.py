@@ -164,14 +164,14 @@ def _string(simple: SimpleType) -> Any:
         if pattern is None:
             return _SKIP
         for size in range(low, min(high, low + 12) + 1):
-            candidate = _from_regex(pattern, size)
+            candidate = from_regex(pattern, size)
             if candidate is not None and re.fullmatch(pattern, candidate):
                 return candidate
         return _SKIP
     return ("ABCDEFGHIJ" * (low // 10 + 1))[: max(low, min(high, 4))]
 
 
-def _from_regex(pattern: str, target: int) -> str | None:
+def from_regex(pattern: str, target: int) -> str | None:
     """A string matching ``pattern``, trying to reach ``target`` characters."""
     try:
         parsed = sre.parse(pattern)

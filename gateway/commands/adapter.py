@@ -1,4 +1,4 @@
-"""``lastmile adapter new``: generate a SOAP adapter package from a WSDL."""
+"""``lastmile adapter new``: generate an adapter package from a WSDL or an OpenAPI description."""
 
 from __future__ import annotations
 
@@ -13,14 +13,22 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     new = adapter.add_parser(
         "new",
-        help="generate models, an adapter module and a contract test from a WSDL",
-        description="Reads a WSDL (file or http(s) URL) with all its imports and includes. "
-        "Nothing else is fetched from the network. See docs/codegen.md.",
+        help="generate models, an adapter module and a contract test from a WSDL or an "
+        "OpenAPI description",
+        description="Reads a WSDL (with its imports and includes) or an OpenAPI 3.0/3.1 or "
+        "Swagger 2.0 description, from a file or an http(s) URL. Nothing else is fetched "
+        "from the network. See docs/codegen.md and docs/openapi.md.",
     )
-    new.add_argument("--wsdl", required=True, help="path or http(s) URL of the WSDL")
+    source = new.add_mutually_exclusive_group(required=True)
+    source.add_argument("--wsdl", help="path or http(s) URL of the WSDL")
+    source.add_argument("--openapi", help="path or http(s) URL of the OpenAPI description")
     new.add_argument("--name", required=True, help="package name and operation prefix, e.g. sap")
     new.add_argument("--out", type=Path, help="output directory (default: ./NAME)")
     new.add_argument("--owner", default="unassigned", help="owner recorded on each operation")
+    new.add_argument("--tags", default="", help="OpenAPI: only operations with one of these tags")
+    new.add_argument(
+        "--operations", default="", help="OpenAPI: only these operationIds (comma-separated)"
+    )
     new.add_argument("--force", action="store_true", help="overwrite files generated before")
     new.set_defaults(run=_new)
 
@@ -29,6 +37,11 @@ def _new(args: argparse.Namespace) -> int:
     from adapters.codegen import GeneratorError, generate_adapter
 
     out = args.out or Path(args.name)
+    if args.openapi:
+        return _new_openapi(args, out)
+    if args.tags or args.operations:
+        print("lastmile adapter new: --tags and --operations need --openapi", file=sys.stderr)
+        return 2
     try:
         result = generate_adapter(args.wsdl, args.name, out, owner=args.owner, force=args.force)
     except GeneratorError as exc:
@@ -42,3 +55,39 @@ def _new(args: argparse.Namespace) -> int:
         print(f"warning: not enforced (cannot translate): {dropped}", file=sys.stderr)
     print("Next: review each '# TODO confirm' in adapter.py, then run pytest on the package.")
     return 0
+
+
+def _new_openapi(args: argparse.Namespace, out: Path) -> int:
+    from adapters.codegen import GeneratorError
+    from adapters.codegen.openapi import generate_openapi_adapter
+
+    try:
+        result = generate_openapi_adapter(
+            args.openapi,
+            args.name,
+            out,
+            owner=args.owner,
+            tags=_listed(args.tags),
+            operation_ids=_listed(args.operations),
+            force=args.force,
+        )
+    except GeneratorError as exc:
+        print(f"lastmile adapter new: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"{result.directory}: {result.operations} operation(s), {result.models} model(s), "
+        f"{result.contract_cases} contract case(s)"
+    )
+    for repair in result.repairs:
+        print(f"repaired: {repair}", file=sys.stderr)
+    for dropped in result.dropped:
+        print(f"warning: not enforced (cannot translate): {dropped}", file=sys.stderr)
+    print(f"\nPaste into gateway.yaml (also in {out / 'gateway.snippet.yaml'}):\n")
+    print(result.backend_entry)
+    print(f"Cedar permits to review: {out / 'permit.cedar'}")
+    print("Next: review each '# TODO confirm' in adapter.py, then run pytest on the package.")
+    return 0
+
+
+def _listed(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]

@@ -30,6 +30,40 @@ class BasicAuthConfig(Section):
     password: Secret
 
 
+class ApiKeyAuthConfig(Section):
+    """An API key sent in a header on every request (``X-Api-Key: …``)."""
+
+    type: Literal["api_key"]
+    header: str = Field(default="X-Api-Key", pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+    key: Secret
+
+
+class OAuth2ClientCredentialsConfig(Section):
+    """OAuth 2.0 client credentials: a token from ``token_url``, cached until it expires."""
+
+    type: Literal["oauth2_client_credentials"]
+    token_url: Annotated[EnvStr, AfterValidator(http_url)]
+    client_id: EnvStr
+    client_secret: Secret
+    scope: EnvStr | None = None
+    audience: EnvStr | None = None
+    client_auth: Literal["basic", "body"] = Field(
+        default="basic", description="client id and secret as HTTP Basic or as form fields"
+    )
+
+
+class PaginationConfig(Section):
+    max_pages: int = Field(
+        default=10, ge=1, le=1000, description="pages one call may read from a paged answer"
+    )
+
+
+RestAuth = Annotated[
+    BearerAuthConfig | BasicAuthConfig | ApiKeyAuthConfig | OAuth2ClientCredentialsConfig,
+    Field(discriminator="type"),
+]
+
+
 class RestBackendConfig(Section):
     """A legacy system reached over REST/JSON; ``adapter`` names the mapping module."""
 
@@ -44,7 +78,8 @@ class RestBackendConfig(Section):
     max_response_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     health_path: str = "/"
     headers: dict[str, EnvStr] = Field(default_factory=dict)
-    auth: Annotated[BearerAuthConfig | BasicAuthConfig, Field(discriminator="type")] | None = None
+    pagination: PaginationConfig = PaginationConfig()
+    auth: RestAuth | None = None
 
 
 class WsSecurityAuthConfig(Section):

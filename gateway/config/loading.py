@@ -63,6 +63,8 @@ _UNION_TAGS = frozenset(
         "bearer",
         "basic",
         "ws_security",
+        "api_key",
+        "oauth2_client_credentials",
         "function-after[http_url(), str]",
         "function-after[_wsdl_location(), str]",
     }

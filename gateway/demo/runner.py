@@ -23,10 +23,18 @@ from aiohttp import web
 
 from gateway.app import build_app
 from gateway.appkeys import AUDIT_STORE
-from gateway.config import load_config
+from gateway.config import default_config_text, load_config, parse_config
 from gateway.connections.budget import ConnectionBudget, budget_for
 from gateway.connections.runner import start_gateway
-from gateway.demo import audit_trail, finance, guardrails, mcp, resilience, warehouse
+from gateway.demo import (
+    audit_trail,
+    finance,
+    guardrails,
+    mcp,
+    resilience,
+    warehouse,
+    warehouse_openapi,
+)
 from gateway.demo.session import DEMO_KEYS, Chapter, DemoContext, DemoFailed
 from gateway.logs import configure_logging
 from sandbox import acme_finance, acme_warehouse
@@ -71,7 +79,11 @@ async def start_guarded_site(
     return f"http://{host}:{port}"
 
 
-async def run_demo(keep_running: bool = False, out: TextIO | None = None) -> int:
+async def run_demo(
+    keep_running: bool = False, out: TextIO | None = None, warehouse_adapter: str = "handwritten"
+) -> int:
+    """Play the story; ``warehouse_adapter="openapi"`` plays only the warehouse chapter, on
+    an adapter generated from the WMS sandbox's OpenAPI description."""
     out = out or sys.stdout
     with tempfile.TemporaryDirectory(prefix="lastmile-demo-") as tmp:
         workdir = Path(tmp)
@@ -86,7 +98,16 @@ async def run_demo(keep_running: bool = False, out: TextIO | None = None) -> int
                 env["LASTMILE_AUDIT_DB"] = str(workdir / "audit.sqlite")
                 env["LASTMILE_APPROVALS_DB"] = str(workdir / "approvals.sqlite")
                 env["LASTMILE_AUDIT_KEY_FILE"] = str(workdir / "audit-signing.pem")
-                config = load_config(env=env)
+                chapters = CHAPTERS
+                if warehouse_adapter == "openapi":
+                    text, summary = await warehouse_openapi.prepare(
+                        default_config_text(), urls["acme_wms"], workdir
+                    )
+                    print(f"lastmile demo: generated from the WMS's OpenAPI: {summary}", file=out)
+                    config = parse_config(text, "demo config with the generated adapter", env)
+                    chapters = (warehouse_openapi.play,)
+                else:
+                    config = load_config(env=env)
                 app = build_app(config)
                 gateway_url = await start_guarded_site(app, budget_for(config), stack)
                 systems = ", ".join(f"{name} at {url}" for name, url in urls.items())
@@ -100,7 +121,7 @@ async def run_demo(keep_running: bool = False, out: TextIO | None = None) -> int
                     sandbox_urls=urls,
                 )
                 try:
-                    for chapter in CHAPTERS:
+                    for chapter in chapters:
                         await chapter(demo)
                 except (DemoFailed, aiohttp.ClientError, KeyError) as exc:
                     log_file.flush()
