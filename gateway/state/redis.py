@@ -139,7 +139,13 @@ class RedisStateStore:
         self._server_clock = server_clock
 
     async def open(self) -> None:
-        await self._guard(lambda: self._redis.ping())
+        """Check the server and load the scripts once (not one NOSCRIPT miss per connection)."""
+
+        async def load() -> None:
+            for script in (_TAKE, _GIVE_BACK, _CHARGE, _REFUND, _CLAIM):
+                await self._redis.script_load(script)
+
+        await self._guard(load)
 
     async def close(self) -> None:
         await self._redis.aclose()
