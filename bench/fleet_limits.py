@@ -147,13 +147,20 @@ async def memory_per_key(keys: int) -> tuple[float, float]:
     return results[0], results[1]
 
 
-async def redis_memory(url: str, prefix: str) -> tuple[int, int]:
+async def redis_memory(url: str) -> tuple[int, int]:
+    """``MEMORY USAGE`` of one rate key and one budget key, right after they were written
+    (a rate key expires in Redis once its quota is whole again)."""
+    store = RedisStateStore(url, prefix="memory:")
     client = Redis.from_url(url)
     try:
-        rate = await client.memory_usage(prefix + "rate:bench:3600")
-        budget = await client.memory_usage(prefix + "budget:bench:budget")
+        await store.open()
+        await store.take("rl:agent:bot", Rate(600, 60))
+        await store.charge("budget:b:agent:bot", BudgetWindow("w", time.time() + 86400), 7, None)
+        rate = await client.memory_usage("memory:rate:rl:agent:bot")
+        budget = await client.memory_usage("memory:budget:budget:b:agent:bot")
     finally:
         await client.aclose()
+        await store.close()
     return int(rate or 0), int(budget or 0)
 
 
@@ -172,16 +179,24 @@ async def wait_for(url: str) -> None:
         await client.aclose()
 
 
+async def warm_up(store: StateStore) -> None:
+    """Connections, the loaded scripts and the interpreter's caches, before any row."""
+    for _ in range(2000):
+        await store.take("warm-up", Rate(10**6, 1))
+
+
 async def measure(args: argparse.Namespace, url: str) -> str:
     rows: list[Row] = []
     clock = SteppedClock()
     memory = MemoryStateStore(clock)
+    await warm_up(memory)
     for window_s in WINDOWS_S:
         rows.append(await rate_row("memory", memory, clock, window_s, args))
     rows.append(await budget_row("memory", memory, clock, args.checks))
     await wait_for(url)
     redis = RedisStateStore(url, clock, "bench:", server_clock=False)
     await redis.open()
+    await warm_up(redis)
     for window_s in WINDOWS_S:
         rows.append(await rate_row("redis", redis, clock, window_s, args, url))
     rows.append(await budget_row("redis", redis, clock, args.checks, url))
@@ -191,7 +206,7 @@ async def measure(args: argparse.Namespace, url: str) -> str:
     costs = await timed(args.checks, lambda: on_server.take("bench", Rate(10**6, 3600)))
     rows.append(Row("redis, Redis's clock", 3600, 0, *summary(costs), await server_us(url)))
     await on_server.close()
-    redis_rate, redis_budget = await redis_memory(url, "bench:")
+    redis_rate, redis_budget = await redis_memory(url)
     await redis.close()
     heap_rate, heap_budget = await memory_per_key(10_000)
     return report(args, rows, (heap_rate, heap_budget, redis_rate, redis_budget))

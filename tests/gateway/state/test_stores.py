@@ -136,6 +136,19 @@ async def test_gcra_admits_a_burst_then_one_per_interval_with_exact_retry_after(
     assert not (await store.take("k", rate)).admitted
 
 
+async def test_gcra_admits_at_most_2n_minus_1_in_any_window_of_w(store: StateStore) -> None:
+    clock: FakeClock = store.clock  # type: ignore[attr-defined]
+    rate, start, admitted = Rate(4, 60), clock.now, []
+    for second in range(180):  # one attempt a second for three windows
+        clock.now = start + second
+        if (await store.take("k", rate)).admitted:
+            admitted.append(second)
+    # a burst of 4, then one every 15 s: the documented worst case, reached, never passed
+    assert admitted[:8] == [0, 1, 2, 3, 15, 30, 45, 60]
+    assert max(sum(1 for a in admitted if t <= a < t + 60) for t in admitted) == 7
+    assert len(admitted) == 4 + 11  # the long-run rate: N per W after the burst
+
+
 async def test_a_call_given_back_frees_its_slot_but_never_credits_more_than_the_limit(
     store: StateStore,
 ) -> None:
