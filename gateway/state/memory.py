@@ -2,7 +2,9 @@
 
 Every method completes without awaiting anything, so on one event loop each is atomic:
 no other coroutine can run between the check and the write. Memory per key is constant:
-one integer per rate (its TAT), one (window, total) pair per budget.
+one integer per rate (its TAT), one (window, total, end) triple per budget; every
+``SWEEP_EVERY`` writes, idle rates and ended windows are dropped, so keys that stop being
+used (a per-end-user budget of someone gone) do not stay forever.
 """
 
 from __future__ import annotations
@@ -19,19 +21,32 @@ from gateway.state.store import (
     RateDecision,
 )
 
+SWEEP_EVERY = 4096
+
 
 class MemoryStateStore:
     def __init__(self, clock: Clock = time.time) -> None:
         self._clock = clock
         self._tats: dict[str, int] = {}
-        self._totals: dict[str, tuple[str, int]] = {}
+        self._totals: dict[str, tuple[str, int, float]] = {}
         self._records: dict[str, tuple[bytes, float]] = {}
+        self._writes = 0
+
+    def _wrote(self) -> None:
+        self._writes += 1
+        if self._writes % SWEEP_EVERY:
+            return
+        now = self._clock()
+        now_us = gcra.micros(now)
+        self._tats = {k: tat for k, tat in self._tats.items() if tat > now_us}
+        self._totals = {k: total for k, total in self._totals.items() if total[2] > now}
 
     async def take(self, key: str, rate: Rate) -> RateDecision:
         now = gcra.micros(self._clock())
         new_tat, decision = gcra.take(self._tats.get(key), now, rate)
         if new_tat is not None:
             self._tats[key] = new_tat
+            self._wrote()
         return decision
 
     async def give_back(self, key: str, rate: Rate) -> None:
@@ -52,13 +67,14 @@ class MemoryStateStore:
         used = self._used(key, window)
         if limit is not None and used + amount > limit:
             return BudgetCharge(None, used)
-        self._totals[key] = (window.id, used + amount)
+        self._totals[key] = (window.id, used + amount, window.ends_at)
+        self._wrote()
         return BudgetCharge(BudgetHold(key, window.id, amount), used)
 
     async def refund(self, hold: BudgetHold) -> None:
         found = self._totals.get(hold.key)
         if found is not None and found[0] == hold.window:
-            self._totals[hold.key] = (hold.window, found[1] - hold.amount)
+            self._totals[hold.key] = (hold.window, found[1] - hold.amount, found[2])
 
     async def spent(self, key: str, window: BudgetWindow) -> int:
         return self._used(key, window)

@@ -21,6 +21,7 @@ from typing import TypeVar
 
 from gateway.state import gcra
 from gateway.state.store import (
+    MICRO,
     BudgetCharge,
     BudgetHold,
     BudgetWindow,
@@ -31,6 +32,7 @@ from gateway.state.store import (
 from schemas.errors import StateUnavailable
 
 T = TypeVar("T")
+SWEEP_EVERY = 4096  # writes between removals of idle rates and ended budget windows
 
 # state_windows held one row per call in a window (before rates and budgets became O(1))
 _SCHEMA = """
@@ -59,6 +61,14 @@ class SqliteStateStore:
         self._clock = clock
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="state-sqlite")
         self._db: sqlite3.Connection | None = None
+        self._writes = 0
+
+    def _sweep(self, db: sqlite3.Connection, now: float) -> None:
+        """Every ``SWEEP_EVERY`` writes, drop rows nobody needs: constant rows per live key."""
+        self._writes += 1
+        if self._writes % SWEEP_EVERY == 0:
+            db.execute("DELETE FROM state_rates WHERE tat <= ?", (gcra.micros(now),))
+            db.execute("DELETE FROM state_budgets WHERE ends_at <= ?", (now,))
 
     async def open(self) -> None:
         self._db = await self._run(self._connect)
@@ -112,6 +122,7 @@ class SqliteStateStore:
                 db.execute(
                     "INSERT OR REPLACE INTO state_rates (key, tat) VALUES (?, ?)", (key, new_tat)
                 )
+                self._sweep(db, now / MICRO)
             return decision
 
         return await self._run(self._transaction(work))
@@ -132,6 +143,8 @@ class SqliteStateStore:
     async def charge(
         self, key: str, window: BudgetWindow, amount: int, limit: int | None
     ) -> BudgetCharge:
+        now = self._clock()
+
         def work(db: sqlite3.Connection) -> BudgetCharge:
             used = _used(db, key, window.id)
             if limit is not None and used + amount > limit:
@@ -141,6 +154,7 @@ class SqliteStateStore:
                 "VALUES (?, ?, ?, ?)",
                 (key, window.id, used + amount, window.ends_at),
             )
+            self._sweep(db, now)
             return BudgetCharge(BudgetHold(key, window.id, amount), used)
 
         return await self._run(self._transaction(work))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import tracemalloc
 
 from gateway.state import BudgetWindow, MemoryStateStore, Rate
+from gateway.state.memory import SWEEP_EVERY
 
 
 class FakeClock:
@@ -49,3 +50,27 @@ async def test_records_expire_and_put_if_absent_returns_the_existing_value() -> 
     assert await store.put_if_absent("idem", b"third", ttl_s=10) is None
     await store.delete("idem")
     assert await store.get("idem") is None
+
+
+async def test_keys_nobody_uses_any_more_are_dropped() -> None:
+    clock = FakeClock()
+    store = MemoryStateStore(clock)
+    ended = BudgetWindow("yesterday", clock.now + 10)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for user in range(SWEEP_EVERY):  # a per-end-user budget, and a rate, for each user
+            await store.charge(f"budget:b:user:{user}", ended, 1, None)
+            await store.take(f"rl:user:{user}", Rate(10, 10))
+        held = tracemalloc.get_traced_memory()[0] - before
+        clock.now += 3600
+        today = BudgetWindow("today", clock.now + 86400)
+        for _ in range(SWEEP_EVERY):
+            await store.charge("budget:b:user:still-here", today, 1, None)
+        left = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert held > 100 * SWEEP_EVERY  # thousands of keys held while their windows were open
+    assert left < held / 5  # what is left is mostly CPython's free list of small tuples
+    assert await store.spent("budget:b:user:still-here", today) == SWEEP_EVERY
+    assert await store.spent("budget:b:user:0", today) == 0

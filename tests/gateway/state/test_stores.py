@@ -7,8 +7,10 @@ Redis tests need a server at 127.0.0.1:6379; they skip without one, unless
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,7 +20,7 @@ from redis.asyncio import Redis
 
 from gateway.state import BudgetWindow, MemoryStateStore, Rate
 from gateway.state.redis import RedisStateStore
-from gateway.state.sqlite import SqliteStateStore
+from gateway.state.sqlite import SWEEP_EVERY, SqliteStateStore
 from gateway.state.store import StateStore
 from schemas.errors import StateUnavailable
 from tests.gateway.state.test_memory import FakeClock
@@ -248,3 +250,19 @@ async def test_on_redis_rates_run_on_redis_clock_whatever_the_hosts_say() -> Non
         for store in stores:
             await store.close()
         await purge(prefix)
+
+
+async def test_sqlite_drops_rows_of_idle_rates_and_ended_windows(tmp_path: Path) -> None:
+    clock = FakeClock()
+    store = SqliteStateStore(tmp_path / "s.sqlite", clock)
+    await store.open()
+    for user in range(SWEEP_EVERY // 2):
+        await store.charge(f"budget:b:user:{user}", DAY_1, 1, None)
+        await store.take(f"rl:user:{user}", Rate(10, 10))
+    clock.now = DAY_2.ends_at - 3600
+    for _ in range(SWEEP_EVERY):
+        await store.charge("budget:b:user:still-here", DAY_2, 1, None)
+    await store.close()
+    with contextlib.closing(sqlite3.connect(tmp_path / "s.sqlite")) as db:
+        assert db.execute("SELECT count(*) FROM state_budgets").fetchone() == (1,)
+        assert db.execute("SELECT count(*) FROM state_rates").fetchone() == (0,)
