@@ -43,17 +43,15 @@ async def main() -> None:
         engine.decide(inv)
     decide_us = (time.perf_counter() - started) / N * 1e6
 
-    book = BudgetBook(config.guardrails.budgets, config.guardrails.costs)
+    book = BudgetBook(config.guardrails.budgets, config.guardrails.costs, time.time)
     store = MemoryStateStore()
     started = time.perf_counter()
     for _ in range(N):
         for charge in book.charges("replenishment-bot", inv.operation.name, None, inv.input):
-            await store.reserve(charge.key, charge.amount, Decimal("1e12"), 86400)
+            await store.charge(charge.key, charge.window, charge.micro, None)
     budget_us = (time.perf_counter() - started) / N * 1e6
     print(f"Cedar decide (5 policies, 1 shadow): {decide_us:.0f} µs per call")
-    print(
-        f"budget reservation (2 budgets, memory store, growing window): {budget_us:.0f} µs per call"
-    )
+    print(f"budget charge (2 budgets, memory store, fixed window): {budget_us:.0f} µs per call")
 
 
 if __name__ == "__main__":

@@ -185,7 +185,8 @@ class ApprovalClosed(GatewayError):
 
 
 class BudgetExceeded(GatewayError):
-    """A budget or stateful limit would be exceeded; ``retry_after_s`` in extras."""
+    """A budget or stateful limit would be exceeded; ``retry_after_s`` and ``resets_at``
+    (when its window ends) in extras."""
 
     status, code, title = 429, "budget_exceeded", "Budget exceeded"
     retryable = True

@@ -17,7 +17,7 @@ from gateway.config.primitives import Section
 
 
 class RateLimitConfig(Section):
-    """At most ``limit`` calls in any window of ``window_s`` seconds (a sliding window)."""
+    """``limit`` calls per ``window_s`` seconds, kept as GCRA (see gateway/state/gcra.py)."""
 
     limit: int = Field(ge=1, le=1_000_000)
     window_s: float = Field(gt=0, le=86_400)

@@ -3,8 +3,10 @@
 Each configured budget applies to some agents and operations and measures a call as
 one (``calls``), as its cost in units (``units``, from ``guardrails.costs``) or as the
 value of an input field (``input.quantity``: a running total). Totals live in the
-:class:`~gateway.state.StateStore`, reserved atomically before the backend call and
-released if the call never reached the backend successfully.
+:class:`~gateway.state.StateStore` as integer millionths in fixed calendar windows
+(``budget_windows.py``), charged atomically before the backend call and refunded if the
+call never reached the backend successfully. A negative measured value counts as zero
+(a budget is never credited by a call).
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ from pydantic import BaseModel
 
 from adapters.base import Operation
 from gateway.config.guardrails import BudgetConfig
+from gateway.guardrails.budget_windows import BudgetCalendar
 from gateway.identity import operation_glob
+from gateway.state.store import BudgetWindow, Clock, to_micro
 
-UNLIMITED = Decimal("Infinity")
+# the largest charge kept (10^9 units, the largest limit): totals stay exact in Redis's
+# Lua numbers (doubles, exact integers below 2^53 millionths)
+MAX_CHARGE = Decimal(10**9)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +35,7 @@ class Budget:
     config: BudgetConfig
     agents: tuple[re.Pattern[str], ...]
     operations: tuple[re.Pattern[str], ...]
+    calendar: BudgetCalendar
 
     @classmethod
     def from_config(cls, config: BudgetConfig) -> Budget:
@@ -36,7 +43,12 @@ class Budget:
             config,
             tuple(operation_glob(g) for g in config.agents),
             tuple(operation_glob(g) for g in config.operations),
+            BudgetCalendar.from_config(config),
         )
+
+    @property
+    def limit_micro(self) -> int:
+        return to_micro(self.config.limit, up=False)
 
     @property
     def id(self) -> str:
@@ -61,7 +73,11 @@ class Budget:
             self.config.measure, f"total {self.config.measure.removeprefix('input.')}"
         )
         per = "per end user" if self.config.per == "on_behalf_of" else "per agent"
-        return f"at most {self.config.limit:f} {what} {per} in {_window(self.config.window)}"
+        config = self.config
+        return (
+            f"at most {config.limit:f} {what} {per} per {_window(config.window)} window "
+            f"(days from {config.resets} {config.timezone})"
+        )
 
 
 def _window(seconds: float) -> str:
@@ -75,19 +91,31 @@ def _window(seconds: float) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Charge:
-    """What one call would add to one budget."""
+    """What one call would add to one budget, and the window it falls in."""
 
     budget: Budget
     key: str
     amount: Decimal
+    window: BudgetWindow
+
+    @property
+    def micro(self) -> int:
+        return to_micro(self.amount)
 
 
 class BudgetBook:
     """The configured budgets and the cost table; works out each call's charges."""
 
-    def __init__(self, budgets: Sequence[BudgetConfig], costs: Mapping[str, Decimal]) -> None:
+    def __init__(
+        self, budgets: Sequence[BudgetConfig], costs: Mapping[str, Decimal], clock: Clock
+    ) -> None:
         self.budgets = tuple(Budget.from_config(b) for b in budgets)
         self._costs = tuple((operation_glob(g), units) for g, units in costs.items())
+        self._clock = clock
+
+    def seconds_left(self, window: BudgetWindow) -> float:
+        """Seconds until ``window`` ends and its budget starts afresh."""
+        return max(window.ends_at - self._clock(), 0.0)
 
     def cost(self, operation: str) -> Decimal:
         return next((units for p, units in self._costs if p.fullmatch(operation)), Decimal(0))
@@ -96,10 +124,12 @@ class BudgetBook:
         self, agent_id: str, operation: str, on_behalf_of: str | None, payload: BaseModel
     ) -> list[Charge]:
         found = []
+        now = self._clock()
         for budget in self.budgets:
             if budget.applies(agent_id, operation):
-                amount = self._amount(budget, operation, payload)
-                found.append(Charge(budget, budget.key(agent_id, on_behalf_of), amount))
+                amount = min(max(self._amount(budget, operation, payload), Decimal(0)), MAX_CHARGE)
+                key = budget.key(agent_id, on_behalf_of)
+                found.append(Charge(budget, key, amount, budget.calendar.window_at(now)))
         return found
 
     def _amount(self, budget: Budget, operation: str, payload: BaseModel) -> Decimal:

@@ -7,6 +7,7 @@ policy file or budget ends start-up with every problem listed (:class:`PolicyErr
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -75,7 +76,7 @@ def check_guardrails(config: Config, registry: Registry) -> None:
     """Raise :class:`PolicyError` for budgets that name nothing or fields inputs lack,
     and for policy files that do not parse or validate."""
     section = config.guardrails
-    problems = BudgetBook(section.budgets, section.costs).check(registry.operations)
+    problems = BudgetBook(section.budgets, section.costs, time.time).check(registry.operations)
     if problems:
         raise PolicyError("guardrails.budgets", problems)
     load_policy(config, registry, AgentDirectory.from_config(config.agents))
@@ -94,7 +95,7 @@ def build_guardrails(
     """``halts``: the fleet's board when PostgreSQL holds them (built with the process
     registry in the app); by default halts live in the state store."""
     section = config.guardrails
-    book = BudgetBook(section.budgets, section.costs)
+    book = BudgetBook(section.budgets, section.costs, clock)
     problems = book.check(registry.operations)
     if problems:
         raise PolicyError("guardrails.budgets", problems)

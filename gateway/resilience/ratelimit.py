@@ -1,16 +1,16 @@
 """Rate limits per agent, per agent and operation, and per backend, on the state store.
 
-Each limit is "at most N calls in any W seconds", kept as a sliding window with the
-store's atomic ``reserve``: concurrent calls can never push a window past its limit,
-the state lives wherever the store does (memory, SQLite, Redis), and time comes from
-the store's injected clock. A refusal knows exactly when the oldest call leaves the
-window, so ``Retry-After`` is honest: a retry at that time is admitted.
+Each limit is "N calls per W seconds" as GCRA (``gateway/state/gcra.py``): one number
+per key, checked and moved in one atomic step of the store (memory, SQLite, or one Lua
+script in Redis on Redis's clock), so the cost of a check does not grow with N, W or
+the call rate. A refusal knows exactly when the next call conforms, so ``Retry-After``
+is honest: a retry at that time is admitted. Precision: at most N at once, the rate N/W
+over time, and at most 2N - 1 in any single window of W (see docs/resilience.md).
 
 Why not the ``limits`` library: its storages and clock are its own, so the state could
-not sit behind the store the guardrails share, nor could tests move its time. Why a
-sliding window rather than GCRA: the store's one atomic primitive is ``reserve`` over a
-window, and a sliding window admits no burst beyond N in any W seconds, which is what a
-legacy system's capacity means.
+not sit behind the store the guardrails share, nor could tests move its time. Why GCRA
+rather than a sliding log: a log costs one entry per call in the window, which made a
+check in Redis scan thousands of entries for an hourly limit.
 
 Answers carry the IETF ``RateLimit-Policy`` and ``RateLimit`` fields
 (draft-ietf-httpapi-ratelimit-headers): every policy that applied, and the remaining
@@ -20,13 +20,10 @@ quota (``r``) and seconds to wait (``t``) of the tightest one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from gateway.config.resilience import RateLimitConfig
-from gateway.state.store import Reservation, StateStore
+from gateway.state.store import Rate, StateStore
 from schemas.errors import retry_after_seconds
-
-ONE = Decimal(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +33,10 @@ class Quota:
     policy: str  # agent | agent-operation | backend
     key: str
     limit: RateLimitConfig
+
+    @property
+    def rate(self) -> Rate:
+        return Rate(self.limit.limit, self.limit.window_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +48,9 @@ class QuotaState:
 
 @dataclass(frozen=True, slots=True)
 class Admission:
-    """What the limiter decided: the reservations it holds, or the quota that refused."""
+    """What the limiter decided: the quotas it took a call from, or the quota that refused."""
 
-    held: tuple[Reservation, ...]
+    held: tuple[Quota, ...]
     states: tuple[QuotaState, ...]
     refused: QuotaState | None
 
@@ -78,26 +79,24 @@ class RateLimiter:
         self._store = store
 
     async def admit(self, quotas: list[Quota]) -> Admission:
-        """Reserve one call under every quota, or none: a refusal gives back what it took."""
-        held: list[Reservation] = []
+        """Take one call from every quota, or none: a refusal gives back what it took."""
+        held: list[Quota] = []
         states: list[QuotaState] = []
         for quota in quotas:
-            limit = Decimal(quota.limit.limit)
             try:
-                reservation, usage = await self._store.reserve(
-                    quota.key, ONE, limit, quota.limit.window_s
-                )
+                decision = await self._store.take(quota.key, quota.rate)
             except BaseException:
                 await self.release(held)
                 raise
-            if reservation is None:
+            if not decision.admitted:
                 await self.release(held)
-                refused = QuotaState(quota, 0, usage.retry_after_s)
+                refused = QuotaState(quota, 0, decision.retry_after_s)
                 return Admission((), (*states, refused), refused)
-            held.append(reservation)
-            states.append(QuotaState(quota, int(limit - usage.used), quota.limit.window_s))
+            held.append(quota)
+            states.append(QuotaState(quota, decision.remaining, decision.reset_s))
         return Admission(tuple(held), tuple(states), None)
 
-    async def release(self, held: list[Reservation] | tuple[Reservation, ...]) -> None:
-        for reservation in held:
-            await self._store.release(reservation)
+    async def release(self, held: list[Quota] | tuple[Quota, ...]) -> None:
+        """Hand back one call per quota (a later stage refused it with 401 or 403)."""
+        for quota in held:
+            await self._store.give_back(quota.key, quota.rate)

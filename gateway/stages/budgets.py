@@ -1,6 +1,8 @@
-"""Budgets and stateful limits, reserved atomically before the backend call.
+"""Budgets and stateful limits, charged atomically before the backend call.
 
-A reservation is released unless the backend answered (``Answered``, or ``Failed`` with
+Each charge goes to the budget's current fixed window; a refusal says when that window
+ends (``retry_after_s``, ``resets_at``), and so does every budget line of a dry run.
+A charge is refunded unless the backend answered (``Answered``, or ``Failed`` with
 an answer that broke the contract: the write may have happened); a held call or a dry
 run only looks at the totals and spends nothing. Shadow budgets count (without a limit)
 and record what they would have decided. A call a person approved is charged without a
@@ -9,13 +11,13 @@ limit: the person decided to go beyond it.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from gateway.guardrails.budgets import UNLIMITED, BudgetBook, Charge
+from gateway.guardrails.budget_windows import iso_utc
+from gateway.guardrails.budgets import BudgetBook, Charge
 from gateway.outcomes import Answered, Failed
 from gateway.pipeline import Call, Path, Proceed, StageOutcome
 from gateway.stages.policy import note_shadow
-from gateway.state import Reservation, StateStore
+from gateway.state import BudgetHold, StateStore
+from gateway.state.store import from_micro
 from schemas.audit import Decision
 from schemas.common import Effect
 from schemas.errors import BudgetExceeded, StateUnavailable, retry_after_seconds
@@ -43,26 +45,26 @@ class EnforceBudgets:
             return await proceed(call)
         force = call.request.path is Path.APPROVED
         spend = not (call.dry_run or call.decision is Decision.APPROVAL_REQUIRED)
-        taken: list[Reservation] = []
+        taken: list[BudgetHold] = []
         try:
             for charge in charges:
-                used, reservation, retry_s = await self._apply(charge, spend, force)
-                if reservation is not None:
-                    taken.append(reservation)
-                limit = charge.budget.config.limit
-                exceeded = used + charge.amount > limit
+                used, hold = await self._apply(charge, spend, force)
+                if hold is not None:
+                    taken.append(hold)
+                exceeded = used + charge.micro > charge.budget.limit_micro
                 call.budgets.append(
                     {
                         "budget": charge.budget.id,
                         "mode": charge.budget.config.mode,
-                        "used": f"{used:f}",
+                        "used": f"{from_micro(used):f}",
                         "amount": f"{charge.amount:f}",
-                        "limit": f"{limit:f}",
+                        "limit": f"{charge.budget.config.limit:f}",
                         "exceeded": exceeded,
+                        "resets_at": iso_utc(charge.window.ends_at),
                     }
                 )
                 if exceeded:
-                    self._exceeded(call, charge, used, retry_s, force)
+                    self._exceeded(call, charge, used, force)
         except StateUnavailable:
             await self._release(taken)
             if not (self._reads_fail_open and call.operation.effect is Effect.READ):
@@ -86,25 +88,21 @@ class EnforceBudgets:
 
     async def _apply(
         self, charge: Charge, spend: bool, force: bool
-    ) -> tuple[Decimal, Reservation | None, float]:
-        """(total used before this call, the reservation made, seconds until it fits)."""
-        window = charge.budget.config.window
+    ) -> tuple[int, BudgetHold | None]:
+        """(micro-units used in the window before this call, the charge held)."""
         if not spend:
-            return await self._state.usage(charge.key, window), None, 0.0
+            return await self._state.spent(charge.key, charge.window), None
         unlimited = charge.budget.shadow or force
-        limit = UNLIMITED if unlimited else charge.budget.config.limit
-        reservation, usage = await self._state.reserve(charge.key, charge.amount, limit, window)
-        if reservation is None:
-            return usage.used, None, usage.retry_after_s
-        return usage.used - charge.amount, reservation, 0.0
+        limit = None if unlimited else charge.budget.limit_micro
+        result = await self._state.charge(charge.key, charge.window, charge.micro, limit)
+        return result.used, result.hold
 
-    def _exceeded(
-        self, call: Call, charge: Charge, used: Decimal, retry_s: float, force: bool
-    ) -> None:
+    def _exceeded(self, call: Call, charge: Charge, used: int, force: bool) -> None:
         budget = charge.budget
+        resets_at = iso_utc(charge.window.ends_at)
         reason = (
-            f"Budget {budget.id} ({budget.describe()}) would be exceeded: {used:f} used, "
-            f"this call adds {charge.amount:f}."
+            f"Budget {budget.id} ({budget.describe()}) would be exceeded: "
+            f"{from_micro(used):f} used, this call adds {charge.amount:f}."
         )
         on_exceed = budget.config.on_exceed
         decision = Decision.DENY if on_exceed == "deny" else Decision.APPROVAL_REQUIRED
@@ -121,16 +119,16 @@ class EnforceBudgets:
             return
         call.decision = Decision.DENY
         if not call.dry_run:
-            retry_after = retry_after_seconds(retry_s)
+            retry_after = retry_after_seconds(self._book.seconds_left(charge.window))
             raise BudgetExceeded(
-                f"{reason} Try again in {retry_after} s at the earliest, or ask the agent's "
-                "owner to raise the budget.",
-                extras={"budget": budget.id, "retry_after_s": retry_after},
+                f"{reason} The budget resets at {resets_at} (in {retry_after} s); try again "
+                "then, or ask the agent's owner to raise the budget.",
+                extras={"budget": budget.id, "retry_after_s": retry_after, "resets_at": resets_at},
             )
 
-    async def _release(self, taken: list[Reservation]) -> None:
-        for reservation in taken:
-            await self._state.release(reservation)
+    async def _release(self, taken: list[BudgetHold]) -> None:
+        for hold in taken:
+            await self._state.refund(hold)
 
 
 def _spent(outcome: StageOutcome) -> bool:

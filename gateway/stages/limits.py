@@ -3,8 +3,9 @@
 This stage runs after ``Identify`` and ``CheckScope``: a caller rejected with 401 or 403
 there never reaches it. It runs before the body is parsed (a flood is refused cheaply),
 so it cannot know yet what the policies will say: when a later stage refuses the call
-with 401 or 403 (a Cedar deny), the reservations are handed back, and the quota is as
-it was. Every answer carries the ``RateLimit`` headers of the limits that applied.
+with 401 or 403 (a Cedar deny), the call is handed back (GCRA: its TAT moves back one
+interval, never before now), and the quota is as it was. Every answer carries the
+``RateLimit`` headers of the limits that applied.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from gateway.config.resilience import ResilienceConfig
 from gateway.outcomes import Refused
 from gateway.pipeline import Call, Proceed, StageOutcome
 from gateway.resilience.ratelimit import Quota, RateLimiter
-from gateway.state.store import Reservation
 from schemas.common import Effect
 from schemas.errors import RateLimited, StateUnavailable
 
@@ -90,7 +90,7 @@ class Limit:
             await self._give_back(call, admission.held)
         return outcome
 
-    async def _give_back(self, call: Call, held: tuple[Reservation, ...]) -> None:
+    async def _give_back(self, call: Call, held: tuple[Quota, ...]) -> None:
         try:
             await self._limiter.release(held)
         except StateUnavailable:

@@ -1,91 +1,83 @@
 """The in-process state store: for tests and a single gateway process.
 
 Every method completes without awaiting anything, so on one event loop each is atomic:
-no other coroutine can run between the check and the reservation.
+no other coroutine can run between the check and the write. Memory per key is constant:
+one integer per rate (its TAT), one (window, total, end) triple per budget; every
+``SWEEP_EVERY`` writes, idle rates and ended windows are dropped, so keys that stop being
+used (a per-end-user budget of someone gone) do not stay forever.
 """
 
 from __future__ import annotations
 
 import time
-import uuid
-from collections import deque
-from dataclasses import dataclass, field
-from decimal import Decimal
 
-from gateway.state.store import Clock, Reservation, WindowUsage
+from gateway.state import gcra
+from gateway.state.store import (
+    BudgetCharge,
+    BudgetHold,
+    BudgetWindow,
+    Clock,
+    Rate,
+    RateDecision,
+)
 
-
-@dataclass(slots=True)
-class _Window:
-    """The live reservations under one key, with their running total (so a check costs
-    O(1) however many reservations the window holds)."""
-
-    entries: deque[Reservation] = field(default_factory=deque)
-    total: Decimal = Decimal(0)
+SWEEP_EVERY = 4096
 
 
 class MemoryStateStore:
     def __init__(self, clock: Clock = time.time) -> None:
         self._clock = clock
-        self._windows: dict[str, _Window] = {}
+        self._tats: dict[str, int] = {}
+        self._totals: dict[str, tuple[str, int, float]] = {}
         self._records: dict[str, tuple[bytes, float]] = {}
+        self._writes = 0
 
-    def _live(self, key: str, window_s: float) -> _Window:
-        window = self._windows.get(key)
-        if window is None:
-            window = self._windows[key] = _Window()
-        horizon = self._clock() - window_s
-        entries = window.entries
-        while entries and entries[0].at <= horizon:
-            window.total -= entries.popleft().amount
-        return window
-
-    async def reserve(
-        self, key: str, amount: Decimal, limit: Decimal, window_s: float
-    ) -> tuple[Reservation | None, WindowUsage]:
-        window = self._live(key, window_s)
-        used = window.total
-        if used + amount > limit:
-            return None, WindowUsage(
-                used, limit, self._retry_after(window.entries, used, amount, limit, window_s)
-            )
-        reservation = Reservation(key, uuid.uuid4().hex, amount, self._clock())
-        window.entries.append(reservation)
-        window.total += amount
-        return reservation, WindowUsage(used + amount, limit, 0.0)
-
-    def _retry_after(
-        self,
-        entries: deque[Reservation],
-        used: Decimal,
-        amount: Decimal,
-        limit: Decimal,
-        window_s: float,
-    ) -> float:
-        """Seconds until enough old reservations leave the window to admit ``amount``."""
-        if amount > limit:
-            return window_s  # never fits; say so with the longest honest wait
-        excess = used + amount - limit
-        freed = Decimal(0)
-        for entry in entries:
-            freed += entry.amount
-            if freed >= excess:
-                return max(entry.at + window_s - self._clock(), 0.0)
-        return window_s
-
-    async def release(self, reservation: Reservation) -> None:
-        window = self._windows.get(reservation.key)
-        if window is None:
+    def _wrote(self) -> None:
+        self._writes += 1
+        if self._writes % SWEEP_EVERY:
             return
-        # released reservations are recent ones: search from the newest end
-        for index in range(len(window.entries) - 1, -1, -1):
-            if window.entries[index].token == reservation.token:
-                del window.entries[index]
-                window.total -= reservation.amount
-                return
+        now = self._clock()
+        now_us = gcra.micros(now)
+        self._tats = {k: tat for k, tat in self._tats.items() if tat > now_us}
+        self._totals = {k: total for k, total in self._totals.items() if total[2] > now}
 
-    async def usage(self, key: str, window_s: float) -> Decimal:
-        return self._live(key, window_s).total
+    async def take(self, key: str, rate: Rate) -> RateDecision:
+        now = gcra.micros(self._clock())
+        new_tat, decision = gcra.take(self._tats.get(key), now, rate)
+        if new_tat is not None:
+            self._tats[key] = new_tat
+            self._wrote()
+        return decision
+
+    async def give_back(self, key: str, rate: Rate) -> None:
+        now = gcra.micros(self._clock())
+        tat = gcra.give_back(self._tats.get(key), now, rate)
+        if tat is None:
+            self._tats.pop(key, None)
+        else:
+            self._tats[key] = tat
+
+    def _used(self, key: str, window: BudgetWindow) -> int:
+        found = self._totals.get(key)
+        return found[1] if found is not None and found[0] == window.id else 0
+
+    async def charge(
+        self, key: str, window: BudgetWindow, amount: int, limit: int | None
+    ) -> BudgetCharge:
+        used = self._used(key, window)
+        if limit is not None and used + amount > limit:
+            return BudgetCharge(None, used)
+        self._totals[key] = (window.id, used + amount, window.ends_at)
+        self._wrote()
+        return BudgetCharge(BudgetHold(key, window.id, amount), used)
+
+    async def refund(self, hold: BudgetHold) -> None:
+        found = self._totals.get(hold.key)
+        if found is not None and found[0] == hold.window:
+            self._totals[hold.key] = (hold.window, found[1] - hold.amount, found[2])
+
+    async def spent(self, key: str, window: BudgetWindow) -> int:
+        return self._used(key, window)
 
     def _record(self, key: str) -> bytes | None:
         found = self._records.get(key)
@@ -114,5 +106,6 @@ class MemoryStateStore:
         self._records.pop(key, None)
 
     async def close(self) -> None:
-        self._windows.clear()
+        self._tats.clear()
+        self._totals.clear()
         self._records.clear()

@@ -1,65 +1,151 @@
 """The state store in Redis: shared by every gateway process that uses the same server.
 
-Windows are sorted sets (member ``token:amount``, score = the time of the reservation);
-records are strings holding their expiry (by the injected clock) and value, with a
-Redis TTL a little longer so Redis collects them. Every check-and-write is atomic, so no
-two gateways can both take the last unit of a window or claim the same record:
+Every check-and-write is one Lua script, so it is atomic on Redis's single thread and
+never retried however hot the key, and no two gateways can both take the last unit of
+a quota or claim the same record:
 
-- whole-number reservations (rate limits: one call) run as one Lua script, exact because
-  Lua's doubles hold integers exactly, and free of retries however hot the key;
-- fractional ones (budgets in EUR) run as optimistic transactions (``WATCH`` / ``MULTI`` /
-  ``EXEC``, retried on conflict), so totals are summed as ``Decimal`` in Python;
-- records are claimed the same optimistic way.
+- a rate is one string, its GCRA TAT in microseconds (``gateway/state/gcra.py``), read
+  and moved by one script on **Redis's clock** (``TIME``), so the gateways' clocks do
+  not matter; it expires once idle;
+- a budget is one hash, ``w`` (the current window's id) and ``t`` (its total in integer
+  micro-units, added with ``HINCRBY``: exact 64-bit integers, no floating point), that
+  expires after its window ends;
+- records are strings holding their expiry (by the injected clock) and value, with a
+  Redis TTL a little longer so Redis collects them.
 
-Any Redis or connection error becomes ``StateUnavailable``.
+``server_clock=False`` makes the rate scripts use the injected clock instead (tests that
+move time, the contract shared with the other stores). Any Redis or connection error
+becomes ``StateUnavailable``.
 """
 
 from __future__ import annotations
 
 import math
 import time
-import uuid
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from redis import asyncio as aioredis
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import RedisError
 
-from gateway.state.store import Clock, Reservation, WindowUsage, retry_after
+from gateway.state import gcra
+from gateway.state.store import (
+    MICRO,
+    BudgetCharge,
+    BudgetHold,
+    BudgetWindow,
+    Clock,
+    Rate,
+    RateDecision,
+)
 from schemas.errors import StateUnavailable
 
 T = TypeVar("T")
-_GRACE_S = 60  # Redis keeps a record this much longer than the clock says it lives
+_GRACE_S = 60  # Redis keeps a record or budget this much longer than it lives
 
-# KEYS[1]: the window; ARGV: horizon, amount, limit, member, now, expire seconds.
-# Returns {admitted (0|1), members and scores of the window before this reservation}.
-_RESERVE_WHOLE = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-local rows = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-local used = 0
-for i = 1, #rows, 2 do
-  local member = rows[i]
-  used = used + tonumber(string.sub(member, string.find(member, ':', 1, true) + 1))
+_NOW = """
+local now
+if ARGV[3] == '' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+else
+  now = tonumber(ARGV[3])
 end
-if used + tonumber(ARGV[2]) > tonumber(ARGV[3]) then
-  return {0, rows}
+local tat = tonumber(redis.call('GET', KEYS[1]) or 0)
+"""
+
+# KEYS[1]: the rate's TAT; ARGV: interval µs, capacity µs, now µs ('' = Redis's clock).
+# Returns {admitted (0|1), µs until a retry is admitted, µs until the quota is whole}.
+_TAKE = (
+    _NOW
+    + """
+if tat < now then tat = now end
+local new_tat = tat + tonumber(ARGV[1])
+if new_tat - now > tonumber(ARGV[2]) then
+  return {0, new_tat - tonumber(ARGV[2]) - now, tat - now}
 end
-redis.call('ZADD', KEYS[1], ARGV[5], ARGV[4])
-redis.call('EXPIRE', KEYS[1], ARGV[6])
-return {1, rows}
+redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX',
+           math.ceil((new_tat - now) / 1000) + 1000)
+return {1, 0, new_tat - now}
+"""
+)
+
+# KEYS[1]: the rate's TAT; ARGV: interval µs, unused, now µs ('' = Redis's clock).
+_GIVE_BACK = (
+    _NOW
+    + """
+if tat <= now then return 0 end
+local new_tat = math.max(tat - tonumber(ARGV[1]), now)
+redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX',
+           math.ceil((new_tat - now) / 1000) + 1000)
+return 1
+"""
+)
+
+# KEYS[1]: the budget's hash; ARGV: window id, amount, limit ('' = none), expire ms.
+# Returns {taken (0|1), the window's total before this charge}.
+_CHARGE = """
+local found = redis.call('HMGET', KEYS[1], 'w', 't')
+local used = '0'
+if found[1] == ARGV[1] then used = found[2] end
+if ARGV[3] ~= '' and tonumber(used) + tonumber(ARGV[2]) > tonumber(ARGV[3]) then
+  return {0, used}
+end
+if found[1] ~= ARGV[1] then redis.call('HSET', KEYS[1], 'w', ARGV[1], 't', '0') end
+redis.call('HINCRBY', KEYS[1], 't', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return {1, used}
+"""
+
+# KEYS[1]: the budget's hash; ARGV: window id, amount to take off.
+_REFUND = """
+if redis.call('HGET', KEYS[1], 'w') == ARGV[1] then
+  redis.call('HINCRBY', KEYS[1], 't', '-' .. ARGV[2])
+end
+return 0
+"""
+
+# KEYS[1]: the record; ARGV: now, envelope, ttl s. Returns the live value, or false.
+_CLAIM = """
+local raw = redis.call('GET', KEYS[1])
+if raw then
+  local bar = string.find(raw, '|', 1, true)
+  if tonumber(string.sub(raw, 1, bar - 1)) > tonumber(ARGV[1]) then
+    return string.sub(raw, bar + 1)
+  end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return false
 """
 
 
 class RedisStateStore:
-    def __init__(self, url: str, clock: Clock = time.time, prefix: str = "lastmile:") -> None:
+    def __init__(
+        self,
+        url: str,
+        clock: Clock = time.time,
+        prefix: str = "lastmile:",
+        *,
+        server_clock: bool = True,
+    ) -> None:
         self._redis: Any = aioredis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        self._reserve_whole = self._redis.register_script(_RESERVE_WHOLE)
+        self._take = self._redis.register_script(_TAKE)
+        self._give_back = self._redis.register_script(_GIVE_BACK)
+        self._charge = self._redis.register_script(_CHARGE)
+        self._refund = self._redis.register_script(_REFUND)
+        self._claim = self._redis.register_script(_CLAIM)
         self._clock = clock
         self._prefix = prefix
+        self._server_clock = server_clock
 
     async def open(self) -> None:
-        await self._guard(lambda: self._redis.ping())
+        """Check the server and load the scripts once (not one NOSCRIPT miss per connection)."""
+
+        async def load() -> None:
+            for script in (_TAKE, _GIVE_BACK, _CHARGE, _REFUND, _CLAIM):
+                await self._redis.script_load(script)
+
+        await self._guard(load)
 
     async def close(self) -> None:
         await self._redis.aclose()
@@ -73,74 +159,49 @@ class RedisStateStore:
                 "refused until it is back. Retry in a few seconds."
             ) from exc
 
-    async def _transaction(self, key: str, step: Callable[[Any], Awaitable[T]]) -> T:
-        """Run ``step(pipe)`` under WATCH ``key`` until no other client interferes."""
+    def _now_arg(self) -> str:
+        return "" if self._server_clock else str(gcra.micros(self._clock()))
 
-        async def run() -> T:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                while True:
-                    try:
-                        await pipe.watch(key)
-                        return await step(pipe)
-                    except WatchError:
-                        continue
-
-        return await self._guard(run)
-
-    async def reserve(
-        self, key: str, amount: Decimal, limit: Decimal, window_s: float
-    ) -> tuple[Reservation | None, WindowUsage]:
-        now = self._clock()
-        name = self._prefix + "w:" + key
-        if amount == amount.to_integral_value() and limit == limit.to_integral_value():
-            return await self._reserve_by_script(key, name, amount, limit, window_s, now)
-
-        async def step(pipe: Any) -> tuple[Reservation | None, WindowUsage]:
-            rows = await pipe.zrangebyscore(name, f"({now - window_s}", "+inf", withscores=True)
-            entries = [(Decimal(m.decode().split(":", 1)[1]), float(at)) for m, at in rows]
-            used = sum((a for a, _ in entries), Decimal(0))
-            if used + amount > limit:
-                await pipe.unwatch()
-                wait = retry_after(entries, used, amount, limit, window_s, now)
-                return None, WindowUsage(used, limit, wait)
-            token = uuid.uuid4().hex
-            pipe.multi()
-            pipe.zremrangebyscore(name, "-inf", now - window_s)
-            pipe.zadd(name, {f"{token}:{amount}": now})
-            pipe.expire(name, math.ceil(window_s) + _GRACE_S)
-            await pipe.execute()
-            return Reservation(key, token, amount, now), WindowUsage(used + amount, limit, 0.0)
-
-        return await self._transaction(name, step)
-
-    async def _reserve_by_script(
-        self, key: str, name: str, amount: Decimal, limit: Decimal, window_s: float, now: float
-    ) -> tuple[Reservation | None, WindowUsage]:
-        token = uuid.uuid4().hex
-        args = [repr(now - window_s), str(amount), str(limit), f"{token}:{amount}", repr(now)]
-        admitted, rows = await self._guard(
-            lambda: self._reserve_whole(keys=[name], args=[*args, math.ceil(window_s) + _GRACE_S])
+    async def take(self, key: str, rate: Rate) -> RateDecision:
+        args: list[str | int | bytes] = [rate.interval_us, rate.capacity_us, self._now_arg()]
+        name = self._prefix + "rate:" + key
+        admitted, retry_us, backlog_us = await self._guard(
+            lambda: self._take(keys=[name], args=args)
         )
-        entries = [
-            (Decimal(rows[i].decode().split(":", 1)[1]), float(rows[i + 1]))
-            for i in range(0, len(rows), 2)
-        ]
-        used = sum((a for a, _ in entries), Decimal(0))
         if not admitted:
-            wait = retry_after(entries, used, amount, limit, window_s, now)
-            return None, WindowUsage(used, limit, wait)
-        return Reservation(key, token, amount, now), WindowUsage(used + amount, limit, 0.0)
+            return RateDecision(False, 0, retry_us / MICRO, backlog_us / MICRO)
+        remaining = (rate.capacity_us - backlog_us) // rate.interval_us
+        return RateDecision(True, remaining, 0.0, backlog_us / MICRO)
 
-    async def release(self, reservation: Reservation) -> None:
-        member = f"{reservation.token}:{reservation.amount}"
-        await self._guard(lambda: self._redis.zrem(self._prefix + "w:" + reservation.key, member))
+    async def give_back(self, key: str, rate: Rate) -> None:
+        args: list[str | int | bytes] = [rate.interval_us, 0, self._now_arg()]
+        name = self._prefix + "rate:" + key
+        await self._guard(lambda: self._give_back(keys=[name], args=args))
 
-    async def usage(self, key: str, window_s: float) -> Decimal:
-        horizon = self._clock() - window_s
-        rows = await self._guard(
-            lambda: self._redis.zrangebyscore(self._prefix + "w:" + key, f"({horizon}", "+inf")
+    async def charge(
+        self, key: str, window: BudgetWindow, amount: int, limit: int | None
+    ) -> BudgetCharge:
+        expire_ms = math.ceil((window.ends_at - self._clock() + _GRACE_S) * 1000)
+        args: list[str | int | bytes] = [
+            window.id,
+            amount,
+            "" if limit is None else limit,
+            max(expire_ms, 1000),
+        ]
+        taken, used = await self._guard(
+            lambda: self._charge(keys=[self._prefix + "budget:" + key], args=args)
         )
-        return sum((Decimal(m.decode().split(":", 1)[1]) for m in rows), Decimal(0))
+        hold = BudgetHold(key, window.id, amount) if taken else None
+        return BudgetCharge(hold, int(used))
+
+    async def refund(self, hold: BudgetHold) -> None:
+        name = self._prefix + "budget:" + hold.key
+        await self._guard(lambda: self._refund(keys=[name], args=[hold.window, hold.amount]))
+
+    async def spent(self, key: str, window: BudgetWindow) -> int:
+        name = self._prefix + "budget:" + key
+        found, total = await self._guard(lambda: self._redis.hmget(name, "w", "t"))
+        return int(total) if found is not None and found.decode() == window.id else 0
 
     def _live(self, raw: bytes | None) -> bytes | None:
         if raw is None:
@@ -152,20 +213,12 @@ class RedisStateStore:
         return b"%r|" % (self._clock() + ttl_s) + value, math.ceil(ttl_s) + _GRACE_S
 
     async def put_if_absent(self, key: str, value: bytes, ttl_s: float) -> bytes | None:
-        name = self._prefix + "r:" + key
-
-        async def step(pipe: Any) -> bytes | None:
-            existing = self._live(await pipe.get(name))
-            if existing is not None:
-                await pipe.unwatch()
-                return existing
-            envelope, ttl = self._envelope(value, ttl_s)
-            pipe.multi()
-            pipe.set(name, envelope, ex=ttl)
-            await pipe.execute()
-            return None
-
-        return await self._transaction(name, step)
+        envelope, ttl = self._envelope(value, ttl_s)
+        args: list[str | int | bytes] = [repr(self._clock()), envelope, ttl]
+        existing = await self._guard(
+            lambda: self._claim(keys=[self._prefix + "r:" + key], args=args)
+        )
+        return bytes(existing) if existing is not None else None
 
     async def get(self, key: str) -> bytes | None:
         return self._live(await self._guard(lambda: self._redis.get(self._prefix + "r:" + key)))

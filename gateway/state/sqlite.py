@@ -4,7 +4,8 @@ Every statement runs on one dedicated thread (the event loop never blocks on dis
 the connection stays single-threaded, as sqlite3 wants). Calls are serialized on that
 thread, and each check-and-write runs in one ``BEGIN IMMEDIATE`` transaction, so it is
 atomic against concurrent calls in this process and against other processes using the
-same file. Time comes from the injected clock, read on the event loop and passed in.
+same file. Time comes from the injected clock, read on the event loop and passed in. One row per
+rate key (its GCRA TAT) and one per budget key (its current window's total).
 Any SQLite or OS error becomes ``StateUnavailable``: the caller fails closed or open.
 """
 
@@ -13,26 +14,39 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from decimal import Decimal
 from pathlib import Path
 from typing import TypeVar
 
-from gateway.state.store import Clock, Reservation, WindowUsage, retry_after
+from gateway.state import gcra
+from gateway.state.store import (
+    MICRO,
+    BudgetCharge,
+    BudgetHold,
+    BudgetWindow,
+    Clock,
+    Rate,
+    RateDecision,
+)
 from schemas.errors import StateUnavailable
 
 T = TypeVar("T")
+SWEEP_EVERY = 4096  # writes between removals of idle rates and ended budget windows
 
+# state_windows held one row per call in a window (before rates and budgets became O(1))
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS state_windows (
-    key    TEXT NOT NULL,
-    token  TEXT NOT NULL PRIMARY KEY,
-    amount TEXT NOT NULL,
-    at     REAL NOT NULL
+DROP TABLE IF EXISTS state_windows;
+CREATE TABLE IF NOT EXISTS state_rates (
+    key TEXT NOT NULL PRIMARY KEY,
+    tat INTEGER NOT NULL  -- GCRA's theoretical arrival time, microseconds
 );
-CREATE INDEX IF NOT EXISTS state_windows_key_at ON state_windows (key, at);
+CREATE TABLE IF NOT EXISTS state_budgets (
+    key     TEXT NOT NULL PRIMARY KEY,
+    window_id TEXT NOT NULL,   -- the current window's id (its start)
+    total   INTEGER NOT NULL,  -- micro-units charged in it
+    ends_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS state_records (
     key     TEXT NOT NULL PRIMARY KEY,
     value   BLOB NOT NULL,
@@ -47,6 +61,14 @@ class SqliteStateStore:
         self._clock = clock
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="state-sqlite")
         self._db: sqlite3.Connection | None = None
+        self._writes = 0
+
+    def _sweep(self, db: sqlite3.Connection, now: float) -> None:
+        """Every ``SWEEP_EVERY`` writes, drop rows nobody needs: constant rows per live key."""
+        self._writes += 1
+        if self._writes % SWEEP_EVERY == 0:
+            db.execute("DELETE FROM state_rates WHERE tat <= ?", (gcra.micros(now),))
+            db.execute("DELETE FROM state_budgets WHERE ends_at <= ?", (now,))
 
     async def open(self) -> None:
         self._db = await self._run(self._connect)
@@ -90,46 +112,64 @@ class SqliteStateStore:
 
         return run
 
-    async def reserve(
-        self, key: str, amount: Decimal, limit: Decimal, window_s: float
-    ) -> tuple[Reservation | None, WindowUsage]:
-        now = self._clock()
+    async def take(self, key: str, rate: Rate) -> RateDecision:
+        now = gcra.micros(self._clock())
 
-        def work(db: sqlite3.Connection) -> tuple[Reservation | None, WindowUsage]:
-            db.execute("DELETE FROM state_windows WHERE key = ? AND at <= ?", (key, now - window_s))
-            rows = db.execute(
-                "SELECT amount, at FROM state_windows WHERE key = ? ORDER BY at", (key,)
-            ).fetchall()
-            entries = [(Decimal(a), float(at)) for a, at in rows]
-            used = sum((a for a, _ in entries), Decimal(0))
-            if used + amount > limit:
-                wait = retry_after(entries, used, amount, limit, window_s, now)
-                return None, WindowUsage(used, limit, wait)
-            token = uuid.uuid4().hex
-            db.execute(
-                "INSERT INTO state_windows (key, token, amount, at) VALUES (?, ?, ?, ?)",
-                (key, token, str(amount), now),
-            )
-            return Reservation(key, token, amount, now), WindowUsage(used + amount, limit, 0.0)
+        def work(db: sqlite3.Connection) -> RateDecision:
+            row = db.execute("SELECT tat FROM state_rates WHERE key = ?", (key,)).fetchone()
+            new_tat, decision = gcra.take(row[0] if row else None, now, rate)
+            if new_tat is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO state_rates (key, tat) VALUES (?, ?)", (key, new_tat)
+                )
+                self._sweep(db, now / MICRO)
+            return decision
 
         return await self._run(self._transaction(work))
 
-    async def release(self, reservation: Reservation) -> None:
+    async def give_back(self, key: str, rate: Rate) -> None:
+        now = gcra.micros(self._clock())
+
         def work(db: sqlite3.Connection) -> None:
-            db.execute("DELETE FROM state_windows WHERE token = ?", (reservation.token,))
+            row = db.execute("SELECT tat FROM state_rates WHERE key = ?", (key,)).fetchone()
+            tat = gcra.give_back(row[0] if row else None, now, rate)
+            if tat is None:
+                db.execute("DELETE FROM state_rates WHERE key = ?", (key,))
+            else:
+                db.execute("UPDATE state_rates SET tat = ? WHERE key = ?", (tat, key))
 
         await self._run(self._transaction(work))
 
-    async def usage(self, key: str, window_s: float) -> Decimal:
-        horizon = self._clock() - window_s
+    async def charge(
+        self, key: str, window: BudgetWindow, amount: int, limit: int | None
+    ) -> BudgetCharge:
+        now = self._clock()
 
-        def work(db: sqlite3.Connection) -> Decimal:
-            rows = db.execute(
-                "SELECT amount FROM state_windows WHERE key = ? AND at > ?", (key, horizon)
-            ).fetchall()
-            return sum((Decimal(a) for (a,) in rows), Decimal(0))
+        def work(db: sqlite3.Connection) -> BudgetCharge:
+            used = _used(db, key, window.id)
+            if limit is not None and used + amount > limit:
+                return BudgetCharge(None, used)
+            db.execute(
+                "INSERT OR REPLACE INTO state_budgets (key, window_id, total, ends_at) "
+                "VALUES (?, ?, ?, ?)",
+                (key, window.id, used + amount, window.ends_at),
+            )
+            self._sweep(db, now)
+            return BudgetCharge(BudgetHold(key, window.id, amount), used)
 
         return await self._run(self._transaction(work))
+
+    async def refund(self, hold: BudgetHold) -> None:
+        def work(db: sqlite3.Connection) -> None:
+            db.execute(
+                "UPDATE state_budgets SET total = total - ? WHERE key = ? AND window_id = ?",
+                (hold.amount, hold.key, hold.window),
+            )
+
+        await self._run(self._transaction(work))
+
+    async def spent(self, key: str, window: BudgetWindow) -> int:
+        return await self._run(self._transaction(lambda db: _used(db, key, window.id)))
 
     async def put_if_absent(self, key: str, value: bytes, ttl_s: float) -> bytes | None:
         now = self._clock()
@@ -175,3 +215,10 @@ class SqliteStateStore:
             db.execute("DELETE FROM state_records WHERE key = ?", (key,))
 
         await self._run(self._transaction(work))
+
+
+def _used(db: sqlite3.Connection, key: str, window: str) -> int:
+    row = db.execute(
+        "SELECT total FROM state_budgets WHERE key = ? AND window_id = ?", (key, window)
+    ).fetchone()
+    return int(row[0]) if row is not None else 0

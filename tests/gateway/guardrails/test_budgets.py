@@ -34,29 +34,42 @@ async def test_running_total_is_enforced_with_retry_after(guarded: Guarded) -> N
     assert problem["code"] == "budget_exceeded"
     assert problem["budget"] == "quantity-24h"
     assert "500 used" in problem["detail"]
-    assert int(refused.headers["Retry-After"]) == 86400
+    # the clock reads 2027-01-15 08:00 UTC; the 24 h windows start at 00:00 UTC
+    assert problem["resets_at"] == "2027-01-16T00:00:00Z"
+    assert problem["retry_after_s"] == 16 * 3600
+    assert int(refused.headers["Retry-After"]) == 16 * 3600
     assert await guarded.wms_calls() == calls_before
     [event] = await guarded.audit(request_id=refused.headers["X-Request-Id"])
     assert event.decision is Decision.DENY
     assert event.policy_ids[-1] == "budget:quantity-24h"
 
 
-async def test_the_window_slides_on_the_injected_clock(guarded: Guarded) -> None:
-    assert (await guarded.invoke(WRITE, movement(quantity="100"), REPLENISH, **OBO)).status == 200
-    guarded.clock.advance(3600)
-    assert (await guarded.invoke(WRITE, movement(quantity="100"), REPLENISH, **OBO)).status == 200
+async def test_windows_are_fixed_and_reset_at_the_configured_local_time(
+    start_guarded: StartGateway,
+) -> None:
+    gateway = await start_guarded(
+        budgets(
+            "    - {id: daily, operations: ['warehouse.goods_movements.create'],"
+            " measure: input.quantity, limit: 300, window: 24h, resets: '06:00',"
+            " timezone: Europe/Berlin}\n"
+        )
+    )
+    # 08:00 UTC is 09:00 in Berlin (winter): today's window began at 05:00 UTC
     for _ in range(3):
-        guarded.clock.advance(60)
-        assert (
-            await guarded.invoke(WRITE, movement(quantity="100"), REPLENISH, **OBO)
-        ).status == 200
-    refused = await guarded.invoke(WRITE, movement(quantity="100"), REPLENISH, **OBO)
+        assert (await gateway.invoke(WRITE, movement(quantity="100"), REPLENISH)).status == 200
+    gateway.clock.advance(3600)
+    refused = await gateway.invoke(WRITE, movement(quantity="1"), REPLENISH)
     assert refused.status == 429
-    # the first 100 leave the window 24 h after they were booked, 1 h 3 min ago
-    assert int(refused.headers["Retry-After"]) == 86400 - 3600 - 180
+    problem = await refused.json()
+    assert problem["resets_at"] == "2027-01-16T05:00:00Z"
+    assert int(refused.headers["Retry-After"]) == 20 * 3600
 
-    guarded.clock.advance(86400 - 3600 - 180)
-    assert (await guarded.invoke(WRITE, movement(quantity="100"), REPLENISH, **OBO)).status == 200
+    gateway.clock.advance(20 * 3600 - 1)
+    assert (await gateway.invoke(WRITE, movement(quantity="1"), REPLENISH)).status == 429
+    gateway.clock.advance(1)  # a new window: the whole 300 again, not what slid out
+    for _ in range(3):
+        assert (await gateway.invoke(WRITE, movement(quantity="100"), REPLENISH)).status == 200
+    assert (await gateway.invoke(WRITE, movement(quantity="1"), REPLENISH)).status == 429
 
 
 async def test_count_budget_per_end_user(start_guarded: StartGateway) -> None:

@@ -72,6 +72,7 @@ async def test_dry_run_spends_no_budget(guarded: Guarded) -> None:
             "amount": "1",
             "limit": "500",
             "exceeded": True,
+            "resets_at": "2027-01-16T00:00:00Z",
         }
     ]
     assert report["backend_request"] is None

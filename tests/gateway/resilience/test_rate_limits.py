@@ -19,7 +19,8 @@ async def test_a_spent_quota_is_429_and_a_retry_at_retry_after_succeeds(
     first = await gateway.invoke("warehouse.stock.get", STOCK)
     assert first.status == 200
     assert first.headers["RateLimit-Policy"] == '"agent";q=2;w=60'
-    assert first.headers["RateLimit"] == '"agent";r=1;t=60'
+    # GCRA: two at once, then one every 30 s; the whole quota is back 30 s after one call
+    assert first.headers["RateLimit"] == '"agent";r=1;t=30'
     fake_time.now += 10
     assert (await gateway.invoke("warehouse.stock.get", STOCK)).status == 200
 
@@ -30,7 +31,7 @@ async def test_a_spent_quota_is_429_and_a_retry_at_retry_after_succeeds(
     assert body["code"] == "rate_limited"
     assert body["retryable"] is True
     retry_after = int(refused.headers["Retry-After"])
-    assert retry_after == 45  # the first call leaves the 60 s window 45 s from now
+    assert retry_after == 15  # the next call conforms one interval (30 s) after the first
     assert refused.headers["RateLimit"] == f'"agent";r=0;t={retry_after}'
     assert refused.headers["RateLimit-Policy"] == '"agent";q=2;w=60'
     [event] = await gateway.audit(request_id=refused.headers["X-Request-Id"])
@@ -86,5 +87,5 @@ resilience:
     assert refused.headers["RateLimit"].startswith('"agent-operation";r=0;')
     item = await gateway.invoke("warehouse.items.get", {"material": "100234"})
     assert item.status == 200
-    # 2 of 3 spent: the refused call took nothing from the agent's quota
-    assert item.headers["RateLimit"] == '"agent";r=1;t=60'
+    # 2 of 3 spent (one every 20 s): the refused call took nothing from the agent's quota
+    assert item.headers["RateLimit"] == '"agent";r=1;t=40'

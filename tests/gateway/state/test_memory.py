@@ -1,11 +1,12 @@
-"""The in-memory state store: windows, atomic reservations, expiring records."""
+"""The in-memory state store: GCRA rates, budget windows, expiring records, constant
+memory per key."""
 
 from __future__ import annotations
 
-import asyncio
-from decimal import Decimal
+import tracemalloc
 
-from gateway.state import MemoryStateStore
+from gateway.state import BudgetWindow, MemoryStateStore, Rate
+from gateway.state.memory import SWEEP_EVERY
 
 
 class FakeClock:
@@ -18,49 +19,25 @@ class FakeClock:
         return self.now
 
 
-async def test_reserve_within_limit_and_refuse_beyond() -> None:
-    store = MemoryStateStore(FakeClock())
-    first, usage = await store.reserve("k", Decimal(600), Decimal(1000), 3600)
-    assert first is not None
-    assert usage.used == Decimal(600)
-
-    refused, usage = await store.reserve("k", Decimal(500), Decimal(1000), 3600)
-    assert refused is None
-    assert usage.used == Decimal(600)
-    assert usage.retry_after_s == 3600
-
-
-async def test_window_slides_with_the_clock() -> None:
+async def test_memory_per_key_does_not_grow_with_the_calls_in_a_window() -> None:
     clock = FakeClock()
     store = MemoryStateStore(clock)
-    await store.reserve("k", Decimal(1), Decimal(2), 60)
-    clock.now += 30
-    await store.reserve("k", Decimal(1), Decimal(2), 60)
-    refused, usage = await store.reserve("k", Decimal(1), Decimal(2), 60)
-    assert refused is None
-    assert usage.retry_after_s == 30
-
-    clock.now += 30
-    admitted, _ = await store.reserve("k", Decimal(1), Decimal(2), 60)
-    assert admitted is not None
-
-
-async def test_release_gives_the_amount_back() -> None:
-    store = MemoryStateStore(FakeClock())
-    reservation, _ = await store.reserve("k", Decimal(5), Decimal(5), 60)
-    assert reservation is not None
-    await store.release(reservation)
-    assert await store.usage("k", 60) == Decimal(0)
-
-
-async def test_concurrent_reservations_never_exceed_the_limit() -> None:
-    store = MemoryStateStore(FakeClock())
-    results = await asyncio.gather(
-        *(store.reserve("k", Decimal("30.50"), Decimal(2000), 86400) for _ in range(100))
-    )
-    admitted = [r for r, _ in results if r is not None]
-    assert len(admitted) == 65  # 65 x 30.50 = 1982.50; a 66th would pass 2000
-    assert await store.usage("k", 86400) == Decimal("1982.50")
+    rate = Rate(100_000, 3600)
+    windows = [BudgetWindow(f"day-{day}", clock.now + day) for day in range(5000)]
+    await store.take("rate", rate)
+    await store.charge("budget", windows[0], 1, None)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for window in windows:  # 5,000 admitted calls, 5,000 budget windows
+            assert (await store.take("rate", rate)).admitted
+            await store.charge("budget", window, 1, None)
+            clock.now += 0.01
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 2_000  # a log would hold 5,000 entries (about 270 bytes each)
+    assert await store.spent("budget", windows[-1]) == 1
 
 
 async def test_records_expire_and_put_if_absent_returns_the_existing_value() -> None:
@@ -73,3 +50,27 @@ async def test_records_expire_and_put_if_absent_returns_the_existing_value() -> 
     assert await store.put_if_absent("idem", b"third", ttl_s=10) is None
     await store.delete("idem")
     assert await store.get("idem") is None
+
+
+async def test_keys_nobody_uses_any_more_are_dropped() -> None:
+    clock = FakeClock()
+    store = MemoryStateStore(clock)
+    ended = BudgetWindow("yesterday", clock.now + 10)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for user in range(SWEEP_EVERY):  # a per-end-user budget, and a rate, for each user
+            await store.charge(f"budget:b:user:{user}", ended, 1, None)
+            await store.take(f"rl:user:{user}", Rate(10, 10))
+        held = tracemalloc.get_traced_memory()[0] - before
+        clock.now += 3600
+        today = BudgetWindow("today", clock.now + 86400)
+        for _ in range(SWEEP_EVERY):
+            await store.charge("budget:b:user:still-here", today, 1, None)
+        left = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert held > 100 * SWEEP_EVERY  # thousands of keys held while their windows were open
+    assert left < held / 5  # what is left is mostly CPython's free list of small tuples
+    assert await store.spent("budget:b:user:still-here", today) == SWEEP_EVERY
+    assert await store.spent("budget:b:user:0", today) == 0

@@ -7,19 +7,20 @@ Redis tests need a server at 127.0.0.1:6379; they skip without one, unless
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 
-from gateway.state import MemoryStateStore
+from gateway.state import BudgetWindow, MemoryStateStore, Rate
 from gateway.state.redis import RedisStateStore
-from gateway.state.sqlite import SqliteStateStore
+from gateway.state.sqlite import SWEEP_EVERY, SqliteStateStore
 from gateway.state.store import StateStore
 from schemas.errors import StateUnavailable
 from tests.gateway.state.test_memory import FakeClock
@@ -51,7 +52,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     if request.param == "redis":
         require_redis()
         prefix = f"lastmile-test-{uuid.uuid4().hex}:"
-        redis = RedisStateStore(REDIS_URL, clock, prefix=prefix)
+        redis = RedisStateStore(REDIS_URL, clock, prefix=prefix, server_clock=False)
         redis.clock = clock  # type: ignore[attr-defined]
         await redis.open()
         yield redis
@@ -70,41 +71,101 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     await sqlite.close()
 
 
-async def test_concurrent_reservations_never_exceed_the_limit(store: StateStore) -> None:
+DAY_1 = BudgetWindow("2026-11-30T00:00:00Z", 1_086_400.0)
+DAY_2 = BudgetWindow("2026-12-01T00:00:00Z", 1_172_800.0)
+
+
+async def test_concurrent_charges_never_exceed_the_limit(store: StateStore) -> None:
     results = await asyncio.gather(
-        *(store.reserve("k", Decimal("30.50"), Decimal(600), 86400) for _ in range(30))
+        *(store.charge("k", DAY_1, 30_500_000, 600_000_000) for _ in range(30))
     )
-    assert len([r for r, _ in results if r is not None]) == 19  # 19 x 30.50 = 579.50
-    assert await store.usage("k", 86400) == Decimal("579.50")
+    taken = [r for r in results if r.hold is not None]
+    assert len(taken) == 19  # 19 x 30.50 = 579.50; a 20th would pass 600
+    assert sorted(r.used for r in taken) == [n * 30_500_000 for n in range(19)]
+    assert all(r.used == 579_500_000 for r in results if r.hold is None)
+    assert await store.spent("k", DAY_1) == 579_500_000
 
 
-async def test_concurrent_whole_number_reservations_never_exceed_the_limit(
+async def test_a_budget_window_starts_afresh_and_a_refund_stays_in_its_window(
     store: StateStore,
 ) -> None:
-    results = await asyncio.gather(
-        *(store.reserve("calls", Decimal(1), Decimal(60), 1) for _ in range(100))
-    )
-    admitted = [r for r, _ in results if r is not None]
-    assert len(admitted) == 60
-    refused = [usage for r, usage in results if r is None]
-    assert all(usage.retry_after_s == 1 for usage in refused)
-    assert await store.usage("calls", 1) == Decimal(60)
+    first = await store.charge("k", DAY_1, 7, 10)
+    assert first.hold is not None
+    assert (await store.charge("k", DAY_1, 4, 10)).hold is None
+    second = await store.charge("k", DAY_2, 4, 10)
+    assert second.used == 0
+    assert second.hold is not None
+    await store.refund(first.hold)  # its window is over: nothing to give back in DAY_2
+    assert await store.spent("k", DAY_2) == 4
+    assert await store.spent("k", DAY_1) == 0  # DAY_1 is no longer kept
+    await store.refund(second.hold)
+    assert await store.spent("k", DAY_2) == 0
 
 
-async def test_windows_slide_and_refusals_say_when_to_retry(store: StateStore) -> None:
+async def test_a_charge_without_a_limit_is_always_taken(store: StateStore) -> None:
+    for _ in range(3):
+        assert (await store.charge("k", DAY_1, 10**15, None)).hold is not None
+    assert await store.spent("k", DAY_1) == 3 * 10**15
+    assert (await store.charge("k", DAY_1, 1, 10**15)).hold is None
+
+
+async def test_concurrent_rate_checks_admit_exactly_the_limit(store: StateStore) -> None:
+    rate = Rate(60, 1)
+    results = await asyncio.gather(*(store.take("calls", rate) for _ in range(100)))
+    assert len([r for r in results if r.admitted]) == 60
+    assert sorted(r.remaining for r in results if r.admitted) == list(range(60))
+    # at one moment, the next call conforms one emission interval on
+    assert {r.retry_after_s for r in results if not r.admitted} == {rate.interval_us / 1e6}
+
+
+async def test_gcra_admits_a_burst_then_one_per_interval_with_exact_retry_after(
+    store: StateStore,
+) -> None:
     clock: FakeClock = store.clock  # type: ignore[attr-defined]
-    await store.reserve("k", Decimal(1), Decimal(2), 60)
-    clock.now += 30
-    await store.reserve("k", Decimal(1), Decimal(2), 60)
-    refused, usage = await store.reserve("k", Decimal(1), Decimal(2), 60)
-    assert refused is None
-    assert usage.retry_after_s == 30
-    clock.now += 30
-    admitted, usage = await store.reserve("k", Decimal(1), Decimal(2), 60)
-    assert admitted is not None
-    assert usage.used == Decimal(2)
-    await store.release(admitted)
-    assert await store.usage("k", 60) == Decimal(1)
+    rate = Rate(2, 60)  # one call every 30 s, two at once
+    first = await store.take("k", rate)
+    assert (first.admitted, first.remaining, first.reset_s) == (True, 1, 30)
+    clock.now += 10
+    second = await store.take("k", rate)
+    assert (second.admitted, second.remaining, second.reset_s) == (True, 0, 50)
+    clock.now += 5
+    refused = await store.take("k", rate)
+    assert (refused.admitted, refused.retry_after_s, refused.reset_s) == (False, 15, 45)
+    clock.now += 14.999999
+    assert not (await store.take("k", rate)).admitted
+    clock.now += 0.000001
+    assert (await store.take("k", rate)).admitted
+    assert not (await store.take("k", rate)).admitted
+
+
+async def test_gcra_admits_at_most_2n_minus_1_in_any_window_of_w(store: StateStore) -> None:
+    clock: FakeClock = store.clock  # type: ignore[attr-defined]
+    rate, start, admitted = Rate(4, 60), clock.now, []
+    for second in range(180):  # one attempt a second for three windows
+        clock.now = start + second
+        if (await store.take("k", rate)).admitted:
+            admitted.append(second)
+    # a burst of 4, then one every 15 s: the documented worst case, reached, never passed
+    assert admitted[:8] == [0, 1, 2, 3, 15, 30, 45, 60]
+    assert max(sum(1 for a in admitted if t <= a < t + 60) for t in admitted) == 7
+    assert len(admitted) == 4 + 11  # the long-run rate: N per W after the burst
+
+
+async def test_a_call_given_back_frees_its_slot_but_never_credits_more_than_the_limit(
+    store: StateStore,
+) -> None:
+    clock: FakeClock = store.clock  # type: ignore[attr-defined]
+    rate = Rate(2, 60)
+    assert (await store.take("k", rate)).admitted
+    assert (await store.take("k", rate)).admitted
+    await store.give_back("k", rate)
+    assert (await store.take("k", rate)).admitted
+    assert not (await store.take("k", rate)).admitted
+    clock.now += 3600  # idle: the quota is whole again, a late give-back adds nothing
+    await store.give_back("k", rate)
+    assert (await store.take("k", rate)).admitted
+    assert (await store.take("k", rate)).admitted
+    assert not (await store.take("k", rate)).admitted
 
 
 async def test_records_expire_and_put_if_absent_is_first_come(store: StateStore) -> None:
@@ -125,14 +186,15 @@ async def test_sqlite_state_survives_a_restart(tmp_path: Path) -> None:
     first = SqliteStateStore(tmp_path / "s.sqlite", clock)
     await first.open()
     await first.put("idem", b"kept", 60)
-    await first.reserve("rl", Decimal(1), Decimal(1), 60)
+    await first.take("rl", Rate(1, 60))
+    await first.charge("b", DAY_1, 5, 10)
     await first.close()
 
     second = SqliteStateStore(tmp_path / "s.sqlite", clock)
     await second.open()
     assert await second.get("idem") == b"kept"
-    refused, _ = await second.reserve("rl", Decimal(1), Decimal(1), 60)
-    assert refused is None
+    assert not (await second.take("rl", Rate(1, 60))).admitted
+    assert (await second.charge("b", DAY_1, 6, 10)).hold is None
     await second.close()
 
 
@@ -143,7 +205,9 @@ async def test_a_closed_sqlite_store_is_state_unavailable(tmp_path: Path) -> Non
     with pytest.raises(StateUnavailable):
         await store.put_if_absent("k", b"v", 10)
     with pytest.raises(StateUnavailable):
-        await store.reserve("k", Decimal(1), Decimal(1), 10)
+        await store.take("k", Rate(1, 10))
+    with pytest.raises(StateUnavailable):
+        await store.charge("k", DAY_1, 1, 1)
 
 
 async def test_redis_state_is_shared_between_gateways() -> None:
@@ -154,10 +218,11 @@ async def test_redis_state_is_shared_between_gateways() -> None:
     await two.open()
     assert await one.put_if_absent("idem", b"mine", 60) is None
     assert await two.put_if_absent("idem", b"theirs", 60) == b"mine"
-    results = await asyncio.gather(
-        *(s.reserve("rl", Decimal(1), Decimal(5), 60) for s in (one, two) * 5)
-    )
-    assert len([r for r, _ in results if r is not None]) == 5
+    results = await asyncio.gather(*(s.take("rl", Rate(5, 60)) for s in (one, two) * 5))
+    assert len([r for r in results if r.admitted]) == 5
+    charges = await asyncio.gather(*(s.charge("b", DAY_1, 3, 10) for s in (one, two) * 5))
+    assert len([c for c in charges if c.hold is not None]) == 3
+    assert await two.spent("b", DAY_1) == 9
     await one.close()
     await two.close()
     await purge(prefix)
@@ -168,3 +233,36 @@ async def test_an_unreachable_redis_is_state_unavailable() -> None:
     with pytest.raises(StateUnavailable):
         await store.put_if_absent("k", b"v", 10)
     await store.close()
+
+
+async def test_on_redis_rates_run_on_redis_clock_whatever_the_hosts_say() -> None:
+    require_redis()
+    prefix = f"lastmile-test-{uuid.uuid4().hex}:"
+    early, late = FakeClock(), FakeClock()
+    late.now += 10 * 86400  # a host ten days ahead would have emptied any window
+    stores = [RedisStateStore(REDIS_URL, c, prefix) for c in (early, late, early)]
+    try:
+        results = await asyncio.gather(*(s.take("rl", Rate(4, 3600)) for s in stores * 3))
+        assert len([r for r in results if r.admitted]) == 4
+        refused = [r for r in results if not r.admitted]
+        assert all(0 < r.retry_after_s <= 900 for r in refused)  # one interval: 3600 s / 4
+    finally:
+        for store in stores:
+            await store.close()
+        await purge(prefix)
+
+
+async def test_sqlite_drops_rows_of_idle_rates_and_ended_windows(tmp_path: Path) -> None:
+    clock = FakeClock()
+    store = SqliteStateStore(tmp_path / "s.sqlite", clock)
+    await store.open()
+    for user in range(SWEEP_EVERY // 2):
+        await store.charge(f"budget:b:user:{user}", DAY_1, 1, None)
+        await store.take(f"rl:user:{user}", Rate(10, 10))
+    clock.now = DAY_2.ends_at - 3600
+    for _ in range(SWEEP_EVERY):
+        await store.charge("budget:b:user:still-here", DAY_2, 1, None)
+    await store.close()
+    with contextlib.closing(sqlite3.connect(tmp_path / "s.sqlite")) as db:
+        assert db.execute("SELECT count(*) FROM state_budgets").fetchone() == (1,)
+        assert db.execute("SELECT count(*) FROM state_rates").fetchone() == (0,)
