@@ -79,6 +79,11 @@ def _startup_problem(exc: Exception) -> str | None:
         return str(exc)
     if isinstance(exc, StartupFailed):
         return f"cannot start: {exc}"
+    if isinstance(exc, ModuleNotFoundError) and exc.name == "sandbox":
+        return (
+            "the sandboxes are not installed here: the production image leaves them out; "
+            "use the demo image (docker build --target demo) or a source checkout"
+        )
     return None
 
 
