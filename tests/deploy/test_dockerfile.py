@@ -1,13 +1,19 @@
 """The image targets, read from the Dockerfile, and the production wheel built as its
-production target builds it: no sandboxes in it, non-root, data and key on a volume."""
+production target builds it: no sandboxes in it, non-root, data and key on a volume, the
+fleet config accepted, a placeholder key refused; and HAProxy's view of its config."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import zipfile
 from pathlib import Path
 
-from tests.deploy.conftest import DOCKERFILE
+import pytest
+import yaml
+
+from tests.deploy.conftest import DEPLOY, DOCKERFILE, ROOT
 from tests.deploy.dockerfile import context_sources, lineage, stages
 
 
@@ -58,3 +64,65 @@ def test_the_production_wheel_has_no_sandbox_and_says_so_when_asked_for_one(
     assert done.returncode == 2
     assert "the sandboxes are not installed here" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def _production_env(**extra: str) -> dict[str, str]:
+    """The environment the fleet config needs, as compose would give it (addresses unused)."""
+    return {
+        **os.environ,
+        "HOSTNAME": "gateway-1",
+        "LASTMILE_POSTGRES_DSN": "postgresql://lastmile:unused@127.0.0.1:9/lastmile",
+        "LASTMILE_REDIS_URL": "redis://127.0.0.1:9/0",
+        "LASTMILE_ACME_WMS_URL": "http://127.0.0.1:9",
+        "LASTMILE_ACME_ERP_URL": "http://127.0.0.1:9",
+        "LASTMILE_ACME_ERP_WSDL": str(ROOT / "sandbox" / "acme_finance.wsdl"),
+        **extra,
+    }
+
+
+def test_the_production_install_accepts_the_fleet_config(production_bin: Path) -> None:
+    done = subprocess.run(  # noqa: S603 - the production install's own CLI
+        [str(production_bin / "lastmile"), "check-config", str(DEPLOY / "gateway.yaml")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env=_production_env(LASTMILE_AUDIT_KEY_FILE="/run/secrets/audit_signing_key"),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "2 backend(s)" in done.stdout
+
+
+def test_the_placeholder_signing_key_of_the_secret_stops_start_up(
+    production_bin: Path, tmp_path: Path
+) -> None:
+    secret = yaml.safe_load((DEPLOY / "k8s" / "secret.yaml").read_text())
+    placeholder = tmp_path / "audit-signing.pem"
+    placeholder.write_text(secret["stringData"]["audit-signing.pem"])
+    done = subprocess.run(  # noqa: S603 - the production install's own CLI
+        [str(production_bin / "lastmile"), "serve", "--config", str(DEPLOY / "gateway.yaml")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        cwd=tmp_path,
+        env=_production_env(LASTMILE_AUDIT_KEY_FILE=str(placeholder)),
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("cannot start: the signing key is neither PEM")
+    assert "Traceback" not in done.stderr
+
+
+def test_haproxy_accepts_the_load_balancer_config() -> None:
+    if shutil.which("haproxy") is None:
+        if os.environ.get("LASTMILE_REQUIRE_SERVICES") == "1":
+            pytest.fail("haproxy is not installed (make install installs it)")
+        pytest.skip("haproxy is not installed (make install installs it)")
+    done = subprocess.run(  # noqa: S603 - the Debian package's binary
+        ["haproxy", "-c", "-f", str(DEPLOY / "haproxy.cfg")],  # noqa: S607
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
