@@ -161,3 +161,19 @@ def test_the_secret_holds_placeholders_only() -> None:
     values = kubernetes_object("Secret")["stringData"].values()
     assert all("REPLACE-ME" in value for value in values)
     assert not any("PRIVATE KEY-----\n" in value for value in values)
+
+
+def test_the_deployment_reads_the_configmap_and_secret_that_exist() -> None:
+    names = {o["kind"]: o["metadata"]["name"] for o in kubernetes_objects()}
+    pod = kubernetes_object("Deployment")["spec"]["template"]["spec"]
+    for variable in _container()["env"]:
+        source = variable.get("valueFrom", {})
+        if "configMapKeyRef" in source:
+            assert source["configMapKeyRef"]["name"] == names["ConfigMap"]
+        if "secretKeyRef" in source:
+            assert source["secretKeyRef"]["name"] == names["Secret"]
+    for volume in pod["volumes"]:
+        if "configMap" in volume:
+            assert volume["configMap"]["name"] == names["ConfigMap"]
+        if "secret" in volume:
+            assert volume["secret"]["secretName"] == names["Secret"]
