@@ -54,16 +54,23 @@ def test_the_production_wheel_has_no_sandbox_and_says_so_when_asked_for_one(
     assert any(name.startswith("adapters/") for name in names)
     assert not [name for name in names if name.startswith("sandbox")]
 
-    done = subprocess.run(  # noqa: S603 - the production install's own CLI
-        [str(production_bin / "lastmile"), "sandbox", "--system", "wms"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert done.returncode == 2
-    assert "the sandboxes are not installed here" in done.stderr
-    assert "Traceback" not in done.stderr
+    for command in (["sandbox", "--system", "wms"], ["demo"]):
+        done = subprocess.run(  # noqa: S603 - the production install's own CLI
+            [str(production_bin / "lastmile"), *command],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        assert done.returncode == 2, command
+        assert "the sandboxes are not installed here" in done.stderr
+        assert "Traceback" not in done.stderr
+
+
+def test_the_build_context_leaves_out_deploy_and_its_secrets() -> None:
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert "deploy" in ignored  # deploy/secrets/*.pem and deploy/.env never reach a build
+    assert {"deploy/.env", "deploy/secrets/"} <= set((ROOT / ".gitignore").read_text().split())
 
 
 def _production_env(**extra: str) -> dict[str, str]:
