@@ -128,14 +128,14 @@ def local_process(
     production_bin: Path,
     compose_env: Mapping[str, str],
     overrides: Mapping[str, str],
-    extra_paths: Mapping[str, Path] = {},
+    extra_paths: Mapping[str, Path] | None = None,
 ) -> LocalProcess:
     """The process that stands for service ``name``; ``overrides`` replace environment
     values outright (the PostgreSQL DSN: the machine's server, not the compose service)."""
     service = top["services"][name]
     directory = scratch / name
     directory.mkdir(parents=True, exist_ok=True)
-    paths = {**mounts(service, top, directory), **extra_paths}
+    paths = {**mounts(service, top, directory), **(extra_paths or {})}
     image = str(service["image"])
     env = dict(os.environ)
     if image.startswith("lastmile:"):

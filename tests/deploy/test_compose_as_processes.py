@@ -122,14 +122,18 @@ class ComposeFleet:
 
 
 def _start(process: LocalProcess) -> subprocess.Popen[str]:
-    return subprocess.Popen(  # noqa: S603 - the compose file's own commands
-        process.argv,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=process.cwd,
-        env=process.env,
-    )
+    """Output we wait on is piped (and read to the end by wait_for_line's reader); the rest
+    (HAProxy's request log) goes to a file, so a full pipe never stalls the process."""
+    waited = process.name in READY_LINES
+    with open(process.cwd / "output.log", "w") as log:
+        return subprocess.Popen(  # noqa: S603 - the compose file's own commands
+            process.argv,
+            stdout=subprocess.PIPE if waited else log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=process.cwd,
+            env=process.env,
+        )
 
 
 def _stop(processes: dict[str, subprocess.Popen[str]]) -> None:
