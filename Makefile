@@ -21,7 +21,7 @@ install: $(STAMP) debian-packages
 # the load balancer of deploy/compose.yaml, and tests/deploy run the fleet behind it.
 DEBIAN_PACKAGES := haproxy
 debian-packages:
-	@missing=""; for p in $(DEBIAN_PACKAGES); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; } \
 	  || echo "could not install$$missing (Debian packages): tests/deploy will skip without them"; \

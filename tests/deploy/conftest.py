@@ -3,6 +3,7 @@ the production image holds (no Docker engine runs here to build the image itself
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,19 @@ from tests.deploy.dockerfile import context_sources, stages
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 DOCKERFILE = ROOT / "Dockerfile"
+
+
+def system_binary(name: str) -> str:
+    """The path of a Debian package's program (``make install`` installs them), also where
+    ``PATH`` lacks the sbin directories; skips the test without it (fails in CI)."""
+    path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/local/sbin", "/usr/sbin", "/sbin"])
+    found = shutil.which(name, path=path)
+    if found is None:
+        reason = f"{name} is not installed (make install installs it)"
+        if os.environ.get("LASTMILE_REQUIRE_SERVICES") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return found
 
 
 def _run(*argv: str) -> None:
