@@ -70,6 +70,7 @@ def _startup_problem(exc: Exception) -> str | None:
     that raised one of these errors has loaded its module already.
     """
     from adapters.base import StartupFailed
+    from gateway.audit.signing import SigningKeyError
     from gateway.config import ConfigError
     from gateway.registry import RegistryError
 
@@ -77,8 +78,13 @@ def _startup_problem(exc: Exception) -> str | None:
         return "\n".join(exc.problems)
     if isinstance(exc, RegistryError):
         return str(exc)
-    if isinstance(exc, StartupFailed):
+    if isinstance(exc, StartupFailed | SigningKeyError):
         return f"cannot start: {exc}"
+    if isinstance(exc, ModuleNotFoundError) and exc.name == "sandbox":
+        return (
+            "the sandboxes are not installed here: the production image leaves them out; "
+            "use the demo image (docker build --target demo) or a source checkout"
+        )
     return None
 
 

@@ -16,6 +16,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default="wms",
         help="wms: ACME warehouse (REST, port 8081); erp: ACME finance ERP (SOAP, port 8082)",
     )
+    sandbox.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default loopback; 0.0.0.0 in a container of deploy/)",
+    )
     sandbox.add_argument("--port", type=int, help="default 8081 (wms) or 8082 (erp)")
     sandbox.add_argument("--db", type=Path, help="default acme_wms.sqlite or acme_erp.sqlite")
     sandbox.set_defaults(run=_sandbox)
@@ -27,11 +32,11 @@ def _sandbox(args: argparse.Namespace) -> int:
     if args.system == "erp":
         port, db = args.port or 8082, args.db or Path("acme_erp.sqlite")
         app, name = acme_finance.create_app(db), "ACME ERP finance (SOAP)"
-        where = f"http://127.0.0.1:{port}{acme_finance.ENDPOINT}?wsdl"
+        where = f"http://{args.host}:{port}{acme_finance.ENDPOINT}?wsdl"
     else:
         port, db = args.port or 8081, args.db or Path("acme_wms.sqlite")
-        app, name, where = acme_warehouse.create_app(db), "ACME WMS", f"http://127.0.0.1:{port}"
+        app, name, where = acme_warehouse.create_app(db), "ACME WMS", f"http://{args.host}:{port}"
     # run_app calls ``print`` once the socket listens, so whoever waits for the line can connect.
     announce = f"{name} sandbox on {where} (data in {db})"
-    web.run_app(app, host="127.0.0.1", port=port, print=lambda _: print(announce, flush=True))
+    web.run_app(app, host=args.host, port=port, print=lambda _: print(announce, flush=True))
     return 0
