@@ -199,7 +199,8 @@ def build_app(
     add_approval_routes(app)
     add_admin_routes(app)
     add_audit_routes(app)
-    add_mcp_routes(app, config.mcp, config.server.public_url)
+    shared = state if config.state.store != "memory" else None  # several processes: shared
+    add_mcp_routes(app, config.mcp, config.server.public_url, shared)
     add_openapi_route(app, registry)
     add_protected_resource_routes(app, config.oidc, config.server.public_url)
     return app

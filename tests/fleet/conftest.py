@@ -28,8 +28,11 @@ from tests.test_cli_processes import free_port, wait_for_line
 
 __all__ = ["postgres_dsn"]
 
+# Patient backend timeouts: counts must not depend on the machine's load (a write that
+# timed out has an unknown outcome), so these processes wait for the sandbox.
+_PATIENT = TEST_CONFIG.replace("read_s: 1,", "read_s: 30,").replace("total_s: 0.5", "total_s: 30")
 FLEET_CONFIG = (
-    TEST_CONFIG
+    _PATIENT
     + """
 postgres: {dsn: '${PG_DSN}', pool_max: 4, statement_timeout: 2s, connect_timeout: 2s}
 fleet: {name: '${PROCESS_NAME}', heartbeat_every: 0.2s, lost_after: 1.5s}

@@ -8,10 +8,7 @@ import asyncio
 import uuid
 from decimal import Decimal
 
-import pytest
-
 from tests.conftest import INVENTORY, REPLENISH
-from tests.fleet import conftest
 from tests.fleet.conftest import Fleet, FleetFactory
 from tests.gateway.guardrails.conftest import movement
 from tests.gateway.state.test_stores import REDIS_URL, purge, require_redis
@@ -21,17 +18,6 @@ __all__ = ["private_redis"]
 
 STOCK = {"material": "100234", "plant": "1000"}
 WRITE = "warehouse.goods_movements.create"
-
-
-@pytest.fixture(autouse=True)
-def patient_backend(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Counts must not depend on the machine's load: a write that timed out has an unknown
-    outcome (its charge is refunded, the backend may have moved the stock), so the
-    processes here wait for the sandbox as long as it takes, like the guarded gateways."""
-    patient = conftest.FLEET_CONFIG.replace("total_s: 0.5", "total_s: 30")
-    patient = patient.replace("read_s: 1,", "read_s: 30,")
-    assert patient.count(": 30") == 2  # both timeouts found and raised
-    monkeypatch.setattr(conftest, "FLEET_CONFIG", patient)
 
 
 def shared_state(url: str, prefix: str) -> str:

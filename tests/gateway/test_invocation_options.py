@@ -78,28 +78,30 @@ async def test_mcp_meta_sets_idempotency_key_and_dry_run(tmp_path: Path) -> None
     ]
 
 
-def test_sessions_expire_when_idle_and_the_oldest_go_first_when_full() -> None:
+async def test_sessions_expire_when_idle_and_the_oldest_go_first_when_full() -> None:
     now = [0.0]
     sessions = McpSessions(max_sessions=2, idle_s=60, clock=lambda: now[0])
-    first = sessions.open("bot", "2025-11-25")
+    first = await sessions.open("bot", "2025-11-25")
     now[0] = 30
-    second = sessions.open("bot", "2025-11-25")
-    assert sessions.get(first.id, "bot") is first  # touching renews it
-    third = sessions.open("bot", "2025-11-25")  # full: the least recently used goes
-    assert sessions.get(second.id, "bot") is None
+    second = await sessions.open("bot", "2025-11-25")
+    assert await sessions.get(first.id, "bot") is first  # touching renews it
+    third = await sessions.open("bot", "2025-11-25")  # full: the least recently used goes
+    assert await sessions.get(second.id, "bot") is None
     assert len(sessions) == 2
     now[0] = 89
-    assert sessions.get(third.id, "other-bot") is None  # not visible to another agent
-    assert sessions.get(third.id, "bot") is third
+    assert await sessions.get(third.id, "other-bot") is None  # not visible to another agent
+    assert await sessions.get(third.id, "bot") is third
     now[0] = 140
-    assert sessions.get(first.id, "bot") is None  # idle for 110 s
-    assert sessions.close(third.id, "bot") is True
+    assert await sessions.get(first.id, "bot") is None  # idle for 110 s
+    assert await sessions.close(third.id, "bot") is True
     assert len(sessions) == 0
 
 
-def test_an_agent_past_its_share_loses_its_own_oldest_session() -> None:
+async def test_an_agent_past_its_share_loses_its_own_oldest_session() -> None:
     sessions = McpSessions(max_sessions=10, idle_s=60, max_per_agent=2, clock=lambda: 0.0)
-    other = sessions.open("other-bot", "2025-11-25")
-    mine = [sessions.open("greedy-bot", "2025-11-25") for _ in range(5)]
-    assert [sessions.get(s.id, "greedy-bot") is not None for s in mine] == [False] * 3 + [True] * 2
-    assert sessions.get(other.id, "other-bot") is other
+    other = await sessions.open("other-bot", "2025-11-25")
+    mine = [await sessions.open("greedy-bot", "2025-11-25") for _ in range(5)]
+    assert [await sessions.get(s.id, "greedy-bot") is not None for s in mine] == [False] * 3 + [
+        True
+    ] * 2
+    assert await sessions.get(other.id, "other-bot") is other

@@ -43,7 +43,7 @@ from gateway.api.mcp.jsonrpc import (
 from gateway.api.mcp.progress import accepts_event_stream, answer_with_progress, progress_token
 from gateway.api.mcp.protocol import Exchange, McpHandler
 from gateway.api.mcp.rebinding import HostAllowList
-from gateway.api.mcp.sessions import McpSession, McpSessions
+from gateway.api.mcp.sessions import McpSession, McpSessions, SessionStore, SharedMcpSessions
 from gateway.api.mcp.versions import (
     ASSUMED_HANDSHAKE_VERSION,
     MODERN_VERSIONS,
@@ -57,10 +57,11 @@ from gateway.api.shedding import IN_FLIGHT
 from gateway.appkeys import AGENTS, PIPELINE, REGISTRY
 from gateway.config.mcp import McpConfig
 from gateway.identity import Agent
+from gateway.state.store import StateStore
 from schemas.errors import NotAcceptable, UnsupportedMediaType
 
 MCP_HANDLER = web.AppKey("mcp_handler", McpHandler)
-MCP_SESSIONS = web.AppKey("mcp_sessions", McpSessions)
+MCP_SESSIONS = web.AppKey("mcp_sessions", SessionStore)
 MCP_HOSTS = web.AppKey("mcp_hosts", HostAllowList)
 PROGRESS_INTERVAL_S = web.AppKey("mcp_progress_interval_s", float)
 
@@ -68,15 +69,27 @@ SESSION_HEADER = "Mcp-Session-Id"
 ROUTING_HEADERS = ("MCP-Protocol-Version", "Mcp-Method", "Mcp-Name")
 
 
-def add_mcp_routes(app: web.Application, config: McpConfig, public_url: str | None) -> None:
-    """Mount ``/mcp``; needs the registry, directory and pipeline already on the app."""
+def add_mcp_routes(
+    app: web.Application,
+    config: McpConfig,
+    public_url: str | None,
+    shared_state: StateStore | None = None,
+) -> None:
+    """Mount ``/mcp``; needs the registry, directory and pipeline already on the app.
+    ``shared_state``: the store several processes share, for handshake-era sessions."""
     if not config.enabled:
         return
     app[MCP_HOSTS] = HostAllowList(public_url, config.allowed_hosts, config.allowed_origins)
     app[PROGRESS_INTERVAL_S] = config.progress_interval_s
     app[MCP_HANDLER] = McpHandler(app[REGISTRY], app[AGENTS], app[PIPELINE], app[IN_FLIGHT])
-    app[MCP_SESSIONS] = McpSessions(
-        config.max_sessions, config.session_idle_s, config.max_sessions_per_agent
+    app[MCP_SESSIONS] = (
+        McpSessions(config.max_sessions, config.session_idle_s, config.max_sessions_per_agent)
+        if shared_state is None
+        else SharedMcpSessions(
+            shared_state,
+            config.session_idle_s,
+            config.max_sessions_per_agent or config.max_sessions,
+        )
     )
     app.router.add_post("/mcp", post)
     app.router.add_get("/mcp", get, allow_head=False)
@@ -104,7 +117,7 @@ async def delete(request: web.Request) -> web.Response:
     session_id = request.headers.get(SESSION_HEADER)
     if session_id is None:
         return _error(None, RpcError(INVALID_REQUEST, f"Name the session in {SESSION_HEADER}."))
-    if not request.app[MCP_SESSIONS].close(session_id, agent.id):
+    if not await request.app[MCP_SESSIONS].close(session_id, agent.id):
         return _error(None, _no_session(), 404)
     return web.Response(status=204)
 
@@ -135,7 +148,7 @@ async def post(request: web.Request) -> web.StreamResponse:
     if header_version in MODERN_VERSIONS or envelope_version(params) is not None:
         return await _modern(request, rid, method, params)
     if method == "initialize":
-        return _initialize(request, rid, params, agent)
+        return await _initialize(request, rid, params, agent)
     return await _in_session(request, rid, method, params, agent, header_version)
 
 
@@ -150,9 +163,10 @@ async def _notification(request: web.Request, message: JsonObject, agent: Agent)
     """Notifications and client responses are acknowledged; ``initialized`` marks a session."""
     if message.get("method") == "notifications/initialized":
         session_id = request.headers.get(SESSION_HEADER)
-        session = request.app[MCP_SESSIONS].get(session_id, agent.id) if session_id else None
+        sessions = request.app[MCP_SESSIONS]
+        session = await sessions.get(session_id, agent.id) if session_id else None
         if session is not None:
-            session.initialized = True
+            await sessions.mark_initialized(session)
     return web.Response(status=202)
 
 
@@ -170,11 +184,11 @@ async def _modern(
     return await _dispatch(request, rid, method, params, version)
 
 
-def _initialize(
+async def _initialize(
     request: web.Request, rid: RequestId, params: JsonObject, agent: Agent
 ) -> web.Response:
     result = request.app[MCP_HANDLER].initialize(params)
-    session = request.app[MCP_SESSIONS].open(agent.id, result["protocolVersion"])
+    session = await request.app[MCP_SESSIONS].open(agent.id, result["protocolVersion"])
     response = web.json_response(result_message(rid, result))
     response.headers[SESSION_HEADER] = session.id
     return response
@@ -199,7 +213,7 @@ async def _in_session(
                 "which needs no session.",
             ),
         )
-    session: McpSession | None = request.app[MCP_SESSIONS].get(session_id, agent.id)
+    session: McpSession | None = await request.app[MCP_SESSIONS].get(session_id, agent.id)
     if session is None:
         return _error(rid, _no_session(), 404)
     # Any handshake revision we speak is served (post() refused the ones we do not):
