@@ -8,6 +8,7 @@ blocking wait would starve the sandbox the processes call).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import signal
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientSession, ClientTimeout
 from aiohttp.test_utils import TestServer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.conftest import OPERATOR, TEST_CONFIG
 from tests.postgres_db import postgres_dsn
@@ -43,6 +45,13 @@ guardrails:
 """Three processes' config; ``extra`` text continues the ``guardrails:`` section when it
 is indented, and adds sections when it is not."""
 
+POSTGRES_AUDIT = """audit:
+  store: postgres
+  path: ${AUDIT_DB}
+  checkpoints: {key: '${FLEET_KEY}', every_s: 1}
+"""
+"""The fleet's one trail, signed with one key, in place of each process's SQLite file."""
+
 
 @dataclass
 class Member:
@@ -63,21 +72,33 @@ class Fleet:
     dsn: str
     root: Path
     extra: str
+    audit_key: str | None = None  # base64 Ed25519: the trail is on PostgreSQL
     members: list[Member] = field(default_factory=list)
+
+    def config_text(self) -> str:
+        text = FLEET_CONFIG + self.extra
+        if self.audit_key is not None:
+            text = text.replace("audit:\n  path: ${AUDIT_DB}\n", POSTGRES_AUDIT)
+        return text
+
+    def environment(self, name: str) -> dict[str, str]:
+        """What a process (or the CLI reading its trail) needs besides its config."""
+        return {
+            **os.environ,
+            "PG_DSN": self.dsn,
+            "PROCESS_NAME": name,
+            "WMS_URL": self.wms_url,
+            "AUDIT_DB": str(self.root / name / "audit.sqlite"),
+            **({"FLEET_KEY": self.audit_key} if self.audit_key else {}),
+        }
 
     async def start(self, name: str) -> Member:
         directory = self.root / name
         directory.mkdir(exist_ok=True)
         config = directory / "gateway.yaml"
-        config.write_text(FLEET_CONFIG + self.extra)
+        config.write_text(self.config_text())
         port = free_port()
-        env = {
-            **os.environ,
-            "PG_DSN": self.dsn,
-            "PROCESS_NAME": name,
-            "WMS_URL": self.wms_url,
-            "AUDIT_DB": str(directory / "audit.sqlite"),
-        }
+        env = self.environment(name)
         process = subprocess.Popen(  # noqa: S603, ASYNC220 - our own CLI; Popen returns at once
             [
                 sys.executable,
@@ -155,6 +176,11 @@ class Fleet:
 FleetFactory = Callable[..., Awaitable[Fleet]]
 
 
+def fleet_signing_key() -> str:
+    """One Ed25519 key for every process's checkpoints, base64 of the raw private bytes."""
+    return base64.b64encode(Ed25519PrivateKey.generate().private_bytes_raw()).decode()
+
+
 @pytest.fixture
 async def fleet_of(
     postgres_dsn: str, wms: TestServer, tmp_path: Path
@@ -165,9 +191,12 @@ async def fleet_of(
     fleets: list[Fleet] = []
     http = ClientSession()
 
-    async def start(count: int, *, dsn: str | None = None, extra: str = "") -> Fleet:
+    async def start(
+        count: int, *, dsn: str | None = None, extra: str = "", audit_on_postgres: bool = False
+    ) -> Fleet:
         wms_url = str(wms.make_url("/")).rstrip("/")
-        fleet = Fleet(http, wms_url, dsn or postgres_dsn, tmp_path, extra)
+        key = fleet_signing_key() if audit_on_postgres else None
+        fleet = Fleet(http, wms_url, dsn or postgres_dsn, tmp_path, extra, key)
         fleets.append(fleet)
         for index in range(count):
             await fleet.start(f"gw{index}")
