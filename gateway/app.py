@@ -40,7 +40,6 @@ from gateway.appkeys import (
 from gateway.audit.factory import build_audit_store
 from gateway.audit.retention import retention_context
 from gateway.audit.store import AuditStore
-from gateway.audit.store_sqlite import SqliteAuditStore
 from gateway.config import Config
 from gateway.guardrails.runtime import Guardrails, build_guardrails
 from gateway.guardrails.safety import register_secrets
@@ -174,8 +173,7 @@ def build_app(
     guards.desk.executor = pipeline
     app.cleanup_ctx.append(_state_lifecycle)  # first in, last out: others use the state
     app.cleanup_ctx.append(_lifecycle)
-    if isinstance(store, SqliteAuditStore):
-        app.cleanup_ctx.append(retention_context(store, config.audit.retention))
+    app.cleanup_ctx.append(retention_context(store, config.audit.retention))
     add_routes(app)
     add_approval_routes(app)
     add_admin_routes(app)

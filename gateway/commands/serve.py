@@ -78,9 +78,10 @@ async def _prepare_shared_files(config: Config) -> None:
     from gateway.guardrails.runtime import approvals_path
     from gateway.state.factory import build_state_store, open_state_store
 
-    audit = SqliteAuditStore.from_config(config.audit)
-    await audit.open()
-    await audit.close()
+    if config.audit.store == "sqlite":
+        audit = SqliteAuditStore.from_config(config.audit)
+        await audit.open()
+        await audit.close()
     approvals = ApprovalStore(approvals_path(config))
     await approvals.open()
     await approvals.close()
