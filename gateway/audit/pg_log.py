@@ -178,16 +178,19 @@ async def inclusion_proof(db: Db, request_id: str) -> dict[str, Any]:
 async def consistency_proof(db: Db, first: int, second: int | None) -> dict[str, Any]:
     """Prove the checkpoint at ``second`` (default: the latest) extends the one at ``first``."""
     async with db.transaction(isolation="repeatable_read", readonly=True):
-        checkpoints = {int(c["tree_size"]): c for c in await read_checkpoints(db)}
-        anchor = await read_anchor(db)
-        if anchor:
-            checkpoints.setdefault(int(anchor["size"]), anchor["checkpoint"])
-        second = max(checkpoints, default=0) if second is None else second
+        if second is None:
+            latest = await latest_checkpoint(db)
+            second = int(latest["tree_size"]) if latest else 0
+        checkpoints = await _checkpoints_at(db, [first, second])
         missing = [size for size in (first, second) if size not in checkpoints]
         if missing:
-            sizes = ", ".join(map(str, sorted(checkpoints))) or "none"
+            rows = await db.fetch(
+                "SELECT tree_size FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 20"
+            )
+            sizes = ", ".join(str(r[0]) for r in reversed(rows)) or "none"
             raise ProofUnavailable(
-                f"no signed checkpoint at size {missing[0]}; checkpoints exist at: {sizes}"
+                f"no signed checkpoint at size {missing[0]}; the latest checkpoints are at: "
+                f"{sizes}"
             )
         if not 0 < first <= second:
             raise ProofUnavailable(f"no consistency proof from size {first} to {second}")
@@ -202,6 +205,19 @@ async def consistency_proof(db: Db, first: int, second: int | None) -> dict[str,
         "second": checkpoints[second],
         "proof": [h.hex() for h in proof],
     }
+
+
+async def _checkpoints_at(db: Db, sizes: list[int]) -> dict[int, dict[str, Any]]:
+    """The checkpoints signed at ``sizes`` (one indexed read each), and the pruning
+    anchor's checkpoint if it is one of them."""
+    rows = await db.fetch(
+        "SELECT body FROM audit_checkpoints WHERE tree_size = ANY($1::bigint[])", sizes
+    )
+    found = {int(c["tree_size"]): c for c in (json.loads(r["body"]) for r in rows)}
+    anchor = await read_anchor(db)
+    if anchor and int(anchor["size"]) in sizes:
+        found.setdefault(int(anchor["size"]), anchor["checkpoint"])
+    return found
 
 
 async def writers(db: Db) -> list[dict[str, Any]]:

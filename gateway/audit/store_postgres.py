@@ -249,7 +249,7 @@ class PostgresAuditStore:
                     return latest
                 root = Frontier(size, list(row["frontier"])).root()
                 checkpoint = self.signer.sign(size, root, self._clock())
-                await db.execute(
+                status = await db.execute(
                     "INSERT INTO audit_checkpoints (tree_size, time, body, writer) "
                     "VALUES ($1, $2, $3, $4) ON CONFLICT (tree_size) DO NOTHING",
                     size,
@@ -257,6 +257,11 @@ class PostgresAuditStore:
                     canonical_json(checkpoint).decode(),
                     self.writer,
                 )
+                if status == "INSERT 0 0":  # another process signed this size first
+                    body = await db.fetchval(
+                        "SELECT body FROM audit_checkpoints WHERE tree_size = $1", size
+                    )
+                    checkpoint = json.loads(body)
         self._since_checkpoint = 0
         return checkpoint
 

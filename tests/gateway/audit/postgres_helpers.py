@@ -20,9 +20,7 @@ from gateway.postgres import Postgres
 
 def postgres_config(dsn: str, **overrides: float) -> PostgresConfig:
     """Built without validation: config insists on ``${ENV}`` for the DSN secret."""
-    return PostgresConfig.model_construct(
-        dsn=SecretStr(dsn), pool_min=0, pool_max=4, **overrides
-    )
+    return PostgresConfig.model_construct(dsn=SecretStr(dsn), pool_min=0, pool_max=4, **overrides)
 
 
 @asynccontextmanager
