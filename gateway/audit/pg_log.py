@@ -189,8 +189,7 @@ async def consistency_proof(db: Db, first: int, second: int | None) -> dict[str,
             )
             sizes = ", ".join(str(r[0]) for r in reversed(rows)) or "none"
             raise ProofUnavailable(
-                f"no signed checkpoint at size {missing[0]}; the latest checkpoints are at: "
-                f"{sizes}"
+                f"no signed checkpoint at size {missing[0]}; the latest checkpoints are at: {sizes}"
             )
         if not 0 < first <= second:
             raise ProofUnavailable(f"no consistency proof from size {first} to {second}")

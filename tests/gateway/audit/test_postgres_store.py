@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -16,10 +17,13 @@ from gateway.audit.proofcheck import ZERO_HASH, check_proof
 from gateway.audit.prove import ProofUnavailable
 from gateway.audit.retention import prune
 from gateway.audit.store import AuditQuery
+from gateway.audit.store_postgres import PostgresAuditStore
 from schemas.audit import Decision
+from schemas.errors import AuditUnavailable
 from tests.gateway.audit.helpers import T0, event, signer
 from tests.gateway.audit.postgres_helpers import pg_store, postgres, read_all, verify_pg
 from tests.postgres_db import postgres_dsn
+from tests.tcp_cut import CuttableRelay
 
 __all__ = ["postgres_dsn"]
 
@@ -235,3 +239,36 @@ async def test_pruning_refuses_a_log_that_does_not_verify(postgres_dsn: str) -> 
         with pytest.raises(PruneRefused, match="entry 1"):
             await prune(store, T0 + timedelta(minutes=3), actor="test")
         assert await handle.pool.fetchval("SELECT count(*) FROM audit_events") == 4
+
+
+async def test_an_unreachable_server_fails_appends_closed_and_the_store_recovers(
+    postgres_dsn: str,
+) -> None:
+    key = signer()
+    target = urlsplit(postgres_dsn)
+    relay = CuttableRelay(target.hostname or "127.0.0.1", target.port or 5432)
+    await relay.start()
+    through = postgres_dsn.replace(f":{target.port}/", f":{relay.port}/")
+    try:
+        async with postgres(through, connect_timeout=2.0, statement_timeout=2.0) as handle:
+            store = PostgresAuditStore(handle, key, writer="cut:1")
+            await store.open()
+            await asyncio.gather(*(store.append(event(i)) for i in range(3)))
+            await relay.cut()
+            for i in (3, 4):  # a dead session, then a refused connect: both fail closed
+                with pytest.raises(AuditUnavailable):
+                    await asyncio.wait_for(store.append(event(i)), timeout=60)
+            with pytest.raises(AuditUnavailable):
+                await store.checkpoint()
+            await relay.restore()
+            entries = await asyncio.gather(*(store.append(event(i)) for i in range(5, 8)))
+            await store.close()
+    finally:
+        await relay.close()
+    assert [e.index for e in entries] == [3, 4, 5]  # the chain goes on from the stored head
+    async with postgres(postgres_dsn) as direct:
+        report = await verify_pg(direct, key)
+        stored = await direct.pool.fetch("SELECT request_id FROM audit_events ORDER BY seq")
+    assert report.ok, report.summary()
+    # nothing half-written: the refused events are absent, every acknowledged one present
+    assert [r["request_id"] for r in stored] == [f"req_{i:04d}" for i in (0, 1, 2, 5, 6, 7)]
