@@ -133,37 +133,57 @@ async def fetch_nodes(db: Db, keys: Iterable[NodeKey]) -> dict[NodeKey, bytes]:
     return {(int(r[0]), int(r[1])): bytes(r[2]) for r in rows}
 
 
-async def _tree(db: Db, size: int, keys: set[NodeKey]) -> NodeTree:
-    anchor = await read_anchor(db)
-    pruned = int(anchor["size"]) if anchor else 0
+_HEADS = (
+    "SELECT (SELECT body FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1) AS latest, "
+    "(SELECT body FROM audit_anchor WHERE id = 1) AS anchor, "
+    "ARRAY(SELECT body FROM audit_checkpoints WHERE tree_size = ANY($1::bigint[])) AS at"
+)
+
+
+async def _heads(db: Db, sizes: list[int]) -> tuple[Any, Any, dict[int, dict[str, Any]]]:
+    """One round trip: the latest checkpoint, the pruning anchor, the checkpoints at
+    ``sizes`` (the anchor's among them)."""
+    row = await db.fetchrow(_HEADS, sizes)
+    latest = json.loads(row["latest"]) if row and row["latest"] else None
+    anchor = json.loads(row["anchor"]) if row and row["anchor"] else None
+    found = {int(c["tree_size"]): c for c in (json.loads(b) for b in (row["at"] if row else []))}
+    if anchor and int(anchor["size"]) in sizes:
+        found.setdefault(int(anchor["size"]), anchor["checkpoint"])
+    return latest, anchor, found
+
+
+async def _tree(db: Db, size: int, keys: set[NodeKey], anchor: dict[str, Any] | None) -> NodeTree:
     nodes = await fetch_nodes(db, keys)
     if anchor:  # the removed prefix's frontier stands in for the nodes inside it
         frontier = Frontier.from_json(anchor["frontier"])
         nodes.update(zip(frontier_keys(frontier.size), frontier.hashes, strict=True))
-    return NodeTree(size, nodes, pruned)
+    return NodeTree(size, nodes, int(anchor["size"]) if anchor else 0)
 
 
 async def inclusion_proof(db: Db, request_id: str) -> dict[str, Any]:
-    """Prove the call event of ``request_id`` is in the log under the latest checkpoint."""
-    async with db.transaction(isolation="repeatable_read", readonly=True):
-        stored = await find_request(db, request_id)
-        if not stored:
-            raise ProofUnavailable(f"no audit event has request id {request_id!r}")
-        calls = [s for s in stored if s.entry.event.get("kind") == "call"] or stored
-        entry = calls[0].entry
-        checkpoint = await latest_checkpoint(db)
-        if checkpoint is None or checkpoint["tree_size"] <= entry.index:
-            raise ProofUnavailable(
-                f"entry {entry.index} is newer than the latest signed checkpoint "
-                f"(size {checkpoint['tree_size'] if checkpoint else 0}); the gateway signs one "
-                "every audit.checkpoints.every_s seconds and when it stops: try again then"
-            )
-        size = int(checkpoint["tree_size"])
-        tree = await _tree(db, size, inclusion_keys(entry.index, size))
-        try:
-            path = tree.inclusion_path(entry.index, size)
-        except (PrunedRange, LookupError) as exc:
-            raise ProofUnavailable(str(exc)) from None
+    """Prove the call event of ``request_id`` is in the log under the latest checkpoint.
+
+    Three round trips and no transaction: checkpoints only grow and stored nodes never
+    change, so reads at different moments still make one valid proof (a prune racing
+    it can only make the proof unavailable, never wrong)."""
+    stored = await find_request(db, request_id)
+    if not stored:
+        raise ProofUnavailable(f"no audit event has request id {request_id!r}")
+    calls = [s for s in stored if s.entry.event.get("kind") == "call"] or stored
+    entry = calls[0].entry
+    checkpoint, anchor, _ = await _heads(db, [])
+    if checkpoint is None or checkpoint["tree_size"] <= entry.index:
+        raise ProofUnavailable(
+            f"entry {entry.index} is newer than the latest signed checkpoint "
+            f"(size {checkpoint['tree_size'] if checkpoint else 0}); the gateway signs one "
+            "every audit.checkpoints.every_s seconds and when it stops: try again then"
+        )
+    size = int(checkpoint["tree_size"])
+    tree = await _tree(db, size, inclusion_keys(entry.index, size), anchor)
+    try:
+        path = tree.inclusion_path(entry.index, size)
+    except (PrunedRange, LookupError) as exc:
+        raise ProofUnavailable(str(exc)) from None
     return {
         "type": "inclusion",
         "leaf_index": entry.index,
@@ -176,47 +196,35 @@ async def inclusion_proof(db: Db, request_id: str) -> dict[str, Any]:
 
 
 async def consistency_proof(db: Db, first: int, second: int | None) -> dict[str, Any]:
-    """Prove the checkpoint at ``second`` (default: the latest) extends the one at ``first``."""
-    async with db.transaction(isolation="repeatable_read", readonly=True):
-        if second is None:
-            latest = await latest_checkpoint(db)
-            second = int(latest["tree_size"]) if latest else 0
-        checkpoints = await _checkpoints_at(db, [first, second])
-        missing = [size for size in (first, second) if size not in checkpoints]
-        if missing:
-            rows = await db.fetch(
-                "SELECT tree_size FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 20"
-            )
-            sizes = ", ".join(str(r[0]) for r in reversed(rows)) or "none"
-            raise ProofUnavailable(
-                f"no signed checkpoint at size {missing[0]}; the latest checkpoints are at: {sizes}"
-            )
-        if not 0 < first <= second:
-            raise ProofUnavailable(f"no consistency proof from size {first} to {second}")
-        tree = await _tree(db, second, consistency_keys(first, second))
-        try:
-            proof = tree.consistency_proof(first, second)
-        except (PrunedRange, LookupError, ValueError) as exc:
-            raise ProofUnavailable(str(exc)) from None
+    """Prove the checkpoint at ``second`` (default: the latest) extends the one at ``first``
+    (two round trips, for the same reasons as :func:`inclusion_proof`)."""
+    latest, anchor, checkpoints = await _heads(db, [first, -1 if second is None else second])
+    if second is None:
+        second = int(latest["tree_size"]) if latest else 0
+        if latest:
+            checkpoints[second] = latest
+    missing = [size for size in (first, second) if size not in checkpoints]
+    if missing:
+        rows = await db.fetch(
+            "SELECT tree_size FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 20"
+        )
+        sizes = ", ".join(str(r[0]) for r in reversed(rows)) or "none"
+        raise ProofUnavailable(
+            f"no signed checkpoint at size {missing[0]}; the latest checkpoints are at: {sizes}"
+        )
+    if not 0 < first <= second:
+        raise ProofUnavailable(f"no consistency proof from size {first} to {second}")
+    tree = await _tree(db, second, consistency_keys(first, second), anchor)
+    try:
+        proof = tree.consistency_proof(first, second)
+    except (PrunedRange, LookupError, ValueError) as exc:
+        raise ProofUnavailable(str(exc)) from None
     return {
         "type": "consistency",
         "first": checkpoints[first],
         "second": checkpoints[second],
         "proof": [h.hex() for h in proof],
     }
-
-
-async def _checkpoints_at(db: Db, sizes: list[int]) -> dict[int, dict[str, Any]]:
-    """The checkpoints signed at ``sizes`` (one indexed read each), and the pruning
-    anchor's checkpoint if it is one of them."""
-    rows = await db.fetch(
-        "SELECT body FROM audit_checkpoints WHERE tree_size = ANY($1::bigint[])", sizes
-    )
-    found = {int(c["tree_size"]): c for c in (json.loads(r["body"]) for r in rows)}
-    anchor = await read_anchor(db)
-    if anchor and int(anchor["size"]) in sizes:
-        found.setdefault(int(anchor["size"]), anchor["checkpoint"])
-    return found
 
 
 async def writers(db: Db) -> list[dict[str, Any]]:
