@@ -7,8 +7,12 @@ canonical JSON (rendered by the gateway) plus its index and predecessor hash, ha
 (``sha256(0x00 || text)``, byte for byte what :func:`gateway.audit.entries.seal_rendered`
 produces), folds the frontier, stores every perfect subtree completed on the way
 (``audit_tree``: the interior nodes proofs read, O(log n) per proof) and moves the head.
-The lock is held for one statement and its commit, never across a network round trip,
-which is what keeps a single global chain fast with several writer processes.
+The lock is held for one statement, never across a network round trip, and not across
+the WAL flush either: the sealing transaction commits asynchronously, and the writer
+makes it durable with a second, synchronous commit outside the lock (its row in
+``audit_writers``). WAL is flushed in order, so that flush covers the batch and every
+batch before it; writers' flushes overlap (PostgreSQL groups them) instead of queueing
+behind the lock, which is what keeps a single global chain fast with several writers.
 
 Tables beside it: ``audit_events`` (as in SQLite, plus ``writer``: which process appended
 the row, outside the sealed bytes), ``audit_checkpoints``, ``audit_anchor`` (pruning) and
@@ -87,6 +91,10 @@ DECLARE
     seqs BIGINT[]; prevs TEXT[]; leaves TEXT[]; texts TEXT[];
     t_level SMALLINT[]; t_idx BIGINT[]; t_hash BYTEA[];
 BEGIN
+    -- committed without waiting for the WAL flush, so the head lock is released at once;
+    -- the caller makes the batch durable with its next, synchronous commit (see
+    -- store_postgres.py), and answers nobody before that
+    PERFORM set_config('synchronous_commit', 'off', true);
     SELECT size, audit_head.last_hash, frontier INTO head_size, head_last, fr
       FROM audit_head WHERE id = 1 FOR UPDATE;
     idx := head_size; prev := head_last;
@@ -117,10 +125,6 @@ BEGIN
         INSERT INTO audit_tree (level, idx, hash) SELECT * FROM unnest(t_level, t_idx, t_hash);
     END IF;
     UPDATE audit_head SET size = idx, last_hash = prev, frontier = fr WHERE id = 1;
-    INSERT INTO audit_writers AS w (writer, last_append, last_index, appended)
-    VALUES (p_writer, now(), idx - 1, n)
-    ON CONFLICT (writer) DO UPDATE SET last_append = now(), last_index = idx - 1,
-        appended = w.appended + n;
     RETURN QUERY SELECT head_size, head_last, prev;
 END;
 $$;

@@ -1,11 +1,14 @@
 """The fleet's audit log in PostgreSQL: one global chain that every gateway process
 appends to, with the entry format, verification and proofs of the SQLite log.
 
-``append`` returns once the batch holding the event has committed (``synchronous_commit``
-on). Events that arrive while a batch is in flight go into the next one (group commit).
-Each batch is one statement on the store's own connection: ``audit_append`` (see
+``append`` returns once the batch holding the event is durable. Events that arrive while
+a batch is in flight go into the next one (group commit). Each batch is two statements
+on the store's own connection (``synchronous_commit = on``): ``audit_append`` (see
 :mod:`pg_schema`) seals the batch under the head row's lock inside the server, so no
-network round trip happens while the lock is held. The server answers with where the
+network round trip happens while the lock is held, and commits without waiting for the
+flush; then the writer's row in ``audit_writers`` is updated with a synchronous commit,
+whose WAL flush covers the batch (WAL is flushed in order). Only then are callers
+answered. The server answers with where the
 batch started; the store seals the same entries locally to answer its callers and
 checks that its last leaf hash is the server's (the two must agree byte for byte).
 The store keeps no head of its own: every batch starts from the stored head, so a
@@ -56,6 +59,12 @@ _UNWRITABLE = (
 )
 _UNREADABLE = "The audit trail cannot be read right now."
 _APPEND = "SELECT * FROM audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+_WRITER_SEEN = (
+    "INSERT INTO audit_writers AS w (writer, last_append, last_index, appended) "
+    "VALUES ($1, now(), $2, $3) ON CONFLICT (writer) DO UPDATE SET last_append = now(), "
+    "last_index = GREATEST(w.last_index, excluded.last_index), "
+    "appended = w.appended + excluded.appended"
+)
 
 
 def _now() -> datetime:
@@ -213,8 +222,13 @@ class PostgresAuditStore:
         row = await db.fetchrow(_APPEND, self.writer, *columns)
         if row is None:
             raise RuntimeError("audit_append answered nothing")
+        entries = _seal_locally(
+            int(row["first_index"]), row["first_prev"], row["last_hash"], events
+        )
+        # the durable step: a synchronous commit flushes the WAL through the batch above
+        await db.execute(_WRITER_SEEN, self.writer, entries[-1].index, len(entries))
         self.commits += 1
-        return _seal_locally(int(row["first_index"]), row["first_prev"], row["last_hash"], events)
+        return entries
 
     def _note_appended(self, count: int) -> None:
         self._since_checkpoint += count
