@@ -36,7 +36,7 @@ class PostgresReader:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
         try:
-            self.pool: asyncpg.Pool = self.run(open_pool(config.model_copy(update={"pool_min": 1})))
+            self.pool: asyncpg.Pool = self._open(config)
             if not self.run(self.pool.fetchval("SELECT to_regclass('audit_head') IS NOT NULL")):
                 raise StoreLayoutError(
                     "this database holds no audit log yet: start a gateway with "
@@ -45,6 +45,15 @@ class PostgresReader:
         except BaseException:
             self._stop()
             raise
+
+    def _open(self, config: PostgresConfig) -> asyncpg.Pool:
+        try:
+            return self.run(open_pool(config.model_copy(update={"pool_min": 1})))
+        except asyncpg.PostgresError as exc:  # wrong password, no such database ...
+            raise StoreLayoutError(
+                f"PostgreSQL refused the connection ({type(exc).__name__}); check the "
+                "postgres: section's dsn"
+            ) from None
 
     def run(self, work: Coroutine[Any, Any, T]) -> T:
         with unavailable_as(AuditUnavailable, _UNREACHABLE):

@@ -248,3 +248,19 @@ async def test_auditors_read_search_and_prove_over_rest_on_the_postgres_log(
     assert "entry 0 of the log" in check_proof(proof, [key.public_key])
     assert consistency.status == 200, document
     assert "extends the one at size 2" in check_proof(document, [key.public_key])
+
+
+async def test_a_database_that_refuses_the_connection_is_one_line_and_exit_code_2(
+    postgres_dsn: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    missing = postgres_dsn.rsplit("/", 1)[0] + "/lastmile_no_such_database"
+    config, _ = fleet_config(tmp_path, monkeypatch, missing)
+    capsys.readouterr()
+    code = await asyncio.to_thread(main, ["audit", "verify", "--config", str(config)])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "PostgreSQL refused the connection (InvalidCatalogNameError)" in captured.err
+    assert "Traceback" not in captured.err + captured.out
