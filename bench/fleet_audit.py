@@ -156,12 +156,17 @@ async def _flat_out(engine: str, target: str, name: str, start_at: float, second
 
 
 async def _steady(
-    target: str, name: str, start_at: float, seconds: float, rate: float, every_s: float
+    engine: str,
+    target: str,
+    name: str,
+    start_at: float,
+    seconds: float,
+    rate: float,
+    every_s: float,
 ) -> tuple[list[float], list[float]]:
-    """Appends at a fixed rate (open loop: latency from the scheduled time), and the time
-    from each append until a signed checkpoint covers its entry."""
-    store, handle = await _open_store("postgres", target, name, every_s)
-    assert handle is not None
+    """Appends at a fixed rate (open loop: latency from the scheduled time), and (on
+    PostgreSQL) the time from each append until a signed checkpoint covers its entry."""
+    store, handle = await _open_store(engine, target, name, every_s)
     latencies: list[float] = []
     coverage: list[float] = []
     waiting: list[tuple[int, float]] = []
