@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import itertools
 import logging
 import multiprocessing
 import os
@@ -136,7 +137,7 @@ async def _close(store: Any, handle: Postgres | None) -> None:
 async def _flat_out(engine: str, target: str, name: str, start_at: float, seconds: float) -> int:
     """As many appends as 64 callers get through in ``seconds``."""
     store, handle = await _open_store(engine, target, name, 60.0)
-    events = iter([event(i) for i in range(60_000)])
+    events = (event(i) for i in itertools.count())  # built per call, as the gateway does
     done = 0
     await asyncio.sleep(max(start_at - time.time(), 0))
     end = time.time() + seconds

@@ -39,8 +39,9 @@ ENTRY_COLUMNS = "seq, prev_hash, leaf_hash, entry, " + ", ".join(QUERY_COLUMNS)
 PAGE = 5000
 
 
-def _stored(row: asyncpg.Record) -> StoredEntry:
-    seq, prev_hash, leaf, text, *columns = tuple(row)
+def _stored(row: asyncpg.Record, extra: int = 0) -> StoredEntry:
+    """An entry row; ``extra`` trailing columns that are not the entry's are left out."""
+    seq, prev_hash, leaf, text, *columns = tuple(row)[: len(row) - extra]
     return StoredEntry(Entry(int(seq), prev_hash, leaf, text), tuple(columns))
 
 
@@ -65,6 +66,16 @@ async def head(db: Db) -> tuple[Frontier, str]:
     if row is None:
         raise LookupError("the audit schema has no head row")
     return Frontier(int(row["size"]), list(row["frontier"])), str(row["last_hash"])
+
+
+async def stored_tree_head(db: Db) -> tuple[int, bytes]:
+    """The size of the log and its root folded from the stored subtree nodes (and the
+    pruning anchor): what proofs are made from, read independently of the head row's
+    frontier, so comparing the two checks the stored tree."""
+    frontier, _ = await head(db)
+    anchor = await read_anchor(db)
+    tree = await _tree(db, frontier.size, set(frontier_keys(frontier.size)), anchor)
+    return frontier.size, tree.root()
 
 
 async def entry_page(db: Db, start: int, limit: int = PAGE) -> list[StoredEntry]:
@@ -140,6 +151,26 @@ _HEADS = (
 )
 
 
+_PREFIXED = ", ".join(f"e.{c}" for c in ENTRY_COLUMNS.split(", "))
+_REQUEST_AND_HEAD = (
+    f"SELECT {_PREFIXED}, h.latest, h.anchor FROM (SELECT "  # noqa: S608 - fixed columns
+    "(SELECT body FROM audit_checkpoints ORDER BY tree_size DESC LIMIT 1) AS latest, "
+    "(SELECT body FROM audit_anchor WHERE id = 1) AS anchor) AS h "
+    "LEFT JOIN audit_events e ON e.request_id = $1 ORDER BY e.seq"
+)
+
+
+async def _request_and_head(
+    db: Db, request_id: str
+) -> tuple[list[StoredEntry], dict[str, Any] | None, dict[str, Any] | None]:
+    """One round trip: the request's entries, the latest checkpoint, the anchor."""
+    rows = await db.fetch(_REQUEST_AND_HEAD, request_id)
+    latest = json.loads(rows[0]["latest"]) if rows and rows[0]["latest"] else None
+    anchor = json.loads(rows[0]["anchor"]) if rows and rows[0]["anchor"] else None
+    stored = [_stored(row, 2) for row in rows if row["seq"] is not None]
+    return stored, latest, anchor
+
+
 async def _heads(db: Db, sizes: list[int]) -> tuple[Any, Any, dict[int, dict[str, Any]]]:
     """One round trip: the latest checkpoint, the pruning anchor, the checkpoints at
     ``sizes`` (the anchor's among them)."""
@@ -163,15 +194,14 @@ async def _tree(db: Db, size: int, keys: set[NodeKey], anchor: dict[str, Any] | 
 async def inclusion_proof(db: Db, request_id: str) -> dict[str, Any]:
     """Prove the call event of ``request_id`` is in the log under the latest checkpoint.
 
-    Three round trips and no transaction: checkpoints only grow and stored nodes never
+    Two round trips and no transaction: checkpoints only grow and stored nodes never
     change, so reads at different moments still make one valid proof (a prune racing
     it can only make the proof unavailable, never wrong)."""
-    stored = await find_request(db, request_id)
+    stored, checkpoint, anchor = await _request_and_head(db, request_id)
     if not stored:
         raise ProofUnavailable(f"no audit event has request id {request_id!r}")
     calls = [s for s in stored if s.entry.event.get("kind") == "call"] or stored
     entry = calls[0].entry
-    checkpoint, anchor, _ = await _heads(db, [])
     if checkpoint is None or checkpoint["tree_size"] <= entry.index:
         raise ProofUnavailable(
             f"entry {entry.index} is newer than the latest signed checkpoint "
@@ -197,7 +227,8 @@ async def inclusion_proof(db: Db, request_id: str) -> dict[str, Any]:
 
 async def consistency_proof(db: Db, first: int, second: int | None) -> dict[str, Any]:
     """Prove the checkpoint at ``second`` (default: the latest) extends the one at ``first``
-    (two round trips, for the same reasons as :func:`inclusion_proof`)."""
+    (two round trips, without a transaction for the same reasons as
+    :func:`inclusion_proof`)."""
     latest, anchor, checkpoints = await _heads(db, [first, -1 if second is None else second])
     if second is None:
         second = int(latest["tree_size"]) if latest else 0

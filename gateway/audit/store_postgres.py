@@ -142,10 +142,7 @@ class PostgresAuditStore:
         """Sign whenever the log grew past the latest checkpoint, every ``every_s``."""
         while True:
             await asyncio.sleep(self._every_s)
-            try:
-                await self.checkpoint()
-            except AuditUnavailable:
-                log.warning("audit_checkpoint_failed", reason="postgres unreachable")
+            await self._checkpoint_quietly()
 
     async def _connection(self) -> asyncpg.Connection:
         """The store's own connection for appends: batches are serial per process, and a
@@ -239,10 +236,14 @@ class PostgresAuditStore:
             self._signing = asyncio.create_task(self._checkpoint_quietly())
 
     async def _checkpoint_quietly(self) -> None:
+        """A failed checkpoint is logged and retried at the next tick: the timer must
+        outlive any one failure, or events would stop being covered."""
         try:
             await self.checkpoint()
         except AuditUnavailable:
             log.warning("audit_checkpoint_failed", reason="postgres unreachable")
+        except Exception as exc:
+            log.error("audit_checkpoint_failed", error=type(exc).__name__)
 
     # checkpoints --------------------------------------------------------------------
 

@@ -76,7 +76,6 @@ async def _copy(
     from gateway.audit.export import store_snapshot
     from gateway.audit.pg_copy import NotEmpty, load
     from gateway.audit.pg_schema import MIGRATIONS
-    from gateway.audit.tree_nodes import frontier_keys
     from gateway.audit.verify import verify_log
     from gateway.config.fleet import PostgresConfig
     from gateway.postgres import migrate
@@ -101,21 +100,11 @@ async def _copy(
                 return None
         print(f"copied {loaded.entries} entries and {loaded.checkpoints} checkpoints")
         async with pool.acquire() as db:
-            frontier, _ = await pg_log.head(db)
-            anchor = await pg_log.read_anchor(db)
-            nodes = await pg_log.fetch_nodes(db, frontier_keys(frontier.size))
-        if anchor:
-            from gateway.audit.merkle import Frontier
-
-            old = Frontier.from_json(anchor["frontier"])
-            nodes.update(zip(frontier_keys(old.size), old.hashes, strict=True))
-        from gateway.audit.tree_nodes import frontier_from
-
-        root = frontier_from(frontier.size, nodes).root().hex()
+            size, root = await pg_log.stored_tree_head(db)
         loop = asyncio.get_running_loop()
         async with pg_log.snapshot(pool) as copy:
             report = await loop.run_in_executor(None, verify_log, copy, trusted)
-        return frontier.size, root, report.summary(), report.ok
+        return size, root.hex(), report.summary(), report.ok
     finally:
         await pool.close()
 

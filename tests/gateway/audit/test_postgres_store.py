@@ -113,7 +113,7 @@ async def _proof_reads(store: Any, handle: Any, request_id: str, first: int) -> 
             proof = await make(counting)
             check_proof(proof, [store.signer.public_key])
             counts.append(counting.rows)
-            assert counting.queries <= 3  # round trips, whatever the size
+            assert counting.queries == 2  # round trips, whatever the size
     return counts
 
 
