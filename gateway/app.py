@@ -43,7 +43,6 @@ from gateway.appkeys import (
 from gateway.audit.factory import build_audit_store
 from gateway.audit.retention import retention_context
 from gateway.audit.store import AuditStore
-from gateway.audit.store_sqlite import SqliteAuditStore
 from gateway.config import Config
 from gateway.fleet.registry import ProcessRegistry
 from gateway.guardrails.halts_postgres import PostgresHaltBoard
@@ -145,9 +144,9 @@ def build_app(
     tokens = AccessTokenVerifier(config.oidc, clock=timing.clock) if config.oidc else None
     directory = AgentDirectory.from_config(config.agents, tokens)
     postgres = Postgres(config.postgres) if config.postgres is not None else None
-    store = build_audit_store(config.audit, postgres)
-    state = state or build_state_store(config.state, timing.clock)
     fleet = ProcessRegistry(postgres, config.fleet) if postgres is not None else None
+    store = build_audit_store(config.audit, postgres, writer=fleet.name if fleet else None)
+    state = state or build_state_store(config.state, timing.clock)
     halts = (
         PostgresHaltBoard(postgres, fleet, config.guardrails.halts)
         if postgres is not None
@@ -191,8 +190,7 @@ def build_app(
     guards.desk.executor = pipeline
     app.cleanup_ctx.append(_state_lifecycle)  # first in, last out: others use the state
     app.cleanup_ctx.append(_lifecycle)
-    if isinstance(store, SqliteAuditStore):
-        app.cleanup_ctx.append(retention_context(store, config.audit.retention))
+    app.cleanup_ctx.append(retention_context(store, config.audit.retention))
     if tokens is not None:
         app.cleanup_ctx.append(partial(_close_provider_keys, tokens))
     add_routes(app)

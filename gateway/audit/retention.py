@@ -18,49 +18,25 @@ import contextlib
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import structlog
 from aiohttp import web
 
-from gateway.audit import sqlite_log
 from gateway.audit.admin import record_admin_action
-from gateway.audit.merkle import Frontier
-from gateway.audit.proofcheck import canonical_json
-from gateway.audit.signing import CheckpointSigner, format_time
-from gateway.audit.store_sqlite import SqliteAuditStore
-from gateway.audit.verify import LogSnapshot, verify_log
+from gateway.audit.signing import format_time
+from gateway.audit.store import AuditStore, PruneRefused, PruneResult
 from gateway.config import RetentionConfig
+from schemas.errors import AuditUnavailable
+
+__all__ = ["PruneRefused", "PruneResult", "apply_retention", "prune", "retention_context"]
 
 log = structlog.get_logger("lastmile.audit")
 
 
-class PruneRefused(Exception):
-    """The log does not verify; nothing was removed."""
-
-
-@dataclass(frozen=True)
-class PruneResult:
-    start: int
-    end: int
-    removed: int
-    checkpoint: dict[str, Any]
-
-    def summary(self) -> str:
-        return (
-            f"removed entries {self.start}..{self.end - 1} ({self.removed}); the rest is "
-            f"anchored at the checkpoint of size {self.end}, root {self.checkpoint['root_hash']}"
-        )
-
-
-async def prune(store: SqliteAuditStore, before: datetime, *, actor: str) -> PruneResult | None:
+async def prune(store: AuditStore, before: datetime, *, actor: str) -> PruneResult | None:
     """Remove events older than ``before``; record the act as an admin event."""
-    now = datetime.now(UTC)
-    result: PruneResult | None = await store.writer_job(
-        lambda db: _prune(db, store.signer, before, now)
-    )
+    result = await store.prune(before, datetime.now(UTC))
     if result is not None:
         await record_admin_action(
             store,
@@ -75,66 +51,14 @@ async def prune(store: SqliteAuditStore, before: datetime, *, actor: str) -> Pru
     return result
 
 
-def _prune(
-    db: sqlite3.Connection, signer: CheckpointSigner, before: datetime, now: datetime
-) -> PruneResult | None:
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        anchor = sqlite_log.read_anchor(db)
-        frontier = Frontier.from_json(anchor["frontier"]) if anchor else Frontier()
-        start = frontier.size
-        (first_kept,) = db.execute(
-            "SELECT MIN(seq) FROM audit_events WHERE time >= ?", (format_time(before),)
-        ).fetchone()
-        last = sqlite_log.last_row(db)
-        end = int(first_kept) if first_kept is not None else (last[0] + 1 if last else start)
-        if end <= start:  # nothing is old enough: no need to read the log
-            db.execute("ROLLBACK")
-            return None
-        report = verify_log(
-            LogSnapshot(anchor, sqlite_log.iter_entries(db), sqlite_log.read_checkpoints(db))
-        )
-        if not report.ok:
-            raise PruneRefused(
-                f"the audit log does not verify, nothing removed: {report.summary()}"
-            )
-        for leaf in sqlite_log.leaf_hashes(db, start, end):
-            frontier.append(leaf)
-        (last_leaf,) = db.execute(
-            "SELECT leaf_hash FROM audit_events WHERE seq = ?", (end - 1,)
-        ).fetchone()
-        checkpoint = signer.sign(end, frontier.root(), now)
-        new_anchor = {
-            "size": end,
-            "frontier": frontier.to_json(),
-            "last_leaf_hash": last_leaf,
-            "checkpoint": checkpoint,
-            "pruned_before": format_time(before),
-            "pruned_at": format_time(now),
-        }
-        removed = db.execute("DELETE FROM audit_events WHERE seq < ?", (end,)).rowcount
-        db.execute("DELETE FROM audit_checkpoints WHERE tree_size < ?", (end,))
-        sqlite_log.insert_checkpoint(db, checkpoint, frontier)
-        db.execute(
-            "INSERT OR REPLACE INTO audit_anchor (id, body) VALUES (1, ?)",
-            (canonical_json(new_anchor).decode(),),
-        )
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-    return PruneResult(start, end, removed, checkpoint)
-
-
-async def apply_retention(store: SqliteAuditStore, days: int) -> None:
+async def apply_retention(store: AuditStore, days: int) -> None:
     try:
         await prune(store, datetime.now(UTC) - timedelta(days=days), actor="retention")
-    except (PruneRefused, sqlite3.Error) as exc:
+    except (PruneRefused, sqlite3.Error, AuditUnavailable) as exc:
         log.error("audit_retention_failed", error=str(exc))
 
 
-async def keep_retention(store: SqliteAuditStore, days: int, every_s: float) -> None:
+async def keep_retention(store: AuditStore, days: int, every_s: float) -> None:
     """The gateway's retention loop: wait, prune what is older than ``days``, repeat."""
     while True:
         await asyncio.sleep(every_s)
@@ -142,7 +66,7 @@ async def keep_retention(store: SqliteAuditStore, days: int, every_s: float) -> 
 
 
 def retention_context(
-    store: SqliteAuditStore, config: RetentionConfig
+    store: AuditStore, config: RetentionConfig
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """An aiohttp cleanup context: retention applied at start-up (before the first call is
     served), then every ``check_every_s`` while the gateway is up."""

@@ -29,6 +29,24 @@ class AuditQuery:
     limit: int = 100
 
 
+class PruneRefused(Exception):
+    """The log does not verify; nothing was removed."""
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    start: int
+    end: int
+    removed: int
+    checkpoint: dict[str, Any]
+
+    def summary(self) -> str:
+        return (
+            f"removed entries {self.start}..{self.end - 1} ({self.removed}); the rest is "
+            f"anchored at the checkpoint of size {self.end}, root {self.checkpoint['root_hash']}"
+        )
+
+
 class AuditStore(Protocol):
     last_batch_s: float  # how long the last durable batch took (the write lag metric)
 
@@ -57,6 +75,10 @@ class AuditStore(Protocol):
 
     async def consistency_proof(self, first: int, second: int | None) -> dict[str, Any]:
         """An RFC 9162 consistency proof between two signed checkpoints."""
+
+    async def prune(self, before: datetime, now: datetime) -> PruneResult | None:
+        """Remove the entries older than ``before`` (a prefix), after verifying the whole
+        log, and anchor the rest at a checkpoint signed at ``now`` (see retention.py)."""
 
     @property
     def public_key_b64(self) -> str: ...

@@ -31,9 +31,10 @@ from gateway.audit.entries import Entry, recordable, seal_rendered
 from gateway.audit.merkle import Frontier
 from gateway.audit.proofcheck import ZERO_HASH
 from gateway.audit.prove import consistency_proof, inclusion_proof
+from gateway.audit.prune_sqlite import prune_sqlite
 from gateway.audit.signing import CheckpointSigner, format_time
 from gateway.audit.sqlite_log import Head
-from gateway.audit.store import AuditQuery
+from gateway.audit.store import AuditQuery, PruneResult
 from gateway.config import AuditConfig
 from gateway.logs import ship_json_line
 from schemas.audit import AuditEvent
@@ -254,6 +255,12 @@ class SqliteAuditStore:
     async def writer_job(self, job: Callable[[sqlite3.Connection], Any]) -> Any:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._writer, self.run_in_writer, job)
+
+    async def prune(self, before: datetime, now: datetime) -> PruneResult | None:
+        result: PruneResult | None = await self.writer_job(
+            lambda db: prune_sqlite(db, self.signer, before, now)
+        )
+        return result
 
     def _require_db(self) -> sqlite3.Connection:
         if self._db is None:

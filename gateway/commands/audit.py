@@ -1,8 +1,10 @@
 """``lastmile audit``: read the audit trail (list, tail, search, show, export).
 
-The integrity commands (verify, prove, check-proof, public-key, prune) live in
-:mod:`gateway.commands.audit_integrity`. Every command reads the store named by
-``--store`` or by the config's ``audit.path``; text output escapes untrusted values.
+The integrity commands (verify, prove, check-proof, public-key, prune, migrate, writers)
+live in :mod:`gateway.commands.audit_integrity`. Every command reads the log through a
+:class:`gateway.audit.reader.LogReader`: the SQLite file named by ``--store``, or the
+store the config names (``audit.path``, or PostgreSQL with ``audit.store: postgres``);
+text output escapes untrusted values.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from gateway.audit import render, sqlite_log
+from gateway.audit import render
+from gateway.audit.reader import LogReader, SqliteReader
 from gateway.audit.store import AuditQuery
 from gateway.commands import audit_integrity
 from gateway.config import load_config
@@ -75,10 +78,17 @@ def _guarded(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Nam
         from gateway.audit.export import ExportError
         from gateway.audit.signing import SigningKeyError
         from gateway.audit.sqlite_log import StoreLayoutError
+        from schemas.errors import AuditUnavailable
 
         try:
             return run(args)
-        except (StoreLayoutError, SigningKeyError, ExportError, sqlite3.Error) as exc:
+        except (
+            StoreLayoutError,
+            SigningKeyError,
+            ExportError,
+            sqlite3.Error,
+            AuditUnavailable,
+        ) as exc:
             print(f"lastmile audit {args.audit_command}: {exc}", file=sys.stderr)
             return 2
 
@@ -96,8 +106,17 @@ def store_path(args: argparse.Namespace) -> Path:
     return Path(load_config(args.config).audit.path)
 
 
-def _open(args: argparse.Namespace) -> sqlite3.Connection:
-    return sqlite_log.connect(store_path(args), create=False)
+def open_reader(args: argparse.Namespace) -> LogReader:
+    """The log ``--store`` names (a SQLite file), else the one the config's ``audit:``
+    section names: ``audit.path`` or, with ``store: postgres``, the shared database."""
+    if getattr(args, "store", None) is not None:
+        return SqliteReader(Path(args.store))
+    config = load_config(args.config)
+    if config.audit.store == "postgres" and config.postgres is not None:
+        from gateway.audit.pg_reader import PostgresReader
+
+        return PostgresReader(config.postgres)
+    return SqliteReader(Path(config.audit.path))
 
 
 def _audit_list(args: argparse.Namespace) -> int:
@@ -105,11 +124,11 @@ def _audit_list(args: argparse.Namespace) -> int:
     query = AuditQuery(
         request_id=args.request_id, agent_id=args.agent, limit=args.limit, descending=True
     )
-    db = _open(args)
+    reader = open_reader(args)
     try:
-        entries = sqlite_log.search(db, query)
+        entries = reader.search(query)
     finally:
-        db.close()
+        reader.close()
     for entry in reversed(entries):
         print(AuditEvent.model_validate(entry.event).model_dump_json())
     return 0
@@ -121,21 +140,21 @@ def _print(entries: list[dict[str, object]], as_json: bool) -> None:
 
 
 def _tail(args: argparse.Namespace) -> int:
-    db = _open(args)
+    reader = open_reader(args)
     try:
-        latest = sqlite_log.search(db, AuditQuery(descending=True, limit=args.lines))
+        latest = reader.search(AuditQuery(descending=True, limit=args.lines))
         _print([e.to_json() for e in reversed(latest)], args.json)
         after = latest[0].index if latest else -1
         while args.follow:
             sys.stdout.flush()
             time.sleep(1.0)
-            new = sqlite_log.search(db, AuditQuery(after=after, limit=1000))
+            new = reader.search(AuditQuery(after=after, limit=1000))
             _print([e.to_json() for e in new], args.json)
             after = new[-1].index if new else after
     except KeyboardInterrupt:
         pass
     finally:
-        db.close()
+        reader.close()
     return 0
 
 
@@ -152,20 +171,20 @@ def _search(args: argparse.Namespace) -> int:
         until=args.until,
         limit=args.limit,
     )
-    db = _open(args)
+    reader = open_reader(args)
     try:
-        _print([e.to_json() for e in sqlite_log.search(db, query)], args.json)
+        _print([e.to_json() for e in reader.search(query)], args.json)
     finally:
-        db.close()
+        reader.close()
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
-    db = _open(args)
+    reader = open_reader(args)
     try:
-        found = [s.entry.to_json() for s in sqlite_log.find_request(db, args.request_id)]
+        found = [s.entry.to_json() for s in reader.find_request(args.request_id)]
     finally:
-        db.close()
+        reader.close()
     if not found:
         print(f"no audit event has request id {render.safe(args.request_id)}", file=sys.stderr)
         return 1
@@ -177,15 +196,19 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from gateway.audit.export import store_snapshot, write_csv, write_jsonl
+    from gateway.audit.export import write_csv, write_jsonl
 
     write = write_csv if args.format == "csv" else write_jsonl
-    with store_snapshot(store_path(args)) as snapshot:
-        if args.out is None:
-            count = write(snapshot, sys.stdout)
-        else:
-            with args.out.open("w", encoding="utf-8", newline="") as out:
-                count = write(snapshot, out)
-        checkpoints = len(snapshot.checkpoints)
+    reader = open_reader(args)
+    try:
+        with reader.snapshot() as snapshot:
+            if args.out is None:
+                count = write(snapshot, sys.stdout)
+            else:
+                with args.out.open("w", encoding="utf-8", newline="") as out:
+                    count = write(snapshot, out)
+            checkpoints = len(snapshot.checkpoints)
+    finally:
+        reader.close()
     print(f"exported {count} entries and {checkpoints} checkpoints", file=sys.stderr)
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -62,6 +63,10 @@ def add_parsers(audit: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     prune.add_argument("--actor", default="cli", help="who is pruning (for the admin event)")
     prune.set_defaults(run=_prune)
 
+    from gateway.commands import audit_migrate
+
+    audit_migrate.add_parsers(audit)
+
 
 def _trust_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -84,10 +89,10 @@ def _trusted(args: argparse.Namespace, config: Config | None) -> list[bytes] | N
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from gateway.audit.export import ExportError, read_export, store_snapshot
+    from gateway.audit.export import ExportError, read_export
     from gateway.audit.sqlite_log import StoreLayoutError
     from gateway.audit.verify import verify_log
-    from gateway.commands.audit import store_path
+    from gateway.commands.audit import open_reader
 
     config = None
     try:
@@ -97,8 +102,12 @@ def _verify(args: argparse.Namespace) -> int:
         else:
             if args.store is None:
                 config = load_config(args.config)
-            with store_snapshot(store_path(args)) as snapshot:
-                report = verify_log(snapshot, _trusted(args, config), external)
+            reader = open_reader(args)
+            try:
+                with reader.snapshot() as snapshot:
+                    report = verify_log(snapshot, _trusted(args, config), external)
+            finally:
+                reader.close()
     except (ExportError, StoreLayoutError, OSError, ValueError) as exc:
         print(f"lastmile audit verify: {exc}", file=sys.stderr)
         return 2
@@ -110,35 +119,33 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _prove(args: argparse.Namespace) -> int:
-    from gateway.audit import sqlite_log
-    from gateway.audit.prove import ProofUnavailable, inclusion_proof
-    from gateway.commands.audit import store_path
+    from gateway.audit.prove import ProofUnavailable
+    from gateway.commands.audit import open_reader
 
-    db = sqlite_log.connect(store_path(args), create=False)
+    reader = open_reader(args)
     try:
-        document = inclusion_proof(db, args.request_id)
+        document = reader.inclusion_proof(args.request_id)
     except ProofUnavailable as exc:
         print(f"lastmile audit prove: {exc}", file=sys.stderr)
         return 1
     finally:
-        db.close()
+        reader.close()
     print(json.dumps(document, indent=2, ensure_ascii=False))
     return 0
 
 
 def _prove_consistency(args: argparse.Namespace) -> int:
-    from gateway.audit import sqlite_log
-    from gateway.audit.prove import ProofUnavailable, consistency_proof
-    from gateway.commands.audit import store_path
+    from gateway.audit.prove import ProofUnavailable
+    from gateway.commands.audit import open_reader
 
-    db = sqlite_log.connect(store_path(args), create=False)
+    reader = open_reader(args)
     try:
-        document = consistency_proof(db, args.first, args.second)
+        document = reader.consistency_proof(args.first, args.second)
     except ProofUnavailable as exc:
         print(f"lastmile audit prove-consistency: {exc}", file=sys.stderr)
         return 1
     finally:
-        db.close()
+        reader.close()
     print(json.dumps(document, indent=2))
     return 0
 
@@ -178,18 +185,24 @@ def _public_key(args: argparse.Namespace) -> int:
 
 
 def _prune(args: argparse.Namespace) -> int:
+    from gateway.audit.factory import build_audit_store
     from gateway.audit.retention import prune
-    from gateway.audit.store_sqlite import SqliteAuditStore
+    from gateway.postgres import Postgres
 
     async def run() -> int:
         config = load_config(args.config)
-        store = SqliteAuditStore.from_config(config.audit)
+        postgres = Postgres(config.postgres) if config.postgres is not None else None
+        if postgres is not None:
+            await postgres.open()
+        store = build_audit_store(config.audit, postgres, writer=f"cli:{os.getpid()}")
         await store.open()
         try:
             before = datetime.now(UTC) - timedelta(days=args.older_than_days)
             result = await prune(store, before, actor=args.actor)
         finally:
             await store.close()
+            if postgres is not None:
+                await postgres.close()
         print(result.summary() if result else "nothing to prune")
         return 0
 

@@ -136,7 +136,7 @@ async def _record(config: Config, old: int, new: int, how: str) -> None:
     postgres = Postgres(config.postgres) if config.postgres is not None else None
     if postgres is not None:
         await postgres.open()
-    store = build_audit_store(config.audit, postgres)
+    store = build_audit_store(config.audit, postgres, writer=f"supervisor:{os.getpid()}")
     await store.open()
     try:
         await record_admin_action(

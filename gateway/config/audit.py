@@ -44,6 +44,16 @@ class AuditConfig(Section):
     def _one_key_source(self) -> AuditConfig:
         if self.checkpoints.key is not None and self.checkpoints.key_file is not None:
             raise ValueError("give checkpoints.key or checkpoints.key_file, not both")
+        if (
+            self.store == "postgres"
+            and self.checkpoints.key is None
+            and (self.checkpoints.key_file is None or self.checkpoints.create_key_file)
+        ):
+            raise ValueError(
+                "audit.store: postgres is one trail signed by every process: give the fleet's "
+                "one signing key as checkpoints.key (${ENV}) or an existing checkpoints.key_file "
+                "(create_key_file would make a different key on each host)"
+            )
         if self.checkpoints.key_file is not None and Path(self.checkpoints.key_file) == Path(
             self.path
         ):
