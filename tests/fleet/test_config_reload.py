@@ -70,7 +70,7 @@ async def test_a_process_that_cannot_adopt_a_version_is_named_and_keeps_its_conf
     fleet_of: FleetFactory,
 ) -> None:
     fleet = await fleet_of(3)
-    gw0, gw1, gw2 = fleet.members
+    gw0, gw1, _ = fleet.members
     for member in (gw0, gw1):  # the policy file reached two hosts of three
         (member.directory / "stock-closed.cedar").write_text(CLOSED_STOCK)
     text = revoking_inventory(FLEET_CONFIG) + "  policies: [./stock-closed.cedar]\n"
