@@ -31,6 +31,7 @@ from gateway.postgres.errors import POSTGRES_FAILURES, UNREACHABLE
 from gateway.postgres.pool import AnyConnection
 from gateway.reload.board import Adoption, prepare_next
 from gateway.reload.in_force import ConfigCompiler, ConfigInForce, Reloadable, ReloadRefused
+from gateway.guardrails.safety import scrub
 from schemas.errors import StateUnavailable
 
 log = structlog.get_logger("lastmile.config")
@@ -178,13 +179,20 @@ class PostgresConfigBoard:
                 strict=False,
             )
         except ReloadRefused as exc:
-            reason = "; ".join(exc.problems)
-            if self._error != (version, reason):
-                self._error = (version, reason)
-                log.warning("config_not_adopted", version=version, reason=reason)
-                await self._registry.refuse_config(connection, version, reason)
+            await self._refused(connection, version, "; ".join(exc.problems))
+            return
+        except Exception as exc:  # a bug must not stop the follower: report it, keep going
+            log.exception("config_adoption_failed", version=version)
+            await self._refused(connection, version, scrub(f"{type(exc).__name__}: {exc}"))
             return
         await self._put_in_force(connection, version, snapshot)
+
+    async def _refused(self, connection: AnyConnection, version: int, reason: str) -> None:
+        """Keep the version in force; say once (per version and reason) why not."""
+        if self._error != (version, reason):
+            self._error = (version, reason)
+            log.warning("config_not_adopted", version=version, reason=reason)
+            await self._registry.refuse_config(connection, version, reason)
 
     async def _put_in_force(
         self, connection: AnyConnection, version: int, snapshot: Reloadable

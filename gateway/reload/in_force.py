@@ -9,7 +9,6 @@ replaces the whole snapshot in one assignment: all or nothing, never half of one
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -122,8 +121,3 @@ class ConfigCompiler:
             raise ReloadRefused(exc.problems) from None
         register_secrets(secret_values(adopted))
         return snapshot
-
-
-def started_at() -> float:
-    """When this snapshot was built (for logs)."""
-    return time.time()

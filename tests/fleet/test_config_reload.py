@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from tests.conftest import INVENTORY, REPLENISH
 from tests.fleet.conftest import FLEET_CONFIG, Fleet, FleetFactory, Member
 from tests.gateway.reload.texts import NEW_BOT_KEY, adding_agent, revoking_inventory
@@ -95,6 +97,12 @@ async def test_a_process_that_cannot_adopt_a_version_is_named_and_keeps_its_conf
     assert errors["gw0"] is None
     assert errors["gw2"] is not None
     assert "stock-closed.cedar" in errors["gw2"]
+
+    # a host started later without the file does not serve the version it cannot adopt
+    with pytest.raises(AssertionError, match="process ended") as refused:
+        await fleet.start("gw3")
+    assert "stock-closed.cedar" in str(refused.value)
+    assert fleet.members[-1].name == "gw2"
 
 
 async def test_a_reload_changing_a_fixed_part_is_refused_everywhere(

@@ -12,6 +12,7 @@ import pytest
 from aiohttp import ClientResponse
 
 from gateway.cli import main
+from gateway.identity import hash_key, new_key
 from tests.conftest import APPROVER, INVENTORY, OPERATOR, TEST_CONFIG, Gateway
 from tests.gateway.reload.texts import (
     NEW_BOT_KEY,
@@ -198,3 +199,18 @@ async def test_lastmile_reload_sends_the_file_and_exits_by_the_answer(
     assert (await gateway.invoke(STOCK, WHERE, INVENTORY)).status == 401
     missing = str(tmp_path / "nope.yaml")
     assert await asyncio.to_thread(main, ["reload", "--config", missing, "--url", url]) == 2
+
+
+async def test_staff_keys_and_revocations_change_with_a_reload(gateway: Gateway) -> None:
+    newcomer = new_key()
+    entry = f"  - id: new.operator\n    key_sha256: {hash_key(newcomer)}\n    roles: [operator]\n"
+    text = TEST_CONFIG.replace("audit:\n", entry + "audit:\n", 1).replace(
+        "    roles: [operator]\n", "    roles: [operator]\n    revoked: true\n", 1
+    )
+    halts = "/v1/admin/halts"
+
+    assert (await reload(gateway, text)).status == 200
+
+    old = await gateway.client.get(halts, headers={"Authorization": f"Bearer {OPERATOR}"})
+    new = await gateway.client.get(halts, headers={"Authorization": f"Bearer {newcomer}"})
+    assert (old.status, new.status) == (401, 200)
