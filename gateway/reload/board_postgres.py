@@ -26,12 +26,12 @@ import structlog
 from gateway.config import ConfigError
 from gateway.config.fleet import FleetConfig
 from gateway.fleet.registry import CONFIG_ACKS_CHANNEL, ProcessRegistry
+from gateway.guardrails.safety import scrub
 from gateway.postgres import Migration, Postgres, migrate, unavailable_as
 from gateway.postgres.errors import POSTGRES_FAILURES, UNREACHABLE
 from gateway.postgres.pool import AnyConnection
 from gateway.reload.board import Adoption, prepare_next
 from gateway.reload.in_force import ConfigCompiler, ConfigInForce, Reloadable, ReloadRefused
-from gateway.guardrails.safety import scrub
 from schemas.errors import StateUnavailable
 
 log = structlog.get_logger("lastmile.config")
