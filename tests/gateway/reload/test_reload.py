@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse
 
+from gateway.audit.entries import render_event
 from gateway.cli import main
 from gateway.identity import hash_key, new_key
 from tests.conftest import APPROVER, INVENTORY, OPERATOR, TEST_CONFIG, Gateway
@@ -214,3 +215,22 @@ async def test_staff_keys_and_revocations_change_with_a_reload(gateway: Gateway)
     old = await gateway.client.get(halts, headers={"Authorization": f"Bearer {OPERATOR}"})
     new = await gateway.client.get(halts, headers={"Authorization": f"Bearer {newcomer}"})
     assert (old.status, new.status) == (401, 200)
+
+
+async def test_the_trail_verifies_across_a_reload_and_old_events_keep_their_bytes(
+    gateway: Gateway, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await gateway.invoke(STOCK, WHERE, INVENTORY)
+    assert (await reload(gateway, adding_agent(TEST_CONFIG))).status == 200
+    await gateway.invoke(STOCK, WHERE, NEW_BOT_KEY)
+
+    capsys.readouterr()
+    code = await asyncio.to_thread(main, ["audit", "verify", "--store", str(gateway.audit_db)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.startswith("OK: entries 0..2 (3)")
+    [after] = [e for e in await gateway.audit() if e.agent_id == "audit-bot"]
+    assert b'"config_version":1' in render_event(after)
+    # an event from before the field existed renders as it did then, so its hash holds
+    before = after.model_copy(update={"config_version": None})
+    assert b"config_version" not in render_event(before)
