@@ -14,6 +14,7 @@ from typing import Protocol
 
 from gateway.fleet.registry import default_name
 from gateway.guardrails.policy import PolicyError
+from gateway.registry import RegistryError
 from gateway.reload.in_force import ConfigCompiler, ConfigInForce, Reloadable, ReloadRefused
 
 
@@ -99,4 +100,6 @@ def prepare_next(
                 return compiler.compile(current.config, version)
             except PolicyError as exc:
                 raise ReloadRefused(exc.problems) from None
+            except RegistryError as exc:
+                raise ReloadRefused(str(exc).splitlines()) from None
     return compiler.prepare(current.config, text, version, source=source, strict=True)

@@ -19,7 +19,7 @@ from gateway.guardrails.policy import PolicyEngine, PolicyError
 from gateway.guardrails.runtime import load_policy
 from gateway.guardrails.safety import register_secrets, secret_values
 from gateway.identity import AgentDirectory, StaffDirectory, TokenVerifier
-from gateway.registry import Registry
+from gateway.registry import Registry, RegistryError, check_names
 from gateway.reload.sections import changed_fixed, with_reloadable
 from gateway.state import Clock
 
@@ -72,7 +72,9 @@ class ConfigCompiler:
         self._clock = clock
 
     def compile(self, config: Config, version: int, text: str | None = None) -> Reloadable:
-        """Raise :class:`PolicyError` for budgets or policies with problems."""
+        """Raise :class:`PolicyError` for budgets or policies with problems, and
+        :class:`RegistryError` for allow-lists or rate limits naming nothing."""
+        check_names(config, self._registry.operations)
         section = config.guardrails
         book = BudgetBook(section.budgets, section.costs, self._clock)
         problems = book.check(self._registry.operations)
@@ -119,5 +121,7 @@ class ConfigCompiler:
             snapshot = self.compile(adopted, version, text)
         except PolicyError as exc:
             raise ReloadRefused(exc.problems) from None
+        except RegistryError as exc:
+            raise ReloadRefused(str(exc).splitlines()) from None
         register_secrets(secret_values(adopted))
         return snapshot

@@ -115,6 +115,11 @@ async def test_a_reload_that_changes_fixed_parts_is_refused_with_their_list(
             "guardrails.budgets",
         ),
         (TEST_CONFIG.replace("${WMS_URL}", "${NOT_SET_ANYWHERE_42}"), "NOT_SET_ANYWHERE_42"),
+        (
+            TEST_CONFIG.replace('["warehouse.*"]', '["warehouse.nothing.*"]'),
+            "matches no operation",
+        ),
+        (with_rate_limit(TEST_CONFIG, 5).replace("agent: {", "agents: {ghost: {") + "}", "ghost"),
     ],
 )
 async def test_a_config_with_problems_changes_nothing(
