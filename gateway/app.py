@@ -8,13 +8,11 @@ shut-down closes what was opened. A bad policy file fails :func:`build_app` itse
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
 from aiohttp import web
-from pydantic import BaseModel, SecretStr
 
 from gateway.access_tokens import AccessTokenVerifier
 from gateway.api.admin import add_admin_routes
@@ -27,17 +25,17 @@ from gateway.api.protected_resource import add_protected_resource_routes
 from gateway.api.rest import add_routes
 from gateway.api.shedding import IN_FLIGHT, InFlight, shed_load
 from gateway.appkeys import (
-    AGENTS,
     AUDIT_STORE,
     CONFIG,
+    CONFIG_BOARD,
     FLEET,
     GUARDRAILS,
+    IN_FORCE,
     METRICS,
     PIPELINE,
     POSTGRES,
     REGISTRY,
     RESILIENCE,
-    STAFF,
     STATE_STORE,
 )
 from gateway.audit.factory import build_audit_store
@@ -47,12 +45,14 @@ from gateway.config import Config
 from gateway.fleet.registry import ProcessRegistry
 from gateway.guardrails.halts_postgres import PostgresHaltBoard
 from gateway.guardrails.runtime import Guardrails, build_guardrails
-from gateway.guardrails.safety import register_secrets
-from gateway.identity import AgentDirectory, StaffDirectory
+from gateway.guardrails.safety import register_secrets, secret_values
 from gateway.metrics import Metrics
 from gateway.pipeline import Pipeline, Stage
 from gateway.postgres import Postgres
 from gateway.registry import Registry, build_registry
+from gateway.reload.board import ConfigBoard, LocalConfigBoard
+from gateway.reload.board_postgres import PostgresConfigBoard
+from gateway.reload.in_force import ConfigCompiler, ConfigInForce
 from gateway.resilience.breaker import CircuitBreaker
 from gateway.resilience.guard import Resilience
 from gateway.resilience.ratelimit import RateLimiter
@@ -87,7 +87,6 @@ from gateway.state.store import StateStore
 
 def standard_stages(
     registry: Registry,
-    directory: AgentDirectory,
     store: AuditStore,
     guards: Guardrails,
     metrics: Metrics,
@@ -103,21 +102,23 @@ def standard_stages(
     outwards, so the stages that shape the answer wrap the backend call: ``Redact``
     around ``ValidateOutput`` around ``CallBackend``, which is innermost. Calls a person
     approved take the same list; the stages that do not apply to them say so
-    (``skip_on``), and the rest read the path from the request.
+    (``skip_on``), and the rest read the path from the request. Agents, policies,
+    budgets and rate limits are not built into the stages: they read the configuration
+    the pipeline pins on each call, which a reload replaces.
     """
     fail_open = config.state.reads_fail_open
     return (
         Measure(metrics),
         Record(store, guards.redactor),
-        Identify(directory),
+        Identify(),
         CheckHalt(guards.halts, registry),
         Resolve(registry),
         CheckScope(),
-        Limit(RateLimiter(state), config.resilience, fail_open),
+        Limit(RateLimiter(state), fail_open),
         ValidateInput(),
         Idempotency(state, config.resilience),
-        Decide(lambda: guards.policy),
-        EnforceBudgets(guards.budgets, guards.state, reads_fail_open=fail_open),
+        Decide(),
+        EnforceBudgets(guards.state, reads_fail_open=fail_open),
         Hold(guards.desk),
         Preview(registry),
         Redact(guards.redactor),
@@ -134,15 +135,19 @@ def build_app(
     clock: Clock | None = None,
     state: StateStore | None = None,
     tracer: Tracer | None = None,
+    config_text: str | None = None,
 ) -> web.Application:
     """Test seams: ``timing`` (or just its ``clock``) drives limits, breakers, retries,
     budget windows and approval expiry, so tests move time instead of sleeping; ``state``
-    replaces the configured state store; ``tracer`` overrides ``tracing:``."""
-    register_secrets(_secret_values(config))
+    replaces the configured state store; ``tracer`` overrides ``tracing:``.
+    ``config_text``: the YAML ``config`` was read from (what a fleet's reload without a
+    new file publishes again)."""
+    register_secrets(secret_values(config))
     registry = registry or build_registry(config)
     timing = timing or (Timing(clock=clock) if clock is not None else Timing())
     tokens = AccessTokenVerifier(config.oidc, clock=timing.clock) if config.oidc else None
-    directory = AgentDirectory.from_config(config.agents, tokens)
+    compiler = ConfigCompiler(registry, tokens, timing.clock)
+    in_force = ConfigInForce(compiler.compile(config, 0, config_text))
     postgres = Postgres(config.postgres) if config.postgres is not None else None
     fleet = ProcessRegistry(postgres, config.fleet) if postgres is not None else None
     store = build_audit_store(config.audit, postgres, writer=fleet.name if fleet else None)
@@ -155,7 +160,18 @@ def build_app(
         else None
     )
     guards = build_guardrails(
-        config, registry, directory, state, timing.clock, postgres, halts=halts
+        config,
+        registry,
+        lambda: in_force.current.agents,
+        state,
+        timing.clock,
+        postgres,
+        halts=halts,
+    )
+    board: ConfigBoard = (
+        PostgresConfigBoard(postgres, fleet, in_force, compiler, config.fleet)
+        if postgres is not None and fleet is not None
+        else LocalConfigBoard(in_force, compiler)
     )
     resilience = Resilience(config, timing)
     app = web.Application(
@@ -169,8 +185,8 @@ def build_app(
         app[FLEET] = fleet
         app.cleanup_ctx.append(_postgres_lifecycle)  # first: the stores use the pool
     app[REGISTRY] = registry
-    app[AGENTS] = directory
-    app[STAFF] = StaffDirectory.from_config(config.staff)
+    app[IN_FORCE] = in_force
+    app[CONFIG_BOARD] = board
     app[AUDIT_STORE] = store
     app[GUARDRAILS] = guards
     app[STATE_STORE] = state
@@ -183,10 +199,11 @@ def build_app(
         "lastmile_shed_calls", "Calls refused as overloaded since start.", lambda: in_flight.shed
     )
     _state_gauges(metrics, resilience, guards, store)
-    stages = standard_stages(registry, directory, store, guards, metrics, state, resilience, config)
+    stages = standard_stages(registry, store, guards, metrics, state, resilience, config)
     if tracer is None and config.tracing.enabled:
         tracer = build_tracer(config.tracing)
-    app[PIPELINE] = pipeline = Pipeline(traced(stages, tracer) if tracer is not None else stages)
+    traced_stages = traced(stages, tracer) if tracer is not None else stages
+    app[PIPELINE] = pipeline = Pipeline(traced_stages, in_force)
     guards.desk.executor = pipeline
     app.cleanup_ctx.append(_state_lifecycle)  # first in, last out: others use the state
     app.cleanup_ctx.append(_lifecycle)
@@ -210,31 +227,6 @@ async def _close_provider_keys(
     """The identity provider's HTTP session lives as long as the application."""
     yield
     await tokens.keys.close()
-
-
-_SECRET_HEADER = re.compile(r"(?i)auth|key|token|secret|passw|cookie|session|signature")
-
-
-def _secret_values(model: BaseModel) -> list[str]:
-    """Every secret in the configuration, for the scrubber: the ``${ENV}`` secrets and
-    the values of backend headers whose names say they carry one."""
-    found: list[str] = []
-    for name, value in model:
-        if isinstance(value, SecretStr):
-            found.append(value.get_secret_value())
-        elif isinstance(value, BaseModel):
-            found += _secret_values(value)
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                if isinstance(item, BaseModel):
-                    found += _secret_values(item)
-                elif name == "headers" and isinstance(item, str) and _SECRET_HEADER.search(key):
-                    found.append(item)
-        elif isinstance(value, list):
-            found += [
-                v for item in value if isinstance(item, BaseModel) for v in _secret_values(item)
-            ]
-    return found
 
 
 _CIRCUIT_VALUE = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
@@ -280,6 +272,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     store = app[AUDIT_STORE]
     guards = app[GUARDRAILS]
     adapters = list(app[REGISTRY].adapters.values())
+    board = app[CONFIG_BOARD]
+    await board.open()  # a fleet's newest version is in force before any call
     await store.open()
     await guards.desk.store.open()
     await guards.halts.open()
@@ -295,6 +289,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         await guards.halts.close()
         await guards.desk.store.close()
         await store.close()
+        await board.close()
 
 
 async def _postgres_lifecycle(app: web.Application) -> AsyncIterator[None]:

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "resume": "gateway.commands.halt",
     "halts": "gateway.commands.halt",
     "processes": "gateway.commands.halt",
+    "reload": "gateway.commands.reload",
     "mcp-stdio": "gateway.commands.mcp_stdio",
     "tools": "gateway.commands.tools",
     "adapter": "gateway.commands.adapter",

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
@@ -33,6 +33,9 @@ from gateway.identity import Agent
 from gateway.outcomes import Outcome, Received, Refused
 from schemas.audit import ApprovalRecord, Attempt, Decision
 from schemas.errors import FieldError, GatewayError, InternalError
+
+if TYPE_CHECKING:  # the snapshot's engine decides calls, so it imports this module
+    from gateway.reload.in_force import ConfigInForce, Reloadable
 
 
 class InputSource(Protocol):
@@ -86,6 +89,9 @@ class Call:
     """The facts the stages establish about one call on its way in."""
 
     request: CallRequest
+    # the reloadable configuration in force when the call started: one version from
+    # identification to the audit event, whatever a reload does meanwhile
+    settings: Reloadable | None = None
     started: float = field(default_factory=time.perf_counter)
     time: datetime = field(default_factory=lambda: datetime.now(UTC))
     agent: Agent | None = None
@@ -117,6 +123,13 @@ class Call:
     @property
     def request_id(self) -> str:
         return self.request.request_id
+
+    @property
+    def in_force(self) -> Reloadable:
+        """The configuration pinned on this call (agents, policies, budgets, limits)."""
+        if self.settings is None:
+            raise InternalError("No configuration was pinned on this call.")
+        return self.settings
 
     @property
     def dry_run(self) -> bool:
@@ -155,15 +168,18 @@ def applies(stage: object, path: Path) -> bool:
 
 
 class Pipeline:
-    """The stages composed once, at start-up, into one callable per path."""
+    """The stages composed once, at start-up, into one callable per path; ``in_force``
+    is read once per call and pinned on it (``Call.settings``)."""
 
-    def __init__(self, stages: Iterable[Stage]) -> None:
+    def __init__(self, stages: Iterable[Stage], in_force: ConfigInForce | None = None) -> None:
         self.stages = tuple(stages)
+        self._in_force = in_force
         self._chains = {path: _compose(s for s in self.stages if applies(s, path)) for path in Path}
 
     async def run(self, request: CallRequest) -> tuple[Call, Outcome]:
         """Run one call; the outermost stage (``Record``) guarantees an outcome."""
-        call = Call(request)
+        in_force = self._in_force
+        call = Call(request, in_force.current if in_force is not None else None)
         outcome = await self._chains[request.path](call)
         if isinstance(outcome, Received):  # only a pipeline without ValidateOutput
             return call, Refused(InternalError("The backend's answer was not validated."))

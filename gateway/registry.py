@@ -82,7 +82,7 @@ def _catalog_entry(op: Operation, tool_name: str) -> CatalogEntry:
 def build_registry(config: Config) -> Registry:
     """Import each backend's adapter module and bind its operations to the backend."""
     registry = Registry([_build_adapter(name, b) for name, b in config.backends.items()])
-    _check_names(config, registry.operations)
+    check_names(config, registry.operations)
     return registry
 
 
@@ -174,7 +174,7 @@ def _soap_settings(backend: SoapBackendConfig) -> SoapSettings:
     )
 
 
-def _check_names(config: Config, operations: Mapping[str, Operation]) -> None:
+def check_names(config: Config, operations: Mapping[str, Operation]) -> None:
     """Names in config that match nothing are typos that silently grant or tune nothing."""
     problems: list[str] = []
     for name, backend in config.backends.items():

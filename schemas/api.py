@@ -84,3 +84,12 @@ class Readiness(BaseModel):
         "false means it refuses every call (halt_state_unknown)",
     )
     fleet: FleetReadiness | None = None
+    config_version: int = Field(
+        default=0,
+        description="the version of the reloadable configuration in force in this process "
+        "(0: the file it started with)",
+    )
+    config_error: str | None = Field(
+        default=None,
+        description="why this process could not adopt a newer configuration version, if so",
+    )

@@ -94,6 +94,8 @@ class AuditEvent(BaseModel):
     after: dict[str, Any] | None = None
     gateway_ms: float
     backend_ms: float | None = None
+    # the version of the reloadable configuration in force (absent from older events)
+    config_version: int | None = None
     # administrative events
     actor: str | None = None  # the staff member who acted
     action: str | None = None  # halt | resume | approve | reject | policy_reload | key_change ...

@@ -35,6 +35,8 @@ the answer must carry (``Retry-After``, ``RateLimit``), rendered generically::
     │   ├── RequestTimeout           408 request_timeout      (head or body arrived too slowly)
     │   ├── ValidationFailed         422 validation_failed
     │   ├── PolicyInvalid            422 policy_invalid       (reload refused; old policies stay)
+    │   ├── ConfigInvalid            422 config_invalid       (reload refused; old config stays)
+    │   ├── ConfigNotReloadable      409 config_not_reloadable (changes a part fixed at start)
     │   ├── IdempotencyKeyRequired   400 idempotency_key_required
     │   ├── IdempotencyKeyInvalid    400 idempotency_key_invalid
     │   └── IdempotencyKeyReused     422 idempotency_key_reused (same key, other payload)
@@ -259,6 +261,19 @@ class PolicyInvalid(RequestRejected):
     """A policy reload found problems; ``problems`` in extras, the running policies stay."""
 
     status, code, title = 422, "policy_invalid", "The policy files are invalid"
+
+
+class ConfigInvalid(RequestRejected):
+    """A configuration reload found problems; ``problems`` in extras, the config in force
+    stays."""
+
+    status, code, title = 422, "config_invalid", "The new configuration is invalid"
+
+
+class ConfigNotReloadable(RequestRejected):
+    """A reload would change parts built at start-up; ``fixed`` in extras lists them."""
+
+    status, code, title = 409, "config_not_reloadable", "These parts change only with a restart"
 
 
 class IdempotencyKeyRequired(RequestRejected):

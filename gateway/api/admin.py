@@ -10,28 +10,29 @@
   acknowledged the same way;
 - ``GET /v1/admin/processes``: the gateway processes in the registry (fleet only);
 - ``POST /v1/admin/policies/reload``: re-read and validate the policy files; all or
-  nothing (a bad file leaves the running policies in force).
+  nothing (a bad file leaves the running policies in force). It is a configuration
+  reload of the text in force (:mod:`gateway.api.admin_config`): in a fleet, every
+  process re-reads its files, and the answer says which did.
 
 Each halt, resume and reload is an audit event naming the operator.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import asdict
 from typing import Annotated
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from gateway.api.admin_config import add_config_routes, adoption_json, publish_config
 from gateway.api.approvals import staff_with_role
 from gateway.api.middleware import REQUEST_ID
-from gateway.appkeys import AGENTS, AUDIT_STORE, CONFIG, FLEET, GUARDRAILS, REGISTRY
+from gateway.appkeys import AUDIT_STORE, CONFIG, FLEET, GUARDRAILS, IN_FORCE, REGISTRY
 from gateway.audit.admin import record_admin_action
 from gateway.config import StaffRole
 from gateway.guardrails.halts import HaltScope
-from gateway.guardrails.policy import PolicyError
-from gateway.guardrails.runtime import load_policy
+from gateway.reload.in_force import ReloadRefused
 from schemas.errors import FieldError, NotFound, PolicyInvalid, ValidationFailed
 
 
@@ -48,7 +49,7 @@ def _known_target(request: web.Request, scope: HaltScope, target: str) -> bool:
     if scope is HaltScope.ALL:
         return True
     if scope is HaltScope.AGENT:
-        return app[AGENTS].find(target) is not None
+        return app[IN_FORCE].current.agents.find(target) is not None
     if scope is HaltScope.BACKEND:
         return target in app[REGISTRY].adapters
     return target in app[REGISTRY].operations
@@ -80,6 +81,7 @@ async def _halt(request: web.Request) -> web.Response:
         action="halt",
         target=halt.id,
         detail=wanted.reason,
+        config_version=request.app[IN_FORCE].current.version,
     )
     return await _acknowledged(request, asdict(halt), created=True)
 
@@ -120,6 +122,7 @@ async def _resume(request: web.Request) -> web.Response:
         action="resume",
         target=halt.id,
         detail=f"resumed (halted since {halt.since} by {halt.operator}: {halt.reason})",
+        config_version=request.app[IN_FORCE].current.version,
     )
     return await _acknowledged(request, {**asdict(halt), "resumed_by": member.id}, created=False)
 
@@ -136,28 +139,23 @@ async def _processes(request: web.Request) -> web.Response:
 
 
 async def _reload(request: web.Request) -> web.Response:
-    member = staff_with_role(request, StaffRole.OPERATOR)
-    app = request.app
-    config = app[CONFIG]
+    """Publish the configuration in force again: every process re-reads its policies."""
     try:
-        engine = await asyncio.to_thread(load_policy, config, app[REGISTRY], app[AGENTS])
-    except PolicyError as exc:
+        snapshot, adoption = await publish_config(request, None, "policy reload", "policy_reload")
+    except ReloadRefused as exc:
         raise PolicyInvalid(
             "The policy files have problems; the running policies stay in force: "
             + "; ".join(exc.problems[:5]),
             extras={"problems": exc.problems},
         ) from None
-    app[GUARDRAILS].policy = engine
-    count = len(engine.rules) if engine else 0
-    await record_admin_action(
-        app[AUDIT_STORE],
-        request_id=request[REQUEST_ID],
-        actor=member.id,
-        action="policy_reload",
-        target=", ".join(config.guardrails.policies) or "(no policy files)",
-        detail=f"{count} policies in force",
-    )
-    return web.json_response({"policies": count, "files": config.guardrails.policies})
+    engine = snapshot.policy
+    files = snapshot.config.guardrails.policies
+    body = {
+        "policies": len(engine.rules) if engine else 0,
+        "files": files,
+        **adoption_json(snapshot, adoption),
+    }
+    return web.json_response(body, status=200 if adoption.acknowledged else 202)
 
 
 def add_admin_routes(app: web.Application) -> None:
@@ -166,3 +164,4 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_delete("/v1/admin/halts/{id}", _resume)
     app.router.add_post("/v1/admin/policies/reload", _reload)
     app.router.add_get("/v1/admin/processes", _processes)
+    add_config_routes(app)

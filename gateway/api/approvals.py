@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gateway.api.middleware import REQUEST_ID
 from gateway.api.shedding import IN_FLIGHT
-from gateway.appkeys import AGENTS, AUDIT_STORE, GUARDRAILS, STAFF
+from gateway.appkeys import AUDIT_STORE, GUARDRAILS, IN_FORCE
 from gateway.audit.admin import record_admin_action
 from gateway.config import StaffRole
 from gateway.guardrails.approval_store import HeldCall
@@ -42,10 +42,10 @@ def staff_with_role(request: web.Request, role: StaffRole) -> StaffMember:
     """The staff member behind the key, holding ``role``; an agent key gets a clear no."""
     authorization = request.headers.get("Authorization")
     try:
-        return request.app[STAFF].authenticate_role(authorization, role)
+        return request.app[IN_FORCE].current.staff.authenticate_role(authorization, role)
     except Unauthenticated:
         try:
-            agent = request.app[AGENTS].authenticate(authorization)
+            agent = request.app[IN_FORCE].current.agents.authenticate(authorization)
         except Unauthenticated:
             agent = None
         if agent is not None:
@@ -61,7 +61,7 @@ async def _get(request: web.Request) -> web.Response:
     authorization = request.headers.get("Authorization")
     approval_id = request.match_info["id"]
     try:
-        agent = await request.app[AGENTS].sign_in(authorization)
+        agent = await request.app[IN_FORCE].current.agents.sign_in(authorization)
     except Unauthenticated:
         agent = None
     if agent is not None:
@@ -113,6 +113,7 @@ def _decide(approve: bool) -> Callable[[web.Request], Awaitable[web.Response]]:
                 action="approve" if approve else "reject",
                 target=held.id,
                 detail=f"{held.operation} by {held.agent_id}: {decision.reason}",
+                config_version=request.app[IN_FORCE].current.version,
             )
 
         in_flight = request.app[IN_FLIGHT]

@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from adapters.base import safe_text
-from gateway.appkeys import AUDIT_STORE, STAFF
+from gateway.appkeys import AUDIT_STORE, IN_FORCE
 from gateway.audit.prove import ProofUnavailable
 from gateway.audit.store import AuditQuery
 from gateway.config import StaffRole
@@ -134,7 +134,9 @@ def parse_query(params: dict[str, str]) -> AuditQuery:
 
 
 def _auditor(request: web.Request) -> None:
-    request.app[STAFF].authenticate_role(request.headers.get("Authorization"), StaffRole.AUDITOR)
+    request.app[IN_FORCE].current.staff.authenticate_role(
+        request.headers.get("Authorization"), StaffRole.AUDITOR
+    )
 
 
 async def list_events(request: web.Request) -> web.Response:

@@ -244,6 +244,77 @@ def admin_paths() -> JsonObject:
                 {"200": answer("The policies now in force", reloaded), **_errors(acts)},
             )
         },
+        "/v1/admin/config": _config_paths(),
+    }
+
+
+_CONFIG_ERRORS = {
+    **STAFF_ERRORS,
+    "409": "The new text changes parts built at start-up (config_not_reloadable, listing "
+    "them in fixed[]); nothing changed.",
+    "413": "The configuration is larger than 1 MiB (payload_too_large).",
+    "422": "The body does not fit (validation_failed), or the configuration has problems "
+    "(config_invalid, listing them in problems[]); the configuration in force stays.",
+    "503": "PostgreSQL or the audit trail cannot record the reload.",
+}
+
+
+def _config_paths() -> JsonObject:
+    """``/v1/admin/config``: reload and show the reloadable configuration."""
+    adoption = {
+        "type": "object",
+        "properties": {
+            "config_version": {"type": "integer"},
+            "source": {"type": "string"},
+            "acknowledged": {"type": "boolean"},
+            "confirmed_by": _STRINGS,
+            "unconfirmed": _STRINGS,
+            "refused_by": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+        "required": ["config_version", "acknowledged", "confirmed_by", "unconfirmed"],
+    }
+    shown = {
+        "type": "object",
+        "properties": {
+            "config_version": {"type": "integer"},
+            "text": _NULLABLE_TEXT,
+            "error": _NULLABLE_TEXT,
+            "reloadable": _STRINGS,
+            "fixed": _STRINGS,
+        },
+        "required": ["config_version", "text", "reloadable", "fixed"],
+    }
+    request = {
+        "type": "object",
+        "properties": {
+            "text": {"type": "string", "description": "gateway.yaml, ${ENV} as written"},
+            "source": {"type": "string", "description": "where it came from, for the audit"},
+        },
+        "additionalProperties": False,
+    }
+    return {
+        "post": {
+            **_staff(
+                "admin_config_reload",
+                "Put a new configuration in force without a restart.",
+                "Operator role. Agents, staff, policies, costs, budgets and "
+                "resilience.rate_limits may change; the answer waits until every live "
+                "process adopted the version (200) or names those that did not (202). "
+                "Without text, the configuration in force is published again.",
+                {
+                    "200": answer("In force on every live process", adoption),
+                    "202": answer("Stored, but not adopted everywhere", adoption),
+                    **_errors((*_READ, "409", "413", "422", "503"), _CONFIG_ERRORS),
+                },
+            ),
+            "requestBody": {"required": False, **json_content(request)},
+        },
+        "get": _staff(
+            "admin_config_show",
+            "The configuration version in force here, its text, and what a reload may change.",
+            "Operator role.",
+            {"200": answer("The configuration in force", shown), **_errors(_READ)},
+        ),
     }
 
 

@@ -16,7 +16,16 @@ from aiohttp import web
 from adapters.base import safe_text
 from gateway.api.middleware import BACKEND_MS, MAX_BODY_BYTES, REQUEST_ID, trace_context
 from gateway.api.problems import problem_response
-from gateway.appkeys import AGENTS, FLEET, GUARDRAILS, METRICS, PIPELINE, REGISTRY, RESILIENCE
+from gateway.appkeys import (
+    CONFIG_BOARD,
+    FLEET,
+    GUARDRAILS,
+    IN_FORCE,
+    METRICS,
+    PIPELINE,
+    REGISTRY,
+    RESILIENCE,
+)
 from gateway.outcomes import Answered, Held, Outcome, Previewed, Replayed, final
 from gateway.pipeline import CallRequest
 from schemas.api import FleetReadiness, Readiness
@@ -169,7 +178,7 @@ def _idempotency_key(request: web.Request) -> str | None:
 
 
 async def list_operations(request: web.Request) -> web.Response:
-    agent = await request.app[AGENTS].sign_in(request.headers.get("Authorization"))
+    agent = await request.app[IN_FORCE].current.agents.sign_in(request.headers.get("Authorization"))
     entries = [
         entry.model_dump(mode="json")
         for name, entry in request.app[REGISTRY].catalog.items()
@@ -179,7 +188,7 @@ async def list_operations(request: web.Request) -> web.Response:
 
 
 async def get_operation(request: web.Request) -> web.Response:
-    agent = await request.app[AGENTS].sign_in(request.headers.get("Authorization"))
+    agent = await request.app[IN_FORCE].current.agents.sign_in(request.headers.get("Authorization"))
     name = request.match_info["name"]
     entry = request.app[REGISTRY].catalog.get(name)
     if entry is None:
@@ -212,6 +221,8 @@ async def readyz(request: web.Request) -> web.Response:
         backends=list(checks),
         halts_fresh=halts_fresh,
         fleet=await _fleet_view(request.app),
+        config_version=request.app[IN_FORCE].current.version,
+        config_error=request.app[CONFIG_BOARD].error(),
     )
     return web.Response(
         text=readiness.model_dump_json(),

@@ -20,6 +20,7 @@ async def record_admin_action(
     action: str,
     target: str,
     detail: str | None = None,
+    config_version: int | None = None,
 ) -> AuditEvent:
     """Append (durably) the event for one administrative act and return it."""
     event = AuditEvent(
@@ -39,6 +40,7 @@ async def record_admin_action(
         status=200,
         detail=detail,
         gateway_ms=0.0,
+        config_version=config_version,
         actor=actor,
         action=action,
         target=target,

@@ -57,8 +57,10 @@ def seal(index: int, prev_hash: str, event: AuditEvent) -> Entry:
 
 
 def render_event(event: AuditEvent) -> bytes:
-    """The event's canonical JSON: rendered once, on the event loop, then reused."""
-    return canonical_json(event.model_dump(mode="json"))
+    """The event's canonical JSON: rendered once, on the event loop, then reused. An
+    event without a configuration version renders exactly as before the field existed."""
+    exclude = {"config_version"} if event.config_version is None else None
+    return canonical_json(event.model_dump(mode="json", exclude=exclude))
 
 
 def recordable(event: AuditEvent) -> tuple[AuditEvent, bytes]:

@@ -33,7 +33,7 @@ import structlog
 from aiohttp import web
 
 from gateway.commands.workers import Supervisor, per_process_state, record_replacement
-from gateway.config import Config, load_config
+from gateway.config import Config, default_config_text, load_config
 from gateway.connections.budget import ConnectionBudget, budget_for
 
 
@@ -53,6 +53,7 @@ def _serve(args: argparse.Namespace) -> int:
     from gateway.logs import configure_logging
 
     config = load_config(args.config)
+    text = args.config.read_text("utf-8") if args.config else default_config_text()
     configure_logging(config.logging.level)
     host = args.host or config.server.host
     port = args.port if args.port is not None else config.server.port
@@ -72,11 +73,11 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     CheckpointSigner.from_config(config.audit.checkpoints)  # create the key file once, not N times
     if args.workers == 1:
-        _run_worker(config, host, port, reuse_port=False)
+        _run_worker(config, text, host, port, reuse_port=False)
         return 0
     asyncio.run(_prepare_shared_files(config))
     supervisor = Supervisor(
-        partial(_fork_worker, config, host, port),
+        partial(_fork_worker, config, text, host, port),
         args.workers,
         on_replaced=partial(record_replacement, config),
     )
@@ -104,14 +105,14 @@ async def _prepare_shared_files(config: Config) -> None:
     await state.close()
 
 
-def _fork_worker(config: Config, host: str, port: int) -> int:
+def _fork_worker(config: Config, text: str, host: str, port: int) -> int:
     pid = os.fork()
     if pid == 0:  # the child serves until its parent stops it, then leaves at once
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, signal.SIG_DFL)  # not the supervisor's handlers
         code = 0
         try:
-            _run_worker(config, host, port, reuse_port=True)
+            _run_worker(config, text, host, port, reuse_port=True)
         except BaseException:
             traceback.print_exc()  # a worker that cannot start says why, then leaves
             code = 1
@@ -120,10 +121,10 @@ def _fork_worker(config: Config, host: str, port: int) -> int:
     return pid
 
 
-def _run_worker(config: Config, host: str, port: int, *, reuse_port: bool) -> None:
+def _run_worker(config: Config, text: str, host: str, port: int, *, reuse_port: bool) -> None:
     from gateway.app import build_app
 
-    app = build_app(config)
+    app = build_app(config, config_text=text)
     gc.freeze()  # what start-up built lives as long as the process: keep it out of collections
     asyncio.run(serve_until_stopped(app, budget_for(config), host, port, reuse_port=reuse_port))
 

@@ -45,6 +45,8 @@ def request(args: argparse.Namespace, method: str, path: str, body: Any = None) 
     if isinstance(answer, dict) and answer.get("acknowledged") is False:
         waiting = ", ".join(answer.get("unconfirmed") or [])
         print(f"recorded, but not confirmed in time by: {waiting}", file=sys.stderr)
+        for name, reason in (answer.get("refused_by") or {}).items():
+            print(f"{name} could not adopt it: {reason}", file=sys.stderr)
         return 3
     return 0 if status < 300 else 1
 

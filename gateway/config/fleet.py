@@ -31,3 +31,11 @@ class FleetConfig(Section):
     )
     heartbeat_every: Duration = 1.0
     lost_after: Duration = 5.0
+    config_poll_every: Duration = Field(
+        default=1.0,
+        description="how often a process checks for a new configuration version "
+        "besides being notified",
+    )
+    config_confirm_within: Duration = Field(
+        default=5.0, description="how long a reload waits for every live process to adopt it"
+    )

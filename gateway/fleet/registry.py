@@ -4,7 +4,10 @@ Each process registers at start, heartbeats every ``fleet.heartbeat_every`` and 
 itself stopped at a clean shutdown. Liveness is judged on the database's clock (a
 heartbeat older than ``fleet.lost_after`` means lost), so hosts' clocks never matter.
 A process also records the version of the halts it has in force: a halt is
-acknowledged when every live process has confirmed a version at least as new.
+acknowledged when every live process has confirmed a version at least as new. The same
+goes for the configuration: ``config_version`` is the version in force, and a process
+that could not adopt a newer one records which (``config_refused_version``) and why
+(``config_error``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from schemas.errors import StateUnavailable
 log = structlog.get_logger("lastmile.fleet")
 
 ACKS_CHANNEL = "lastmile_halt_acks"
+CONFIG_ACKS_CHANNEL = "lastmile_config_acks"
 
 MIGRATIONS = [
     Migration(
@@ -45,7 +49,17 @@ MIGRATIONS = [
             halts_version  BIGINT NOT NULL DEFAULT 0
         )
         """,
-    )
+    ),
+    Migration(
+        2,
+        "config versions",
+        """
+        ALTER TABLE lastmile_processes
+            ADD COLUMN config_version BIGINT NOT NULL DEFAULT 0,
+            ADD COLUMN config_refused_version BIGINT NOT NULL DEFAULT 0,
+            ADD COLUMN config_error TEXT
+        """,
+    ),
 ]
 
 _STATUS = """
@@ -66,6 +80,9 @@ class ProcessRecord:
     heartbeat_at: datetime
     stopped_at: datetime | None
     halts_version: int
+    config_version: int = 0
+    config_refused_version: int = 0
+    config_error: str | None = None
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -78,6 +95,8 @@ class ProcessRecord:
             "heartbeat_at": self.heartbeat_at.isoformat(),
             "stopped_at": self.stopped_at.isoformat() if self.stopped_at else None,
             "halts_version": self.halts_version,
+            "config_version": self.config_version,
+            "config_error": self.config_error,
         }
 
 
@@ -101,7 +120,8 @@ class ProcessRegistry:
             INSERT INTO lastmile_processes (name, host, pid, version, started_at, heartbeat_at)
             VALUES ($1, $2, $3, $4, now(), now())
             ON CONFLICT (name) DO UPDATE SET host = $2, pid = $3, version = $4,
-                started_at = now(), heartbeat_at = now(), stopped_at = NULL, halts_version = 0
+                started_at = now(), heartbeat_at = now(), stopped_at = NULL, halts_version = 0,
+                config_version = 0, config_refused_version = 0, config_error = NULL
             """,
             self.name,
             socket.gethostname(),
@@ -147,6 +167,37 @@ class ProcessRegistry:
             self.name,
             version,
             ACKS_CHANNEL,
+        )
+
+    async def confirm_config(self, connection: AnyConnection, version: int) -> None:
+        """Record that this process has configuration ``version`` in force; tell waiters."""
+        await connection.execute(
+            """
+            WITH confirmed AS (
+                UPDATE lastmile_processes SET config_version = $2, config_error = NULL
+                WHERE name = $1 RETURNING name
+            )
+            SELECT pg_notify($3, $1) FROM confirmed
+            """,
+            self.name,
+            version,
+            CONFIG_ACKS_CHANNEL,
+        )
+
+    async def refuse_config(self, connection: AnyConnection, version: int, reason: str) -> None:
+        """Record that this process could not adopt ``version``, and why; tell waiters."""
+        await connection.execute(
+            """
+            WITH refused AS (
+                UPDATE lastmile_processes SET config_refused_version = $2, config_error = $3
+                WHERE name = $1 RETURNING name
+            )
+            SELECT pg_notify($4, $1) FROM refused
+            """,
+            self.name,
+            version,
+            reason,
+            CONFIG_ACKS_CHANNEL,
         )
 
     async def processes(self) -> list[ProcessRecord]:

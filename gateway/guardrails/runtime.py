@@ -1,13 +1,16 @@
 """The guardrails of one gateway, assembled from config at start-up.
 
-Everything here is built once: the Cedar policy sets are parsed and validated, the
-budgets compiled, the approval desk and the halt board bound to their stores. A bad
-policy file or budget ends start-up with every problem listed (:class:`PolicyError`).
+What is built here lives as long as the process: the approval desk and the halt board
+bound to their stores, the redactor. The policies and budgets change with a reload, so
+they live in the configuration in force (:mod:`gateway.reload.in_force`); the checks
+here are those of ``check-config``. A bad policy file or budget ends start-up with every
+problem listed (:class:`PolicyError`).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -28,18 +31,16 @@ from gateway.state import Clock, StateStore
 
 @dataclass(slots=True)
 class Guardrails:
-    policy: PolicyEngine | None
-    budgets: BudgetBook
     halts: HaltBoard
     desk: ApprovalDesk
     redactor: Redactor
     state: StateStore
 
 
-def _halt_targets(registry: Registry, directory: AgentDirectory) -> list[str]:
-    """Every halt id besides ``all`` that a call could meet."""
+def _halt_targets(registry: Registry, agents: Callable[[], AgentDirectory]) -> list[str]:
+    """Every halt id besides ``all`` that a call could meet (with the agents in force)."""
     return [
-        *(f"agent:{agent.id}" for agent in directory.holders()),
+        *(f"agent:{agent.id}" for agent in agents().holders()),
         *(f"backend:{name}" for name in registry.adapters),
         *(f"operation:{name}" for name in registry.operations),
     ]
@@ -85,7 +86,7 @@ def check_guardrails(config: Config, registry: Registry) -> None:
 def build_guardrails(
     config: Config,
     registry: Registry,
-    directory: AgentDirectory,
+    agents: Callable[[], AgentDirectory],
     state: StateStore,
     clock: Clock,
     postgres: Postgres | None = None,
@@ -93,19 +94,14 @@ def build_guardrails(
     halts: HaltBoard | None = None,
 ) -> Guardrails:
     """``halts``: the fleet's board when PostgreSQL holds them (built with the process
-    registry in the app); by default halts live in the state store."""
+    registry in the app); by default halts live in the state store. ``agents``: the
+    directory in force now (a reload may add or remove agents)."""
     section = config.guardrails
-    book = BudgetBook(section.budgets, section.costs, clock)
-    problems = book.check(registry.operations)
-    if problems:
-        raise PolicyError("guardrails.budgets", problems)
     desk = ApprovalDesk(
         build_held_call_store(config, postgres), clock, section.approvals.expire_after
     )
     return Guardrails(
-        policy=load_policy(config, registry, directory),
-        budgets=book,
-        halts=halts or StateHaltBoard(state, partial(_halt_targets, registry, directory)),
+        halts=halts or StateHaltBoard(state, partial(_halt_targets, registry, agents)),
         desk=desk,
         redactor=Redactor(section.redaction.mode),
         state=state,

@@ -19,6 +19,8 @@ import re
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
+from pydantic import BaseModel, SecretStr
+
 from schemas.errors import GatewayError
 
 _SECRET_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -99,3 +101,28 @@ def scrub_log_event(
 ) -> dict[str, Any]:
     """A structlog processor: every string in the event, secrets removed."""
     return {k: scrub_value(v, scrub_secrets) for k, v in event.items()}
+
+
+_SECRET_HEADER = re.compile(r"(?i)auth|key|token|secret|passw|cookie|session|signature")
+
+
+def secret_values(model: BaseModel) -> list[str]:
+    """Every secret in the configuration, for the scrubber: the ``${ENV}`` secrets and
+    the values of backend headers whose names say they carry one."""
+    found: list[str] = []
+    for name, value in model:
+        if isinstance(value, SecretStr):
+            found.append(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            found += secret_values(value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(item, BaseModel):
+                    found += secret_values(item)
+                elif name == "headers" and isinstance(item, str) and _SECRET_HEADER.search(key):
+                    found.append(item)
+        elif isinstance(value, list):
+            found += [
+                v for item in value if isinstance(item, BaseModel) for v in secret_values(item)
+            ]
+    return found

@@ -25,12 +25,10 @@ from schemas.errors import BudgetExceeded, StateUnavailable, retry_after_seconds
 
 class EnforceBudgets:
     """``reads_fail_open``: a read goes on unmetered when the state store is unreachable
-    (writes always fail closed), the same rule the rate limits follow."""
+    (writes always fail closed), the same rule the rate limits follow. The budgets are
+    those of the configuration pinned on the call (a reload may change them)."""
 
-    def __init__(
-        self, book: BudgetBook, state: StateStore, *, reads_fail_open: bool = False
-    ) -> None:
-        self._book = book
+    def __init__(self, state: StateStore, *, reads_fail_open: bool = False) -> None:
         self._state = state
         self._reads_fail_open = reads_fail_open
 
@@ -38,9 +36,8 @@ class EnforceBudgets:
         assert call.agent is not None, "Identify runs first"  # noqa: S101
         assert call.operation is not None, "Resolve runs first"  # noqa: S101
         assert call.input is not None, "ValidateInput runs first"  # noqa: S101
-        charges = self._book.charges(
-            call.agent.id, call.operation.name, call.on_behalf_of, call.input
-        )
+        book = call.in_force.budgets
+        charges = book.charges(call.agent.id, call.operation.name, call.on_behalf_of, call.input)
         if not charges or call.decision is Decision.DENY:
             return await proceed(call)
         force = call.request.path is Path.APPROVED
@@ -64,7 +61,7 @@ class EnforceBudgets:
                     }
                 )
                 if exceeded:
-                    self._exceeded(call, charge, used, force)
+                    self._exceeded(call, book, charge, used, force)
         except StateUnavailable:
             await self._release(taken)
             if not (self._reads_fail_open and call.operation.effect is Effect.READ):
@@ -97,7 +94,9 @@ class EnforceBudgets:
         result = await self._state.charge(charge.key, charge.window, charge.micro, limit)
         return result.used, result.hold
 
-    def _exceeded(self, call: Call, charge: Charge, used: int, force: bool) -> None:
+    def _exceeded(
+        self, call: Call, book: BudgetBook, charge: Charge, used: int, force: bool
+    ) -> None:
         budget = charge.budget
         resets_at = iso_utc(charge.window.ends_at)
         reason = (
@@ -119,7 +118,7 @@ class EnforceBudgets:
             return
         call.decision = Decision.DENY
         if not call.dry_run:
-            retry_after = retry_after_seconds(self._book.seconds_left(charge.window))
+            retry_after = retry_after_seconds(book.seconds_left(charge.window))
             raise BudgetExceeded(
                 f"{reason} The budget resets at {resets_at} (in {retry_after} s); try again "
                 "then, or ask the agent's owner to raise the budget.",

@@ -6,15 +6,14 @@ refused here too, once the caller is known, so the refusal is audited like any o
 from __future__ import annotations
 
 from adapters.base import safe_text
-from gateway.identity import Agent, AgentDirectory
+from gateway.identity import Agent
 from gateway.pipeline import Call, Proceed, StageOutcome
 from schemas.errors import FieldError, Unauthenticated, ValidationFailed
 from schemas.patterns import END_USER, END_USER_RULE, is_valid
 
 
 class Identify:
-    def __init__(self, directory: AgentDirectory) -> None:
-        self._directory = directory
+    """Reads the agents of the configuration pinned on the call (a reload may change them)."""
 
     async def __call__(self, call: Call, proceed: Proceed) -> StageOutcome:
         request = call.request
@@ -45,9 +44,10 @@ class Identify:
 
     async def _agent(self, call: Call) -> Agent:
         approved = call.request.approved
+        directory = call.in_force.agents
         if approved is None:
-            return await self._directory.sign_in(call.request.credentials)
-        agent = self._directory.find(approved.agent_id)
+            return await directory.sign_in(call.request.credentials)
+        agent = directory.find(approved.agent_id)
         if agent is None or agent.revoked:
             raise Unauthenticated(f"Agent {approved.agent_id!r} no longer exists or is revoked.")
         return agent

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import structlog
 
-from gateway.config.resilience import ResilienceConfig
 from gateway.outcomes import Refused
 from gateway.pipeline import Call, Proceed, StageOutcome
 from gateway.resilience.ratelimit import Quota, RateLimiter
@@ -31,27 +30,28 @@ _WHO = {
 
 
 class Limit:
-    def __init__(
-        self, limiter: RateLimiter, config: ResilienceConfig, reads_fail_open: bool
-    ) -> None:
+    """The limits are those of the configuration pinned on the call (a reload may
+    change ``resilience.rate_limits``; per-backend and per-operation limits are fixed)."""
+
+    def __init__(self, limiter: RateLimiter, reads_fail_open: bool) -> None:
         self._limiter = limiter
-        self._config = config
         self._reads_fail_open = reads_fail_open
 
     def quotas(self, call: Call) -> list[Quota]:
         assert call.agent is not None  # noqa: S101 - stage order
         assert call.operation is not None  # noqa: S101
         agent, op = call.agent.id, call.operation
-        limits = self._config.rate_limits
+        config = call.in_force.resilience
+        limits = config.rate_limits
         quotas: list[Quota] = []
         per_agent = limits.agents.get(agent, limits.agent)
         if per_agent is not None:
             quotas.append(Quota("agent", f"rl:agent:{agent}", per_agent))
-        op_config = self._config.operations.get(op.name)
+        op_config = config.operations.get(op.name)
         per_op = (op_config.rate_limit if op_config else None) or limits.agent_operation
         if per_op is not None:
             quotas.append(Quota("agent-operation", f"rl:agent-op:{agent}:{op.name}", per_op))
-        backend = self._config.backends.get(op.backend)
+        backend = config.backends.get(op.backend)
         if backend is not None and backend.rate_limit is not None:
             quotas.append(Quota("backend", f"rl:backend:{op.backend}", backend.rate_limit))
         return quotas

@@ -8,9 +8,7 @@ its report shows every guardrail's answer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from gateway.guardrails.policy import PolicyEngine, Verdict
+from gateway.guardrails.policy import Verdict
 from gateway.pipeline import Call, Path, Proceed, StageOutcome
 from schemas.audit import Decision
 from schemas.errors import PolicyDenied
@@ -29,16 +27,14 @@ def note_shadow(call: Call, decision: Decision, ids: list[str], reasons: list[st
 
 
 class Decide:
-    """``current`` returns the policies in force now (an operator may reload them).
-    A call a person approved is not decided again (``skip_on``): the person decided."""
+    """Decides with the policies of the configuration pinned on the call (an operator
+    may reload them). A call a person approved is not decided again (``skip_on``): the
+    person decided."""
 
     skip_on = frozenset({Path.APPROVED})
 
-    def __init__(self, current: Callable[[], PolicyEngine | None]) -> None:
-        self._current = current
-
     async def __call__(self, call: Call, proceed: Proceed) -> StageOutcome:
-        engine = self._current()
+        engine = call.in_force.policy
         if engine is None:
             return await proceed(call)
         verdict, shadow = engine.decide(call)

@@ -111,6 +111,7 @@ def audit_event(call: Call, outcome: Outcome, redactor: Redactor | None = None) 
         backend_reference=reference,
         before=call.before,
         after=call.after,
+        config_version=call.settings.version if call.settings is not None else None,
         gateway_ms=round(call.gateway_ms, 3),
         backend_ms=round(call.backend_ms, 3) if call.backend_ms is not None else None,
     )

@@ -116,7 +116,15 @@ class Fleet:
             cwd=directory,
             env=env,
         )
-        await asyncio.to_thread(wait_for_line, process, '"event": "listening"')
+        try:
+            await asyncio.to_thread(wait_for_line, process, '"event": "listening"')
+        except AssertionError:  # it did not start: leave nothing open behind it
+            if process.poll() is None:
+                process.kill()
+            await asyncio.to_thread(process.wait, 15)
+            if process.stdout is not None:
+                process.stdout.close()
+            raise
         member = Member(name, port, directory, process)
         self.members.append(member)
         return member

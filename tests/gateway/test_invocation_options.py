@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from gateway.api.mcp.protocol import Exchange, McpHandler
 from gateway.api.mcp.sessions import McpSessions
 from gateway.app import build_app
-from gateway.appkeys import AGENTS, PIPELINE, REGISTRY
+from gateway.appkeys import IN_FORCE, PIPELINE, REGISTRY
 from gateway.outcomes import Refused
 from gateway.pipeline import Call, CallRequest, Pipeline, Proceed, StageOutcome
 from schemas.errors import Forbidden
@@ -60,7 +60,7 @@ async def test_rest_headers_set_idempotency_key_and_dry_run(tmp_path: Path) -> N
 
 async def test_mcp_meta_sets_idempotency_key_and_dry_run(tmp_path: Path) -> None:
     app, capture = capturing_app(tmp_path)
-    handler = McpHandler(app[REGISTRY], app[AGENTS], app[PIPELINE])
+    handler = McpHandler(app[REGISTRY], app[IN_FORCE], app[PIPELINE])
     exchange = Exchange("req_1", f"Bearer {INVENTORY}", "2026-07-28")
     meta = {"dev.lastmile/idempotencyKey": "k-7", "dev.lastmile/dryRun": True}
     await handler.handle("tools/call", {"name": "warehouse.stock.get", "_meta": meta}, exchange)

@@ -205,6 +205,8 @@ async def test_the_people_routes_have_their_own_tags_and_staff_scheme(gateway: G
         ("GET", "/v1/admin/halts"),
         ("DELETE", "/v1/admin/halts/{id}"),
         ("POST", "/v1/admin/policies/reload"),
+        ("POST", "/v1/admin/config"),
+        ("GET", "/v1/admin/config"),
         ("GET", "/v1/audit/events"),
         ("GET", "/v1/audit/requests/{request_id}/proof"),
         ("GET", "/v1/audit/checkpoint"),

@@ -54,7 +54,7 @@ from gateway.api.mcp.versions import (
 )
 from gateway.api.middleware import BACKEND_MS, REQUEST_ID, trace_context
 from gateway.api.shedding import IN_FLIGHT
-from gateway.appkeys import AGENTS, PIPELINE, REGISTRY
+from gateway.appkeys import IN_FORCE, PIPELINE, REGISTRY
 from gateway.config.mcp import McpConfig
 from gateway.identity import Agent
 from gateway.state.store import StateStore
@@ -81,7 +81,7 @@ def add_mcp_routes(
         return
     app[MCP_HOSTS] = HostAllowList(public_url, config.allowed_hosts, config.allowed_origins)
     app[PROGRESS_INTERVAL_S] = config.progress_interval_s
-    app[MCP_HANDLER] = McpHandler(app[REGISTRY], app[AGENTS], app[PIPELINE], app[IN_FLIGHT])
+    app[MCP_HANDLER] = McpHandler(app[REGISTRY], app[IN_FORCE], app[PIPELINE], app[IN_FLIGHT])
     app[MCP_SESSIONS] = (
         McpSessions(config.max_sessions, config.session_idle_s, config.max_sessions_per_agent)
         if shared_state is None

@@ -38,10 +38,11 @@ from gateway.api.mcp.versions import (
 from gateway.api.problems import problem_document
 from gateway.api.shedding import InFlight
 from gateway.api.tooldefs import META_PREFIX, mcp_tool
-from gateway.identity import Agent, AgentDirectory
+from gateway.identity import Agent
 from gateway.outcomes import Answered, Held, Previewed, final
 from gateway.pipeline import CallRequest, Pipeline
 from gateway.registry import Registry
+from gateway.reload.in_force import ConfigInForce
 from schemas.errors import FieldError, GatewayError, Unauthenticated, ValidationFailed
 
 SERVER_INFO: JsonObject = {"name": "lastmile", "version": "0.1.0"}
@@ -96,11 +97,11 @@ class McpHandler:
     def __init__(
         self,
         registry: Registry,
-        directory: AgentDirectory,
+        in_force: ConfigInForce,
         pipeline: Pipeline,
         in_flight: InFlight | None = None,
     ) -> None:
-        self._directory = directory
+        self._in_force = in_force
         self._pipeline = pipeline
         self._in_flight = in_flight or InFlight(limit=None)
         self._tools = {name: mcp_tool(entry) for name, entry in registry.catalog.items()}
@@ -145,7 +146,7 @@ class McpHandler:
         }
 
     async def authenticate(self, credentials: str | None) -> Agent:
-        return await self._directory.sign_in(credentials)
+        return await self._in_force.current.agents.sign_in(credentials)
 
     async def _list_tools(self, params: JsonObject, ex: Exchange) -> JsonObject:
         if params.get("cursor") is not None:
