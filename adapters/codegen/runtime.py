@@ -14,7 +14,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    model_validator,
+)
 
 from adapters.base import REPLY_CONTEXT
 from schemas.errors import ContractViolation
@@ -23,6 +31,7 @@ __all__ = [
     "BeforeValidator",
     "ConfigDict",
     "Field",
+    "PlainSerializer",
     "check_choice",
     "model_validator",
     "reply_mapping",
