@@ -65,6 +65,19 @@ class Registry:
 
 
 def _catalog_entry(op: Operation, tool_name: str) -> CatalogEntry:
+    """The entry agents read; a model pydantic cannot describe (a forward reference left
+    unresolved, a type without a JSON Schema) is a configuration error naming the
+    operation, not a traceback at start-up."""
+    try:
+        return _describe(op, tool_name)
+    except Exception as exc:  # pydantic raises several kinds; all mean "cannot describe"
+        raise RegistryError(
+            f"operation {op.name!r} (backend {op.backend!r}): its input or output model "
+            f"cannot be described as JSON Schema: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _describe(op: Operation, tool_name: str) -> CatalogEntry:
     return CatalogEntry(
         name=op.name,
         tool_name=tool_name,

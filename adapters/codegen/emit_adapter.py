@@ -62,6 +62,20 @@ def resource_name(port: str) -> str:
     return resource or "service"
 
 
+def operation_names(name: str, ops: list[OperationModels]) -> list[str]:
+    """``<name>.<resource>.<verb>`` for each operation, in order, made unique."""
+    used: set[str] = set()
+    names: list[str] = []
+    for models in ops:
+        op = models.operation
+        op_name = f"{name}.{resource_name(op.port)}.{identifier_words(op.name)}"
+        while op_name in used:
+            op_name += "_2"
+        used.add(op_name)
+        names.append(op_name)
+    return names
+
+
 def render_adapter(name: str, owner: str, title: str, ops: list[OperationModels]) -> str:
     functions = Names({"operations", "reply_mapping", "client"})
     imports = sorted({m.input.name for m in ops} | {m.output.name for m in ops})
@@ -86,14 +100,9 @@ def render_adapter(name: str, owner: str, title: str, ops: list[OperationModels]
         "",
         "operations: OperationSet[SoapClient] = OperationSet()",
     ]
-    used: set[str] = set()
-    for models in ops:
+    for models, op_name in zip(ops, operation_names(name, ops), strict=True):
         op = models.operation
         kind = classify(op.name)
-        op_name = f"{name}.{resource_name(op.port)}.{identifier_words(op.name)}"
-        while op_name in used:
-            op_name += "_2"
-        used.add(op_name)
         function = functions.take(identifier_words(op.name))
         description = plain_text(op.documentation) or (
             f"Calls the {op.name} operation of the {op.port} port type."

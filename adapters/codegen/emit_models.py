@@ -42,7 +42,21 @@ def string_literal(text: str, indent: str) -> list[str]:
     if len(py_string(text)) <= width:
         return [py_string(text)]
     chunks = textwrap.wrap(text, width - 4, drop_whitespace=False, break_on_hyphens=False)
-    return ["(", *(f"    {py_string(c)}" for c in chunks), ")"]
+    fitted = [part for chunk in chunks for part in _escaped_fit(chunk, width - 2)]
+    return ["(", *(f"    {py_string(c)}" for c in fitted), ")"]
+
+
+def _escaped_fit(chunk: str, width: int) -> list[str]:
+    """``chunk`` in pieces whose literals fit ``width``: quotes and backslashes in the
+    documentation take two characters each once escaped."""
+    parts: list[str] = []
+    while len(py_string(chunk)) > width:
+        cut = width - 2
+        while len(py_string(chunk[:cut])) > width:
+            cut -= 1
+        parts.append(chunk[:cut])
+        chunk = chunk[cut:]
+    return [*parts, chunk]
 
 
 def _wrap_expression(head: str, expression: str, tail: str, indent: str) -> list[str]:
@@ -64,7 +78,8 @@ def _wrap_expression(head: str, expression: str, tail: str, indent: str) -> list
         for item in _split_top(expression[opener + 1 : -1], ","):
             body += _wrap_expression("", item.strip(), ",", inner_indent)
         return [f"{indent}{head}{expression[: opener + 1]}", *body, f"{indent}]{tail}"]
-    return [line + "  # noqa: E501"]
+    # ruff's E501 skips a line without inner whitespace, and a needless noqa is RUF100
+    return [line + "  # noqa: E501" if " " in line.strip() else line]
 
 
 def _split_top(text: str, separator: str) -> list[str]:
@@ -88,7 +103,8 @@ def _split_top(text: str, separator: str) -> list[str]:
 def _field(fp: FieldPlan) -> list[str]:
     lines = _field_lines(fp)
     if fp.sensitive:
-        lines.insert(0, f"    # TODO confirm: sensitive ({fp.sensitive}), guessed from the name")
+        guess = f"    # TODO confirm: sensitive ({fp.sensitive}), guessed from name or docs"
+        lines.insert(0, guess)
     return lines
 
 
@@ -188,6 +204,14 @@ def _ordered(classes: list[ClassPlan]) -> list[ClassPlan]:
     return out
 
 
+def _import_lines(module: str, names: list[str]) -> list[str]:
+    """``from module import a, b`` as ruff's isort writes it: one line, or one name a line."""
+    line = f"from {module} import {', '.join(names)}"
+    if len(line) <= LINE:
+        return [line]
+    return [f"from {module} import (", *(f"    {name}," for name in names), ")"]
+
+
 def render_models(plan: ModelPlan, title: str) -> str:
     body: list[str] = []
     for name, expression in plan.aliases.values():
@@ -202,14 +226,12 @@ def render_models(plan: ModelPlan, title: str) -> str:
     std = [f"from datetime import {', '.join(dt)}"] if dt else []
     std += ["from decimal import Decimal"] if "Decimal" in names else []
     std += [f"from typing import {', '.join(typing)}"] if typing else []
-    pydantic = [
+    runtime = [  # pydantic's names through our runtime: see adapters.codegen.runtime
         *(["BeforeValidator"] if "BeforeValidator" in names else []),
         "ConfigDict",
         "Field",
-        *(["model_validator"] if choices else []),
-    ]
-    runtime = [
         *(["check_choice"] if choices else []),
+        *(["model_validator"] if choices else []),
         *(["xml_text"] if "xml_text" in names else []),
     ]
     head = [
@@ -220,9 +242,7 @@ def render_models(plan: ModelPlan, title: str) -> str:
         "",
         *std,
         *([""] if std else []),
-        f"from pydantic import {', '.join(pydantic)}",
-        "",
-        *([f"from adapters.codegen.runtime import {', '.join(runtime)}"] if runtime else []),
+        *_import_lines("adapters.codegen.runtime", runtime),
         f"from schemas.common import CanonicalModel{', Sensitive' if sensitive else ''}",
         "",
         "",

@@ -8,12 +8,13 @@ keeps its branches for a validator that allows exactly one, ``xs:any`` opens the
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from adapters.codegen.naming import Names, class_name, field_name
 from adapters.codegen.pytypes import Imports, base_python, simple_expression
 from adapters.codegen.schemaset import SchemaSet
+from adapters.codegen.sensitive import SENSITIVE_NAMES as SENSITIVE_NAMES  # re-exported
+from adapters.codegen.sensitive import guess_sensitive
 from adapters.codegen.wsdl import ServiceOperation
 from adapters.codegen.xsd import (
     ANY_TYPE,
@@ -26,13 +27,6 @@ from adapters.codegen.xsd import (
 )
 
 MAX_UNION_SUBTYPES = 8
-SENSITIVE_NAMES = (
-    ("tax_id", re.compile(r"(^|_)(vat|tax)_(registration|reg|id|no|number|num)(_|$)|"
-                          r"(^|_)(taxid|vatid|ssn)(_|$)|social_security")),
-    ("bank_account", re.compile(r"(^|_)(iban|swift|bic)(_|$)|bank_(account|acct)|"
-                                r"card_(no|number|num)(_|$)|routing_number")),
-    ("personal_contact", re.compile(r"(^|_)(e_?mail|phone|mobile|fax)(_|$)|birth")),
-)  # fmt: skip
 SIMPLE_CONTENT_ALIAS = "_value_1"  # zeep's name for the text of a simple-content element
 WILDCARD_NOTE = "Content the schema leaves open (xs:any), passed on unchecked."
 RESERVED_MODULE_NAMES = frozenset(
@@ -55,7 +49,7 @@ class FieldPlan:
     nillable: bool = False
     union: list[ClassPlan] = field(default_factory=list)  # concrete classes accepted
     attribute: bool = False
-    sensitive: str = ""  # a schemas.common.Sensitive category, guessed from the name
+    sensitive: str = ""  # a schemas.common.Sensitive category, guessed from name or docs
 
 
 @dataclass(slots=True)
@@ -220,7 +214,10 @@ class ModelPlan:
         if use.name in taken or high == 0:
             return None
         taken.add(use.name)
-        name = names.take(python_name or field_name(use.name))
+        python = python_name or field_name(use.name)
+        if python in RESERVED_MODULE_NAMES:  # `date: date` would shadow the type in the class
+            python += "_"
+        name = names.take(python)
         fp = FieldPlan(name, use.name, "", low >= 1, use.documentation)
         fp.min_occurs, fp.max_occurs, fp.nillable = low, high, use.nillable
         item = self._type_expression(use, fp)
@@ -280,15 +277,12 @@ class ModelPlan:
 
 
 def _sensitive(fp: FieldPlan) -> str:
-    """The Sensitive category a text field's name suggests (VAT number, IBAN, e-mail...).
-
-    Only free text: an enumeration or a flag named ``emailPreference`` is not personal data.
-    """
+    """The Sensitive category a text field's name or documentation suggests (VAT number,
+    IBAN, e-mail...); see :mod:`adapters.codegen.sensitive`. Only free text."""
     simple = fp.simple
     if simple is None or base_python(simple.builtin) != "str" or simple.facets.enumeration:
         return ""
-    name = field_name(fp.alias).rstrip("_")
-    return next((category for category, words in SENSITIVE_NAMES if words.search(name)), "")
+    return guess_sensitive(fp.alias, f"{fp.description} {simple.documentation}")
 
 
 def _unwrapped(reply: ClassPlan) -> tuple[str, ...]:

@@ -217,7 +217,7 @@ def translate_pattern(pattern: str) -> str | None:
     Block escapes and subtraction are not translated: the pattern is then dropped and
     reported, rather than enforced wrongly.
     """
-    if "-[" in pattern or "\\p{Is" in pattern or "\\P{Is" in pattern:
+    if "\\p{Is" in pattern or "\\P{Is" in pattern:
         return None
     out: list[str] = []
     in_class = False
@@ -233,6 +233,8 @@ def translate_pattern(pattern: str) -> str | None:
             )
             i += 2
             continue
+        if char == "[" and in_class:
+            return None  # class subtraction, `[a-z-[aeiou]]`: an escaped `\\-[` is not one
         if char == "[":
             in_class = True
         elif char == "]":

@@ -3,6 +3,10 @@
 Generated models enforce ``xs:choice`` with :func:`check_choice`; generated handlers
 turn zeep's reply into a mapping with :func:`reply_mapping`. Keeping these here rather
 than in every generated file means a fix reaches all generated adapters at once.
+
+Generated models also take pydantic's names from here: their imports are then one block
+of ours, sorted the same whether or not ruff counts ``adapters`` as first-party (in a
+clone it does; beside it, it does not, and a ``pydantic`` block would move).
 """
 
 from __future__ import annotations
@@ -10,10 +14,29 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ValidationInfo
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    model_validator,
+)
 
 from adapters.base import REPLY_CONTEXT
 from schemas.errors import ContractViolation
+
+__all__ = [
+    "BeforeValidator",
+    "ConfigDict",
+    "Field",
+    "PlainSerializer",
+    "check_choice",
+    "model_validator",
+    "reply_mapping",
+    "xml_text",
+]
 
 
 def xml_text(value: Any, info: ValidationInfo) -> Any:
@@ -30,11 +53,13 @@ def check_choice(
 ) -> None:
     """Enforce an ``xs:choice``: at most one branch present (``single``), one if ``required``.
 
-    A branch is present when any of its fields is set. Raising ``ValueError`` inside a
+    A branch is present when any of its fields is set. The message names fields as the
+    schema does (their aliases), not by their Python names. Raising ``ValueError`` inside a
     model validator makes pydantic report it as a validation error on the model.
     """
     present = [b for b in branches if any(getattr(model, name) is not None for name in b)]
-    options = " | ".join("+".join(branch) for branch in branches)
+    fields = type(model).model_fields
+    options = " | ".join("+".join(fields[n].alias or n for n in branch) for branch in branches)
     if single and len(present) > 1:
         raise ValueError(f"give only one of the choice ({options}), not several")
     if required and not present:

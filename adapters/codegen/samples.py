@@ -48,11 +48,13 @@ def sample(plan: ClassPlan, depth: int = 0, budget: _Budget | None = None) -> di
     """A valid instance: required fields always, optional ones while depth and budget last."""
     budget = budget or _Budget(150)
     chosen_out = _unchosen_branches(plan)
+    forced = _required_first_branches(plan)
     data: dict[str, Any] = {}
     for fp in plan.all_fields():
         if fp.name in chosen_out:
             continue
-        wanted = fp.required or (depth < MAX_DEPTH and budget.fields > 0 and fp.complex is None)
+        wanted = fp.required or fp.name in forced
+        wanted = wanted or (depth < MAX_DEPTH and budget.fields > 0 and fp.complex is None)
         wanted = wanted or (depth < 2 and budget.fields > 0)
         if not wanted:
             continue
@@ -63,6 +65,7 @@ def sample(plan: ClassPlan, depth: int = 0, budget: _Budget | None = None) -> di
             continue  # nothing to say, or an empty record (which zeep reads back as None)
         budget.fields -= 1
         data[fp.alias] = value
+    _fill_required_choices(plan, data, depth, budget)
     if not data:
         # An empty element reads back as None (zeep) and says little: fill one leaf.
         for fp in plan.all_fields():
@@ -78,6 +81,36 @@ class Unsampleable(Exception):
 
 
 _SKIP = object()
+
+
+def _required_first_branches(plan: ClassPlan) -> set[str]:
+    """The fields of each required choice's first branch: optional as fields (any branch
+    may be the one given), yet one branch must be, however deep the type sits."""
+    return {
+        name
+        for branches, required, _single in plan.all_choices()
+        if required
+        for name in branches[0]
+    }
+
+
+def _fill_required_choices(
+    plan: ClassPlan, data: dict[str, Any], depth: int, budget: _Budget
+) -> None:
+    """Give each required choice left empty (its first branch could not be sampled) the
+    first branch that can be, or give up on the class."""
+    fields = {fp.name: fp for fp in plan.all_fields()}
+    for branches, required, _single in plan.all_choices():
+        present = any(fields[n].alias in data for branch in branches for n in branch)
+        if not required or present:
+            continue
+        for branch in branches:
+            values = {fields[n].alias: _field_value(fields[n], depth, budget) for n in branch}
+            if all(v is not _SKIP for v in values.values()):
+                data.update(values)
+                break
+        else:
+            raise Unsampleable(f"{plan.name}: no branch of a required choice")
 
 
 def _unchosen_branches(plan: ClassPlan) -> set[str]:

@@ -32,7 +32,7 @@ from gateway.api.openapi_parts import AGENT_SECURITY, JsonObject, answer, proble
 from gateway.api.openapi_staff import SCHEMAS, TAGS, admin_paths, approval_paths, audit_paths
 from gateway.api.operation_ids import operation_ids
 from gateway.appkeys import CONFIG
-from gateway.registry import Registry
+from gateway.registry import Registry, RegistryError
 from gateway.version import installed_version
 from schemas.api import CatalogEntry, Problem, Readiness
 
@@ -61,7 +61,7 @@ async def _serve(request: web.Request) -> web.Response:
 
 def openapi_document(registry: Registry, public_url: str | None = None) -> JsonObject:
     """The whole document; raises ``RegistryError`` if two operations (or an operation and
-    a route) would share an ``operationId``."""
+    a route) would share an ``operationId``, or naming an operation it cannot describe."""
     paths: JsonObject = {**_agent_paths(), **approval_paths(), **admin_paths(), **audit_paths()}
     routes = {
         operation["operationId"]: f"{method.upper()} {path}"
@@ -77,7 +77,13 @@ def openapi_document(registry: Registry, public_url: str | None = None) -> JsonO
             "input": refs[(op.input_model, "validation")],
             "output": refs[(op.output_model, "serialization")],
         }
-        paths[f"/v1/operations/{name}"] = operation_path_item(op, identifier, op_refs)
+        try:
+            paths[f"/v1/operations/{name}"] = operation_path_item(op, identifier, op_refs)
+        except Exception as exc:  # a model the document cannot describe: name the operation
+            raise RegistryError(
+                f"operation {name!r} (backend {op.backend!r}) cannot be described in the "
+                f"OpenAPI document: {type(exc).__name__}: {exc}"
+            ) from exc
     backends = sorted({op.backend for op in registry.operations.values()})
     return {
         "openapi": "3.1.0",

@@ -198,7 +198,7 @@ def example_input(model: type[BaseModel]) -> JsonObject | None:
 
     Keys are the names the input travels under: a field's alias where it has one.
     """
-    properties = model.model_json_schema()["properties"]
+    properties = model.model_json_schema().get("properties", {})
     example: JsonObject = {}
     for name, field in model.model_fields.items():
         if not field.is_required():

@@ -53,6 +53,12 @@ def _new(args: argparse.Namespace) -> int:
     )
     for dropped in result.dropped:
         print(f"warning: not enforced (cannot translate): {dropped}", file=sys.stderr)
+    print("Operations (rename them in adapter.py if you like; the catalog shows these):")
+    for name in result.operation_names:
+        print(f"  {name}")
+    print(f"\nPaste into gateway.yaml (also in {out / 'gateway.snippet.yaml'}):\n")
+    print(result.backend_entry)
+    print(f"Cedar permits to review: {out / 'permit.cedar'}")
     print("Next: review each '# TODO confirm' in adapter.py, then run pytest on the package.")
     return 0
 

@@ -12,13 +12,14 @@ import hashlib
 from typing import Any
 
 import structlog
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from adapters.base import REPLY_CONTEXT, safe_text
 from gateway.outcomes import Answered, Failed, Received
 from gateway.pipeline import Call, Proceed, StageOutcome
 from gateway.stages.null_input import nulls_as_absent
+from gateway.stages.wire_names import model_at, wire_location, wire_names
 from schemas.errors import ContractViolation, FieldError, MalformedJson, ValidationFailed
 
 log = structlog.get_logger("lastmile.validation")
@@ -49,18 +50,18 @@ class ValidateInput:
         try:
             call.input = model.model_validate_json(nulls_as_absent(model, raw), strict=True)
         except ValidationError as exc:
-            raise _input_error(exc, call.operation.name, model.model_fields.keys()) from None
+            raise _input_error(exc, call.operation.name, model) from None
         return await proceed(call)
 
 
 def _input_error(
-    exc: ValidationError, operation: str, fields: Any
+    exc: ValidationError, operation: str, model: type[BaseModel]
 ) -> MalformedJson | ValidationFailed:
     details = exc.errors(include_url=False)
     if details and details[0]["type"] == "json_invalid":
         reason = details[0].get("ctx", {}).get("error", "not JSON")
         return MalformedJson(f"The request body is not valid JSON ({reason}). Send a JSON object.")
-    errors = [_field_error(d, sorted(fields)) for d in details]
+    errors = [_field_error(model, d) for d in details]
     summary = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
     return ValidationFailed(
         f"The input for {operation!r} is invalid ({len(errors)} problem(s)): {summary}. "
@@ -69,12 +70,15 @@ def _input_error(
     )
 
 
-def _field_error(detail: ErrorDetails, allowed: list[str]) -> FieldError:
+def _field_error(model: type[BaseModel], detail: ErrorDetails) -> FieldError:
+    """One problem, its fields named as the input schema names them (aliases)."""
     kind = detail["type"]
-    path = _path(detail["loc"])
+    loc = wire_location(model, detail["loc"])
+    path = _path(loc)
     ctx = detail.get("ctx") or {}
     expected = _EXPECTED.get(kind)
     if kind == "extra_forbidden":
+        allowed = wire_names(_parent_model(model, loc))
         message = f"unknown field; the allowed fields are {', '.join(allowed)}"
         expected = None
     elif kind == "missing":
@@ -89,6 +93,11 @@ def _field_error(detail: ErrorDetails, allowed: list[str]) -> FieldError:
         expected = message[0].lower() + message[1:]
     received = None if kind == "missing" else safe_text(_json_repr(detail["input"]), 120)
     return FieldError(field=path or "(body)", message=message, expected=expected, received=received)
+
+
+def _parent_model(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel]:
+    """The model holding the last field of ``loc`` (an unknown field's siblings)."""
+    return model_at(model, loc[:-1]) or model
 
 
 def _path(loc: tuple[int | str, ...]) -> str:
@@ -136,14 +145,18 @@ def _contract_violation(call: Call, exc: ValidationError) -> ContractViolation:
     op = call.operation
     assert op is not None  # noqa: S101 - stage order
     details = exc.errors(include_url=False, include_input=False)
+    paths = [_path(wire_location(op.output_model, d["loc"])) for d in details]
     log.warning(
         "backend_contract_violation",
         request_id=call.request_id,
         operation=op.name,
         backend=op.backend,
-        errors=[{"loc": _path(d["loc"]), "type": d["type"], "msg": d["msg"]} for d in details],
+        errors=[
+            {"loc": path, "type": d["type"], "msg": d["msg"]}
+            for path, d in zip(paths, details, strict=True)
+        ],
     )
-    fields = ", ".join(sorted({_path(d["loc"]) or "(answer)" for d in details}))
+    fields = ", ".join(sorted({path or "(answer)" for path in paths}))
     return ContractViolation(
         f"The {op.backend} system answered {op.name!r} with data that does not fit "
         f"the {op.output_model.__name__} contract (fields: {fields}), so it was "

@@ -354,3 +354,26 @@ def _call_and_validate(case: Any, auth: dict[str, str]) -> None:
             response_schema_conformance,
         ],
     )
+
+
+def test_an_operation_without_a_json_schema_stops_the_start_up_naming_it(tmp_path: Path) -> None:
+    """What would crash start-up is a config error naming the operation, in check-config
+    and in serve alike, never a traceback."""
+    config = tmp_path / "gateway.yaml"
+    text = _with_backend("tests.gateway.undescribable_ops").replace(
+        "${WMS_URL}", "http://127.0.0.1:9"
+    )
+    config.write_text(text.replace("${AUDIT_DB}", str(tmp_path / "audit.sqlite")), "utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    for command in (["check-config", str(config)], ["serve", "--config", str(config)]):
+        done = subprocess.run(  # noqa: S603 - our own CLI
+            [sys.executable, "-m", "gateway", *command],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            check=False,
+        )
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "operation 'opaque.stock.get' (backend 'extra')" in done.stderr
+        assert "Traceback" not in done.stderr

@@ -26,8 +26,9 @@ def render_openapi_models(classes: list[ClassPlan], imports: Imports, title: str
         "",
         *std,
         *([""] if std else []),
-        f"from pydantic import {', '.join(sorted(pydantic))}",
-        "",
+        # pydantic's names through our runtime: one import block, sorted the same whether
+        # or not ruff counts `adapters` as first-party (see adapters.codegen.runtime)
+        f"from adapters.codegen.runtime import {', '.join(sorted(pydantic))}",
         *(["from adapters.openapi import json_number"] if "json_number" in names else []),
         f"from schemas.common import CanonicalModel{', Sensitive' if sensitive else ''}",
         "",

@@ -20,10 +20,11 @@ import re
 from decimal import Decimal
 from typing import Any, Literal
 
-from adapters.codegen.modelplan import SENSITIVE_NAMES, ClassPlan, FieldPlan
+from adapters.codegen.modelplan import ClassPlan, FieldPlan
 from adapters.codegen.naming import Names, class_name, field_name
 from adapters.codegen.openapi.document import Node, OpenApiDocument, count, mapping
 from adapters.codegen.pytypes import Imports, py_pattern, py_string
+from adapters.codegen.sensitive import guess_sensitive
 
 Role = Literal["input", "output"]
 
@@ -463,9 +464,9 @@ def _literal(value: float, python: str) -> str:
 
 
 def _sensitive(fp: FieldPlan, schema: Node) -> str:
-    """The Sensitive category a free-text field's name suggests (VAT number, IBAN, e-mail)."""
+    """The Sensitive category a free-text field's name or description suggests (VAT number,
+    IBAN, e-mail); see :mod:`adapters.codegen.sensitive`."""
     types, _ = schema_types(schema)
     if types != ["string"] or schema.get("enum") or schema.get("format") in ("date", "date-time"):
         return ""
-    name = field_name(fp.alias).rstrip("_")
-    return next((category for category, words in SENSITIVE_NAMES if words.search(name)), "")
+    return guess_sensitive(fp.alias, fp.description)

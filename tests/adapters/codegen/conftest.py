@@ -59,9 +59,13 @@ class Generated:
 
 @pytest.fixture(scope="session")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Generated]:
-    """The corpus and the local fixture WSDL, generated into importable packages."""
+    """The corpus and the local fixture WSDLs, generated into importable packages."""
     root = tmp_path_factory.mktemp("generated")
-    sources = {**corpus_wsdls(), "gen_orders": FIXTURES / "orders.wsdl"}
+    sources = {
+        **corpus_wsdls(),
+        "gen_orders": FIXTURES / "orders.wsdl",
+        "gen_quirks": FIXTURES / "quirks.wsdl",
+    }
     results = {
         package: generate_adapter(str(wsdl), package, root / package)
         for package, wsdl in sources.items()

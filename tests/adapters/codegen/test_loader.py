@@ -103,7 +103,9 @@ def test_cli_generates_a_package(tmp_path: Path, capsys: pytest.CaptureFixture[s
         "__init__.py",
         "adapter.py",
         "contract_samples.json",
+        "gateway.snippet.yaml",
         "models.py",
+        "permit.cedar",
         "test_contract.py",
     ]
     assert 'owner="team-finance"' in (out / "adapter.py").read_text()
