@@ -233,7 +233,7 @@ class ODataClient:
         else:
             body = to_wire(dict(params), self.version, types)
         reply = await self._send(method, path, params=query or None, json=body)
-        return _result(_decoded(reply), self.version) if reply.body else {}
+        return _result(_decoded(reply), self.version, name) if reply.body else {}
 
     async def find(self, entity_set: str, prop: str, value: str) -> dict[str, Any] | None:
         """The first record whose ``prop`` equals ``value`` (a backend key), or None."""
@@ -367,14 +367,15 @@ def record_of(entity: Mapping[str, Any]) -> dict[str, Any]:
     return record
 
 
-def _result(decoded: Any, version: ODataVersion) -> dict[str, Any]:
+def _result(decoded: Any, version: ODataVersion, name: str) -> dict[str, Any]:
     """What an action or function returned: a record, or ``{"value": …}`` for a
-    collection or a primitive (V2 wraps both in ``d``; V4 puts them under ``value``)."""
+    collection or a primitive (V2 wraps both in ``d``, a primitive under the
+    FunctionImport's name; V4 puts them under ``value``)."""
     result = decoded.get("d") if version == "2.0" and isinstance(decoded, dict) else decoded
     if isinstance(result, dict):
         data = {k: v for k, v in result.items() if not k.startswith("@")}
-        if set(data) == {"value"}:
-            result = data["value"]
+        if set(data) == {"value"} or (version == "2.0" and set(data) == {name}):
+            result = next(iter(data.values()))
         elif set(data) == {"results"} and isinstance(data["results"], list):
             result = data["results"]
         else:
