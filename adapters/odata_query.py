@@ -62,7 +62,12 @@ class Filter:
 
 
 def _compare(op: str, name: str, value: Any, edm: EdmType) -> Filter:
-    return Filter(op, identifier(name), value, edm)
+    return Filter(op, _path(name), value, edm)
+
+
+def _path(name: str) -> str:
+    """A property, or a path into a complex property (``Address/City``), each step checked."""
+    return "/".join(identifier(step) for step in name.split("/"))
 
 
 def eq(name: str, value: Any, edm: EdmType = "Edm.String") -> Filter:
@@ -91,14 +96,14 @@ def le(name: str, value: Any, edm: EdmType = "Edm.String") -> Filter:
 
 def contains(name: str, value: str) -> Filter:
     """Substring match (V4 ``contains``, V2 ``substringof``) on a string property."""
-    return Filter("contains", identifier(name), value, "Edm.String")
+    return Filter("contains", _path(name), value, "Edm.String")
 
 
 def startswith(name: str, value: str) -> Filter:
-    return Filter("startswith", identifier(name), value, "Edm.String")
+    return Filter("startswith", _path(name), value, "Edm.String")
 
 
-def all_of(*parts: Filter) -> Filter | None:
+def all_of(*parts: Filter | None) -> Filter | None:
     """``and`` of the parts given (None parts are skipped); None when none remain."""
     kept = tuple(p for p in parts if p is not None)
     if not kept:
@@ -106,7 +111,7 @@ def all_of(*parts: Filter) -> Filter | None:
     return kept[0] if len(kept) == 1 else Filter("and", parts=kept)
 
 
-def any_of(*parts: Filter) -> Filter | None:
+def any_of(*parts: Filter | None) -> Filter | None:
     kept = tuple(p for p in parts if p is not None)
     if not kept:
         return None
@@ -168,4 +173,4 @@ class Query:
 
 def _names(names: Iterable[str]) -> str:
     """Comma-separated names; ``/`` paths (``to_Item/Product``) allowed, each step checked."""
-    return ",".join("/".join(identifier(step) for step in n.split("/")) for n in names)
+    return ",".join(_path(n) for n in names)

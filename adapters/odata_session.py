@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -154,11 +155,13 @@ class ODataClient:
     ) -> dict[str, Any]:
         """POST a new entity (nested lists/records are a deep insert); the created record.
 
-        With ``reference_property``, the backend key goes into that property unless the
-        body has a value there already."""
+        With ``reference_property``, the backend key (a fresh one for an unkeyed call)
+        goes into that property unless the body has a value there already."""
         payload = dict(body)
-        if reference_property and self.external_reference and not payload.get(reference_property):
-            payload[identifier(reference_property)] = self.external_reference
+        if reference_property and not payload.get(reference_property):
+            # no gateway key (a call without idempotency): still one reference per write
+            reference = self.external_reference or uuid.uuid4().hex
+            payload[identifier(reference_property)] = reference
         wire = to_wire(payload, self.version, edm_types)
         reply = await self._send("POST", "/" + identifier(entity_set), json=wire)
         return _one(reply, self.version)

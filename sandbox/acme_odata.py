@@ -84,6 +84,7 @@ FAULTS = web.AppKey("faults", Faults)
 STATS = web.AppKey("stats", Stats)
 SECURITY = web.AppKey("security", Security)
 RELEASE = web.AppKey("release", asyncio.Event)
+CSRF_SESSION = web.RequestKey("csrf_session", str)
 
 
 def create_app(db_path: Path) -> web.Application:
@@ -170,7 +171,7 @@ async def _gate(request: web.Request, handler: Any) -> web.StreamResponse:
             "Precondition failed: the record was changed by another user",
         )
     response = await handler(request)
-    session = request.get("csrf_session")
+    session = request.get(CSRF_SESSION)
     if session:
         response.headers["X-CSRF-Token"] = app[SECURITY].csrf[session]
         response.set_cookie("SAP_SESSIONID", session, httponly=True)
@@ -203,8 +204,8 @@ def _csrf(request: web.Request, flavour: Flavour) -> web.Response | None:
     session = request.cookies.get("SAP_SESSIONID", "")
     if request.method == "GET" and request.headers.get("X-CSRF-Token", "").lower() == "fetch":
         app[STATS].csrf_fetches += 1
-        request["csrf_session"] = session if session in csrf else secrets.token_hex(12)
-        csrf.setdefault(request["csrf_session"], secrets.token_urlsafe(18))
+        request[CSRF_SESSION] = session if session in csrf else secrets.token_hex(12)
+        csrf.setdefault(request[CSRF_SESSION], secrets.token_urlsafe(18))
         return None
     if request.method not in _WRITES:
         return None

@@ -143,7 +143,7 @@ class ODataBackendConfig(Section):
     version: Annotated[Literal["2.0", "4.0"], BeforeValidator(substitute)] = Field(
         default="4.0", description="OData protocol version of the service"
     )
-    csrf: bool = Field(
+    csrf: Annotated[bool, BeforeValidator(substitute)] = Field(
         default=False, description="SAP's X-CSRF-Token protocol for writes (SAP Gateway, S/4HANA)"
     )
     timeouts: TimeoutsConfig = TimeoutsConfig()
