@@ -128,7 +128,13 @@ async def _held(app: web.Application, delay_s: float) -> None:
         await asyncio.wait_for(app[RELEASE].wait(), delay_s)
 
 
-def _current(faults: Faults) -> Faults:
+_FOR_WRITES = {"stale_etag": _WRITES - {"POST"}, "committed_timeout": frozenset({"POST"})}
+"""Faults that only a write can meet; a counted one is used up by those writes alone."""
+
+
+def _current(faults: Faults, method: str) -> Faults:
+    if method not in _FOR_WRITES.get(faults.mode, {method}):
+        return Faults()
     seen = Faults(faults.mode, faults.delay_s, retry_after=faults.retry_after)
     if faults.count > 0:
         faults.count -= 1
@@ -146,7 +152,7 @@ async def _gate(request: web.Request, handler: Any) -> web.StreamResponse:
     app = request.app
     http_faults.remember(request)
     app[STATS].api_calls += 1
-    fault = _current(app[FAULTS])
+    fault = _current(app[FAULTS], request.method)
     if fault.mode in ("throttled", "unavailable"):
         status = 429 if fault.mode == "throttled" else 503
         refusal = error(
