@@ -126,7 +126,7 @@ def literal(value: Any, edm: EdmType, version: ODataVersion) -> str:
         if version == "2.0":
             return f"binary'{value.hex().upper()}'"
         return "binary'" + base64.urlsafe_b64encode(value).decode() + "'"
-    if _QUALIFIED.fullmatch(edm):  # a V4 enum type
+    if _QUALIFIED.fullmatch(edm) and not edm.startswith("Edm."):  # a V4 enum type
         member = value.value if isinstance(value, enum.Enum) else value
         return f"{edm}'{identifier(str(member))}'"
     raise ValueError(f"no literal form for {edm!r}")
