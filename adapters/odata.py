@@ -49,17 +49,34 @@ For generated adapters, :class:`ODataOperation` describes one operation as data 
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from adapters.base import OperationSet, ServedOperations
+from pydantic import BaseModel
+
+from adapters.base import (
+    BackendPreview,
+    Canonical,
+    Operation,
+    OperationSet,
+    ServedOperations,
+    within,
+)
 from adapters.http import HttpBackend, HttpSettings
 from adapters.odata_operation import ODataOperation, lookup, send
 from adapters.odata_query import Query
-from adapters.odata_session import Collection, ODataClient, ServiceSession
+from adapters.odata_session import (
+    Captured,
+    CapturingClient,
+    Collection,
+    ODataClient,
+    ServiceSession,
+)
 from adapters.odata_types import ODataVersion
 from schemas.api import BackendReadiness
+from schemas.common import Effect
 from schemas.errors import BackendError, BackendUnavailable
 
 __all__ = [
@@ -127,3 +144,23 @@ class ODataAdapter(ServedOperations[ODataClient]):
             return BackendReadiness(name=self._name, ready=False, detail=exc.detail)
         elapsed = (time.perf_counter() - started) * 1000
         return BackendReadiness(name=self._name, ready=True, latency_ms=round(elapsed, 2))
+
+    async def preview(self, operation: Operation, payload: BaseModel) -> BackendPreview:
+        """The request ``call`` would send (method, path, query, JSON body, If-Match),
+        captured instead of sent, and the state before and after where the operation
+        declares a state reader."""
+        if not self._http.started:
+            raise BackendUnavailable(f"Backend {self._name!r} is not started.")
+        total = self.timeout_of(operation)
+        capturing = CapturingClient(
+            self._session, total, reads_pass=operation.effect is Effect.WRITE
+        )
+        reader = self._set.state_reader(operation.name)
+
+        async def capture() -> tuple[Canonical | None, Canonical | None]:
+            with contextlib.suppress(Captured):
+                await self._set.handler(operation.name)(capturing, payload)
+            return await reader(self.client(total), payload) if reader else (None, None)
+
+        before, after = await within(total, capture())
+        return BackendPreview(capturing.captured, before, after)

@@ -22,7 +22,14 @@ from adapters.odata_query import Query, eq, key_predicate
 from adapters.odata_types import EdmType, ODataVersion, identifier, literal, to_wire
 from schemas.errors import BackendError, ContractViolation
 
-__all__ = ["Collection", "ODataClient", "ServiceSession", "record_of"]
+__all__ = [
+    "Captured",
+    "CapturingClient",
+    "Collection",
+    "ODataClient",
+    "ServiceSession",
+    "record_of",
+]
 
 _CSRF = "X-CSRF-Token"
 
@@ -285,6 +292,46 @@ class ODataClient:
         if reply.status >= 300:
             raise error_for(reply)
         return reply
+
+
+class Captured(Exception):
+    """Stops a handler at the request a dry run must not send."""
+
+
+class CapturingClient(ODataClient):
+    """Records the request a handler would send instead of sending it (a dry run).
+
+    For writes, reads (GET) still go through, since a handler may need them to build its
+    request; the first other request is captured and the handler stopped there, before
+    any CSRF token is fetched. For reads, the first request is captured.
+    """
+
+    __slots__ = ("_reads_pass", "captured")
+
+    def __init__(self, session: ServiceSession, total_s: float, reads_pass: bool) -> None:
+        super().__init__(session, total_s)
+        self._reads_pass = reads_pass
+        self.captured: dict[str, Any] | None = None
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Sequence[tuple[str, str]] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> HttpReply:
+        if method == "GET" and self._reads_pass:
+            return await super()._send(method, path, params=params, json=json, headers=headers)
+        self.captured = {
+            "method": method,
+            "path": path,
+            "query": dict(params) if params else None,
+            "body": json,
+            "if_match": (headers or {}).get("If-Match"),
+        }
+        raise Captured
 
 
 def _origin(url: str) -> str:

@@ -159,3 +159,22 @@ async def test_an_order_is_cancelled_at_its_version(sales_gateway: SalesGateway)
     )
     assert status == 200, body
     assert sales_gateway.sandbox.orders() == []
+
+
+async def test_a_dry_run_shows_the_deep_insert_and_sends_nothing(
+    sales_gateway: SalesGateway,
+) -> None:
+    before = await sales_gateway.sandbox.stats()
+    headers = {"X-Dry-Run": "true"}
+    response = await sales_gateway.invoke("sales.orders.create", ORDER, **headers)
+    body = await response.json()
+    assert response.status == 200, body
+    request = body["backend_request"]
+    assert request["method"] == "POST"
+    assert request["path"].endswith("/SalesOrders")
+    assert request["body"]["CustomerID"] == "1000100"
+    items = request["body"].get("to_Item") or request["body"].get("Items")  # V2 or V4
+    assert [i["Quantity"] for i in items] == ["2", "10.5"]
+    assert sales_gateway.sandbox.orders() == []
+    after = await sales_gateway.sandbox.stats()
+    assert (after["writes"], after["csrf_fetches"]) == (before["writes"], before["csrf_fetches"])
