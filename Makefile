@@ -16,7 +16,7 @@ LC_STAMP := $(LC_VENV)/.installed-stamp
 # conformance suite, and the OpenID Connect provider agents and staff sign in with.
 NODE_STAMPS := tests/conformance/node_modules/.installed tests/oidc/node_modules/.installed
 
-.PHONY: install debian-packages node-deps demo serve test lint format lock lock-langchain langchain clean bench bench-soap bench-overload bench-fleet
+.PHONY: install debian-packages node-deps demo serve test lint format lock lock-langchain langchain clean bench bench-soap bench-odata bench-overload bench-fleet
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -93,6 +93,10 @@ bench: $(BENCH_STAMP)
 # Per-call cost of the SOAP adapter against a bare zeep call (not part of `make test`).
 bench-soap: install
 	$(BIN)/python -m bench.soap_cost
+
+# The OData adapter's per-call cost next to a bare aiohttp call, same sandbox, same run.
+bench-odata: install
+	$(BIN)/python -m bench.odata_cost
 
 # Re-resolve the lock from pyproject.toml's lower bounds in a throwaway virtualenv (--all keeps
 # setuptools, which the dev extra needs to build the production wheel in tests/deploy).

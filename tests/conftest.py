@@ -21,7 +21,7 @@ from gateway.logs import configure_logging
 from sandbox import acme_warehouse
 
 # the SOAP ERP sandbox and adapters (tests/erp.py); a real OpenID Connect provider
-pytest_plugins = ("tests.erp", "tests.oidc.provider")
+pytest_plugins = ("tests.erp", "tests.odata", "tests.oidc.provider")
 
 INVENTORY = DEMO_KEYS["inventory-bot"]
 REPLENISH = DEMO_KEYS["replenishment-bot"]

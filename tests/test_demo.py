@@ -29,6 +29,11 @@ def test_demo_tells_the_story_and_exits_zero() -> None:
         "one call's full story",
         "who         agent replenishment-bot (accountable owner ops-planning) over approval",
         "approved (apr_",
+        "sales-bot reads a business partner  (OData V2",
+        "Becker Berlin GmbH, Berlin, credit limit 50000.00 EUR",
+        "sales order 5000000001: net 2236.75 EUR, status Open",
+        "HTTP 409 backend_conflict",
+        'changed, new etag W/"2"',
     ):
         assert step in out
     assert "The demo ran as expected" in out

@@ -12,24 +12,34 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     sandbox = commands.add_parser("sandbox", help="run a simulated legacy system")
     sandbox.add_argument(
         "--system",
-        choices=("wms", "erp"),
+        choices=("wms", "erp", "odata"),
         default="wms",
-        help="wms: ACME warehouse (REST, port 8081); erp: ACME finance ERP (SOAP, port 8082)",
+        help="wms: ACME warehouse (REST, port 8081); erp: ACME finance ERP (SOAP, port 8082); "
+        "odata: ACME sales (OData V4 and SAP-flavoured V2, port 8083)",
     )
     sandbox.add_argument(
         "--host",
         default="127.0.0.1",
         help="address to listen on (default loopback; 0.0.0.0 in a container of deploy/)",
     )
-    sandbox.add_argument("--port", type=int, help="default 8081 (wms) or 8082 (erp)")
-    sandbox.add_argument("--db", type=Path, help="default acme_wms.sqlite or acme_erp.sqlite")
+    sandbox.add_argument("--port", type=int, help="default 8081 (wms), 8082 (erp), 8083 (odata)")
+    sandbox.add_argument(
+        "--db", type=Path, help="default acme_wms.sqlite, acme_erp.sqlite or acme_sales.sqlite"
+    )
     sandbox.set_defaults(run=_sandbox)
 
 
 def _sandbox(args: argparse.Namespace) -> int:
-    from sandbox import acme_finance, acme_warehouse
+    from sandbox import acme_finance, acme_odata, acme_warehouse
 
-    if args.system == "erp":
+    if args.system == "odata":
+        port, db = args.port or 8083, args.db or Path("acme_sales.sqlite")
+        app, name = (
+            acme_odata.create_app(db),
+            "ACME sales (OData V4; V2 at " + acme_odata.V2.root + ")",
+        )
+        where = f"http://{args.host}:{port}{acme_odata.V4.root}"
+    elif args.system == "erp":
         port, db = args.port or 8082, args.db or Path("acme_erp.sqlite")
         app, name = acme_finance.create_app(db), "ACME ERP finance (SOAP)"
         where = f"http://{args.host}:{port}{acme_finance.ENDPOINT}?wsdl"

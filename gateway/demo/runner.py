@@ -32,12 +32,13 @@ from gateway.demo import (
     guardrails,
     mcp,
     resilience,
+    sales,
     warehouse,
     warehouse_openapi,
 )
 from gateway.demo.session import DEMO_KEYS, Chapter, DemoContext, DemoFailed
 from gateway.logs import configure_logging
-from sandbox import acme_finance, acme_warehouse
+from sandbox import acme_finance, acme_odata, acme_warehouse
 
 SandboxFactory = Callable[[Path], web.Application]
 
@@ -45,11 +46,13 @@ SANDBOXES: tuple[tuple[str, str, SandboxFactory], ...] = (
     # name, environment variable the embedded config reads its URL from, app factory(workdir)
     ("acme_wms", "LASTMILE_ACME_WMS_URL", lambda d: acme_warehouse.create_app(d / "wms.sqlite")),
     ("acme_erp", "LASTMILE_ACME_ERP_URL", lambda d: acme_finance.create_app(d / "erp.sqlite")),
+    ("acme_sales", "LASTMILE_ACME_SALES_URL", lambda d: acme_odata.create_app(d / "sales.sqlite")),
 )
 
 CHAPTERS: tuple[Chapter, ...] = (
     warehouse.play,
     finance.play,
+    sales.play,
     mcp.play,
     resilience.play,
     guardrails.play,

@@ -21,6 +21,7 @@ DEMO_KEYS = {
     "ops-oncall": "lm_demo_operator_93b7d04e1c",
     "kpmg-auditor": "lm_demo_auditor_6fa2c9e815",
     "support-bot": "lm_demo_support_69be90dd11",
+    "sales-bot": "lm_demo_sales_3e8b71c94d",
 }
 """Public demo keys (agents and staff) whose hashes are in the embedded default config.
 Never use them in production."""

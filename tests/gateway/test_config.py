@@ -125,6 +125,14 @@ def test_embedded_default_config_is_valid() -> None:
         "finance.invoices.list",
         "finance.credit_notes.create",
         "finance.payments.post",
+        "sales.business_partners.get",
+        "sales.business_partners.search",
+        "sales.business_partners.update",
+        "sales.orders.create",
+        "sales.orders.get",
+        "sales.orders.release",
+        "sales.orders.cancel",
+        "sales.open_amounts.get",
     }
     assert registry.operations["warehouse.goods_movements.create"].timeout_s == 15
     assert registry.operations["finance.credit_notes.create"].timeout_s == 15
@@ -150,7 +158,7 @@ def test_check_config_cli_reports_errors_and_exits_2(tmp_path: Path) -> None:
 def test_check_config_cli_accepts_the_default() -> None:
     result = run_cli("check-config")
     assert result.returncode == 0, result.stderr
-    assert "9 operation(s), 4 agent(s)" in result.stdout
+    assert "17 operation(s), 5 agent(s)" in result.stdout
 
 
 def test_check_config_cli_missing_file(tmp_path: Path) -> None:

@@ -63,6 +63,7 @@ def running_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The sandboxes and ``lastmile serve`` as real processes, as an operator would run them."""
     tmp: Path = tmp_path_factory.mktemp("fuzz")
     wms_port, erp_port, gateway_port = free_port(), free_port(), free_port()
+    sales_port = free_port()
     (tmp / "gateway.yaml").write_text(_fuzz_config(gateway_port), "utf-8")
     processes: list[subprocess.Popen[str]] = []
     try:
@@ -74,10 +75,17 @@ def running_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )
         processes.append(erp)
         wait_for_line(erp, "sandbox on")
+        sales = lastmile(
+            "sandbox", "--system", "odata", "--port", str(sales_port),
+            "--db", str(tmp / "sales.sqlite"),
+        )  # fmt: skip
+        processes.append(sales)
+        wait_for_line(sales, "sandbox on")
         env = {
             "PATH": "/usr/bin:/bin",
             "LASTMILE_ACME_WMS_URL": f"http://127.0.0.1:{wms_port}",
             "LASTMILE_ACME_ERP_URL": f"http://127.0.0.1:{erp_port}",
+            "LASTMILE_ACME_SALES_URL": f"http://127.0.0.1:{sales_port}",
             "LASTMILE_AUDIT_DB": str(tmp / "audit.sqlite"),
         }
         gateway = lastmile(

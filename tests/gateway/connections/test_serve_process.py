@@ -16,8 +16,8 @@ from tests.gateway.connections.served import WAIT_S
 from tests.test_cli_processes import free_port, wait_for_line
 
 OPEN_FILE_LIMIT = 512
-# 64 own files + 64 closing connections + two backend pools of 100 (the embedded config)
-RESERVE = 64 + 64 + 2 * 100
+# 64 own files + 64 closing connections + three backend pools of 100 (the embedded config)
+RESERVE = 64 + 64 + 3 * 100
 
 
 def test_serve_closes_a_silent_connection_and_caps_by_the_open_file_limit(
