@@ -81,6 +81,9 @@ class HttpSettings:
     oauth2: ClientCredentials | None = None
     operation_timeouts: Mapping[str, float] = field(default_factory=dict)
     wall_clock: Callable[[], float] = time.time
+    keep_cookies: bool = False
+    """Keep the backend's cookies across calls, also on an IP address (SAP binds a CSRF
+    token to its session cookie; the default jar ignores cookies from IP hosts)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +98,8 @@ class HttpReply:
     body: bytes
     retry_after_s: int | None = None
     link: str | None = None  # the ``Link`` header (RFC 8288), for paged answers
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """All answer headers, for protocols that read their own (OData's ETag, X-CSRF-Token)."""
 
     def unavailable(self, message: str = "") -> BackendUnavailable | None:
         """The error for a status that means "not now" (429, 502, 503, 504), else None.
@@ -170,6 +175,7 @@ class HttpBackend:
             connector=aiohttp.TCPConnector(limit=settings.max_connections),
             headers=sent,
             raise_for_status=False,
+            cookie_jar=aiohttp.CookieJar(unsafe=True) if settings.keep_cookies else None,
         )
 
     async def close(self) -> None:
@@ -214,6 +220,7 @@ class HttpBackend:
                     body = await self._read_bounded(response)
                     retry_after = response.headers.get("Retry-After")
                     link = response.headers.get("Link")
+                    answered = response.headers.copy()  # case-insensitive
                     status = response.status
             except (TimeoutError, aiohttp.ClientError) as exc:
                 raise _translated(exc, timeout) from exc
@@ -222,7 +229,7 @@ class HttpBackend:
         wait = (
             None if retry_after is None else parse_retry_after(retry_after, settings.wall_clock())
         )
-        return HttpReply(status, body, wait, link)
+        return HttpReply(status, body, wait, link, answered)
 
     async def _read_bounded(self, response: aiohttp.ClientResponse) -> bytes:
         limit = self._settings.max_response_bytes

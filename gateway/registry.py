@@ -13,6 +13,7 @@ from pathlib import Path
 
 from adapters.base import Adapter, Operation, OperationSet
 from adapters.http_auth import ClientCredentials
+from adapters.odata import ODataAdapter, ODataClient, ODataSettings
 from adapters.rest import RestAdapter, RestClient, RestSettings
 from adapters.soap import SoapAdapter, SoapClient, SoapSettings
 from adapters.soap_wsdl import WsdlSource
@@ -25,7 +26,12 @@ from gateway.config import (
     SoapBackendConfig,
     WsSecurityAuthConfig,
 )
-from gateway.config.backends import ApiKeyAuthConfig, OAuth2ClientCredentialsConfig
+from gateway.config.backends import (
+    ApiKeyAuthConfig,
+    OAuth2ClientCredentialsConfig,
+    ODataBackendConfig,
+    RestAuth,
+)
 from gateway.identity import operation_glob
 from gateway.tool_names import ToolNames
 from schemas.api import CatalogEntry
@@ -101,6 +107,9 @@ def _build_adapter(name: str, backend: BackendConfig) -> Adapter:
     if isinstance(backend, SoapBackendConfig):
         soap_operations: OperationSet[SoapClient] = operations  # the module declares its kind
         return SoapAdapter(name, _soap_settings(backend), soap_operations)
+    if isinstance(backend, ODataBackendConfig):
+        odata_operations: OperationSet[ODataClient] = operations
+        return ODataAdapter(name, _odata_settings(backend), odata_operations)
     rest_operations: OperationSet[RestClient] = operations  # the module declares its client kind
     return RestAdapter(name, _rest_settings(backend), rest_operations)
 
@@ -129,6 +138,43 @@ def _rest_settings(backend: RestBackendConfig) -> RestSettings:
         operation_timeouts=dict(backend.operation_timeouts_s),
         max_pages=backend.pagination.max_pages,
     )
+
+
+def _odata_settings(backend: ODataBackendConfig) -> ODataSettings:
+    bearer, basic, api_key, oauth2 = _http_auth(backend.auth)
+    return ODataSettings(
+        service_root=backend.service_root,
+        version=backend.version,
+        csrf=backend.csrf,
+        max_pages=backend.pagination.max_pages,
+        query=dict(backend.query),
+        connect_timeout_s=backend.timeouts.connect_s,
+        read_timeout_s=backend.timeouts.read_s,
+        total_timeout_s=backend.timeouts.total_s,
+        max_connections=backend.max_connections,
+        max_response_bytes=backend.max_response_bytes,
+        headers=dict(backend.headers),
+        bearer_token=bearer,
+        basic_auth=basic,
+        api_key=api_key,
+        oauth2=oauth2,
+        operation_timeouts=dict(backend.operation_timeouts_s),
+    )
+
+
+def _http_auth(
+    auth: RestAuth | None,
+) -> tuple[str | None, tuple[str, str] | None, tuple[str, str] | None, ClientCredentials | None]:
+    """(bearer token, basic credentials, API key, client credentials) of an auth entry."""
+    if isinstance(auth, BearerAuthConfig):
+        return auth.token.get_secret_value(), None, None, None
+    if isinstance(auth, BasicAuthConfig):
+        return None, (auth.username, auth.password.get_secret_value()), None, None
+    if isinstance(auth, ApiKeyAuthConfig):
+        return None, None, (auth.header, auth.key.get_secret_value()), None
+    if isinstance(auth, OAuth2ClientCredentialsConfig):
+        return None, None, None, _client_credentials(auth)
+    return None, None, None, None
 
 
 def _client_credentials(auth: OAuth2ClientCredentialsConfig) -> ClientCredentials:

@@ -298,6 +298,13 @@ class BackendNotFound(BackendError):
     status, code, title = 404, "backend_not_found", "The backend has no such record"
 
 
+class BackendConflict(BackendError):
+    """The record changed since the agent read it (an OData stale ETag, HTTP 412): the
+    change was not made; read the record again and retry with its new version."""
+
+    status, code, title = 409, "backend_conflict", "The record changed since it was read"
+
+
 class ContractViolation(BackendError):
     """The backend's answer does not fit the operation's output model; never passed on."""
 

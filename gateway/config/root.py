@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from gateway.config.audit import AuditConfig
-from gateway.config.backends import RestBackendConfig, SoapBackendConfig
+from gateway.config.backends import ODataBackendConfig, RestBackendConfig, SoapBackendConfig
 from gateway.config.fleet import FleetConfig, PostgresConfig
 from gateway.config.guardrails import GuardrailsConfig
 from gateway.config.identity import AgentConfig, StaffConfig
@@ -19,7 +19,9 @@ from gateway.config.resilience import ResilienceConfig
 from gateway.config.server import ServerConfig
 from gateway.config.state import StateConfig
 
-BackendConfig = Annotated[RestBackendConfig | SoapBackendConfig, Field(discriminator="kind")]
+BackendConfig = Annotated[
+    RestBackendConfig | SoapBackendConfig | ODataBackendConfig, Field(discriminator="kind")
+]
 
 
 class Config(Section):
