@@ -35,10 +35,8 @@ _KNOWN_ALIASES = {"Core": CORE, "Common": COMMON, "Capabilities": CAPABILITIES}
 
 def _edm(namespace: str) -> bool:
     return (
-        namespace.startswith("http://schemas.microsoft.com/ado/")
-        and namespace.endswith("/edm")
-        or namespace == "http://docs.oasis-open.org/odata/ns/edm"
-    )
+        namespace.startswith("http://schemas.microsoft.com/ado/") and namespace.endswith("/edm")
+    ) or namespace == "http://docs.oasis-open.org/odata/ns/edm"
 
 
 def _local(element: etree._Element) -> str:
@@ -304,7 +302,9 @@ class _Reader:
         return type_
 
     def prop(self, element: etree._Element, target: str) -> Property:
-        type_, collection = self.type_name(element.get("Type") or element.get("UnderlyingType", ""))
+        type_, collection = self.type_name(
+            element.get("Type") or element.get("UnderlyingType") or ""
+        )
         label, description = self.docs(element, target)
         prop = Property(element.get("Name", ""), type_, collection, label=label,
                         description=description)  # fmt: skip
@@ -354,7 +354,7 @@ class _Reader:
                 self.mark_import(element)
 
     def entity_set(self, element: etree._Element, target: str) -> EntitySet:
-        type_ = self.qualify(element.get("EntityType") or element.get("Type", ""))
+        type_ = self.qualify(element.get("EntityType") or element.get("Type") or "")
         label, description = self.docs(element, target)
         found = EntitySet(element.get("Name", ""), type_, label=label, description=description)
         found.singleton = _local(element) == "Singleton"

@@ -105,7 +105,8 @@ def contract_test(package: str) -> str:
     )
     return text.replace(
         "\n\ndef _model(",
-        '\nSTRICT = {"input": True, "output": False}  # as the gateway validates each\n\n\ndef _model(',
+        '\nSTRICT = {"input": True, "output": False}  # as the gateway validates them'
+        "\n\n\ndef _model(",
     )
 
 

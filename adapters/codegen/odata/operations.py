@@ -8,7 +8,6 @@ from adapters.codegen.loader import GeneratorError
 from adapters.codegen.modelplan import ClassPlan
 from adapters.codegen.naming import Names, class_name
 from adapters.codegen.odata.csdl import EntitySet, Property, Service, ServiceCallable
-from adapters.codegen.odata.types import SKIPPED
 from adapters.codegen.odata.plan import (
     ODataOperationPlan,
     ServicePlanner,
@@ -20,6 +19,9 @@ from adapters.codegen.odata.plan import (
     query_options,
     set_label,
 )
+from adapters.codegen.odata.types import SKIPPED
+
+ETAG_INPUT = "The ETag read with the record (sent as If-Match); a stale one is refused."
 
 
 def plan_service(
@@ -82,8 +84,8 @@ def _entity_set_ops(
         ))  # fmt: skip
 
     def with_etag(plan: ClassPlan) -> ClassPlan:
-        option_field(plan, Names({f.name for f in plan.fields}), "etag", "str",
-                     "The ETag read with the record (If-Match); a stale one is refused.")  # fmt: skip
+        names = Names({f.name for f in plan.fields})
+        option_field(plan, names, "etag", "str", ETAG_INPUT)
         return plan
 
     if keys and not entity_set.singleton:

@@ -165,7 +165,7 @@ class ServicePlanner:
         items = FieldPlan("items", "items", f"list[{item.name}]", True, "The records found.")
         items.complex, items.max_occurs, items.min_occurs = item, None, 0
         more = FieldPlan("more", "more", "bool", True,
-                         "More records remain beyond the page cap: continue with skip.")  # fmt: skip
+                         "More records remain beyond the page cap: go on with skip.")  # fmt: skip
         more.simple = SimpleType("boolean")
         plan.fields += [items, more]
         self.classes.append(plan)
