@@ -38,7 +38,9 @@ def plan_service(
     ops: list[ODataOperationPlan] = []
     for entity_set in sets:
         ops += _entity_set_ops(service, planner, prefix, entity_set, used, functions)
-    set_of_type = {s.entity_type: s for s in sets}
+    set_of_type: dict[str, EntitySet] = {}
+    for entity_set in sorted(sets, key=lambda s: s.singleton):  # entity sets before singletons
+        set_of_type.setdefault(entity_set.entity_type, entity_set)
     for found in service.callables:
         if found.bound_to is not None:
             bound_set = set_of_type.get(found.bound_to)
@@ -106,7 +108,8 @@ def _entity_set_ops(
             f"Finds records of {entity_set.name} by equality filters, with paging. {about}",
             filters=filters, collection=True)  # fmt: skip
     if entity_set.creatable and not entity_set.singleton:
-        fields = [(p, not p.nullable and p.creatable, True) for p in props if p.creatable]
+        # A key the server numbers (SAP's SalesOrder, Business Central's id) is optional here
+        fields = [(p, not p.nullable and p.name not in keys, True) for p in props if p.creatable]
         create_in = planner.record(f"{stem}Create", f"A new record of {entity_set.name}.", fields)
         add("create", create_in, entity, f"Creates a record of {entity_set.name}. {about}",
             method="POST", effect="WRITE", risk="MEDIUM", idempotent=False)  # fmt: skip
