@@ -31,6 +31,9 @@ RESERVED_MODULE_NAMES = frozenset(
      "ODataBinary", "ODataDate", "ODataDateTime", "ODataModel", "date", "datetime", "time"}
 )  # fmt: skip
 _TYPE_NAMES = frozenset({"date", "datetime", "time"})
+_SERIALIZED = frozenset(
+    {"ODataDateTime", "ODataBinary", "list[ODataDateTime]", "list[ODataBinary]"}
+)
 PAGE_LIMIT = 1000
 ETAG_DOC = "The record's ETag: pass it back to an update or delete (sent as If-Match)."
 
@@ -129,6 +132,10 @@ class ServicePlanner:
             fp.max_occurs = None
         fp.min_occurs = 1 if required else 0
         fp.nillable = prop.nullable and nullable and not required
+        if answer and not required and item in _SERIALIZED:
+            # the runtime's serializer cannot render a None default (JSON Schema of
+            # answers): an optional non-nullable date in an answer also accepts null
+            fp.nillable = True
         fp.annotation = f"{item} | None" if fp.nillable else item
         fp.sensitive = sensitive(fp, prop.label)
         plan.fields.append(fp)
