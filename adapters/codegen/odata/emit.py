@@ -85,6 +85,8 @@ def render_operation(op: ODataOperationPlan) -> list[str]:
         lines.append(f"    method={py_string(op.method)},")
         if op.bound:
             lines.append("    bound=True,")
+    if op.reference_property:
+        lines.append(f"    reference_property={py_string(op.reference_property)},  # TODO confirm")
     return [*lines, ")"]
 
 
@@ -102,6 +104,7 @@ def _handler(op: ODataOperationPlan, owner: str) -> list[str]:
         f"    idempotent={op.idempotent},  # TODO confirm",
         f"    risk=Risk.{op.risk},  # TODO confirm",
         f"    owner={py_string(owner)},  # TODO confirm",
+        *(["    external_reference=True,"] if op.reference_property else []),
         ")",
     ]
     signature = (
@@ -121,10 +124,32 @@ def _handler(op: ODataOperationPlan, owner: str) -> list[str]:
         *signature_lines,
         *docstring(op.documentation or f"Calls {how}.", "    "),
         f"    return await send(client, {op.constant}, payload)",
+        *(_finder(op) if op.reference_property else []),
+    ]
+
+
+def _finder(op: ODataOperationPlan) -> list[str]:
+    """The lookup the gateway runs before re-sending a create whose outcome is unknown."""
+    return [
+        "",
+        "",
+        f"@operations.lookup({py_string(op.name)})",
+        f"async def find_{op.function}(",
+        f"    client: ODataClient, payload: models.{op.input.name}, key: str",
+        ") -> Canonical | None:",
+        *docstring(
+            f"The record a create made with backend key ``key``, found by its "
+            f"{op.reference_property}.",
+            "    ",
+        ),
+        f"    return await lookup(client, {op.constant}, key)",
     ]
 
 
 def render_odata_adapter(title: str, owner: str, ops: list[ODataOperationPlan]) -> str:
+    runtime = ["ODataClient", "ODataOperation", "send"]
+    if any(op.reference_property for op in ops):
+        runtime.append("lookup")
     lines = [
         *docstring(
             f"The {title} operations, generated from its $metadata by `lastmile adapter new "
@@ -137,7 +162,7 @@ def render_odata_adapter(title: str, owner: str, ops: list[ODataOperationPlan]) 
         "from __future__ import annotations",
         "",
         "from adapters.base import Canonical, OperationSet",
-        "from adapters.odata import ODataClient, ODataOperation, send",
+        f"from adapters.odata import {', '.join(sorted(runtime))}",
         "from schemas.common import Effect, Risk",
         "",
         "from . import models",

@@ -17,6 +17,7 @@ from adapters.codegen.odata.plan import (
     operation_name,
     option_field,
     query_options,
+    reference_property,
     set_label,
 )
 from adapters.codegen.odata.types import SKIPPED
@@ -112,7 +113,8 @@ def _entity_set_ops(
         fields = [(p, not p.nullable and p.name not in keys, True) for p in props if p.creatable]
         create_in = planner.record(f"{stem}Create", f"A new record of {entity_set.name}.", fields)
         add("create", create_in, entity, f"Creates a record of {entity_set.name}. {about}",
-            method="POST", effect="WRITE", risk="MEDIUM", idempotent=False)  # fmt: skip
+            method="POST", effect="WRITE", risk="MEDIUM", idempotent=False,
+            reference_property=reference_property([p for p, _, _ in fields]))  # fmt: skip
     if entity_set.updatable and keys and not entity_set.singleton:
         changes = [(p, False, True) for p in props if p.updatable and p.name not in keys]
         update_in = with_etag(planner.record(

@@ -16,10 +16,11 @@ properties required.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 
 from adapters.codegen.modelplan import ClassPlan, FieldPlan
-from adapters.codegen.naming import Names, class_name, field_name, identifier_words
+from adapters.codegen.naming import Names, class_name, field_name, identifier_words, snake
 from adapters.codegen.odata.csdl import EntitySet, Property, Service, ServiceCallable
 from adapters.codegen.odata.types import FILTERABLE, SKIPPED, expression, sensitive, simple_type
 from adapters.codegen.pytypes import Imports
@@ -61,6 +62,7 @@ class ODataOperationPlan:
     risk: str = "LOW"
     idempotent: bool = True
     documentation: str = ""
+    reference_property: str = ""  # a create's external-reference property (a guess)
 
 
 class ServicePlanner:
@@ -217,6 +219,24 @@ def operation_name(prefix: str, resource: str, verb: str, used: set[str]) -> str
         n += 1
     used.add(name)
     return name
+
+
+_REFERENCE = re.compile(
+    r"^(external_?(reference|ref|id|document(_?number)?)|purchase_?order_?by_?customer|"
+    r"customer_?purchase_?order(_?number)?|your_?reference)$",
+    re.IGNORECASE,
+)
+
+
+def reference_property(props: list[Property]) -> str:
+    """The creatable text property a create's backend key can go into, so an unknown
+    outcome can be looked up before any re-send (``ExternalReference``, SAP's
+    ``PurchaseOrderByCustomer``, Business Central's ``externalDocumentNumber``): a guess."""
+    for prop in props:
+        text = prop.type == "Edm.String" and prop.creatable and not prop.collection
+        if text and (_REFERENCE.match(prop.name) or _REFERENCE.match(snake(prop.name))):
+            return prop.name
+    return ""
 
 
 def edm_of(service: Service, prop: Property) -> str:

@@ -145,6 +145,20 @@ def test_s4_sales_order_keeps_precision_and_scale_and_leaves_out_what_is_not_cre
     assert not order.idempotent
 
 
+def test_creates_with_an_external_reference_property_are_looked_up_before_a_resend(
+    corpus: Generated,
+) -> None:
+    for package, entity_set, prop in (
+        ("od_so", "a_sales_order", "PurchaseOrderByCustomer"),
+        ("od_bc", "sales_orders", "externalDocumentNumber"),
+    ):
+        name = f"{package}.{entity_set}.create"
+        assert spec(corpus, package, f"{entity_set}_create").reference_property == prop
+        assert operation(corpus, package, f"{entity_set}.create").external_reference
+        assert corpus.adapter(package).operations.finder(name) is not None
+    assert spec(corpus, "od_trip", "people_create").reference_property is None
+
+
 def test_gateway_read_only_sets_get_no_writes_and_post_imports_are_writes(
     corpus: Generated,
 ) -> None:
