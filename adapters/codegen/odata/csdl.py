@@ -69,6 +69,15 @@ class Property:
     filterable: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class Navigation:
+    """A navigation property: where it leads and whether to many."""
+
+    name: str
+    target: str  # the entity type's qualified name
+    collection: bool
+
+
 @dataclass(slots=True)
 class StructuredType:
     """An entity or complex type; ``key`` is empty for complex types."""
@@ -82,6 +91,7 @@ class StructuredType:
     key: list[str] = field(default_factory=list)
     label: str = ""
     description: str = ""
+    navigations: list[Navigation] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -174,6 +184,14 @@ class _Reader:
         for schema in self.schemas:
             if schema.get("Alias"):
                 self.aliases[schema.get("Alias", "")] = schema.get("Namespace", "")
+        self.associations: dict[str, dict[str, tuple[str, str]]] = {}
+        for schema in self.schemas:
+            for association in _children(schema, "Association"):
+                qname = f"{schema.get('Namespace', '')}.{association.get('Name', '')}"
+                self.associations[qname] = {
+                    end.get("Role", ""): (end.get("Type", ""), end.get("Multiplicity", "1"))
+                    for end in _children(association, "End")
+                }
         self.version = self._version(source)
         self.out = Service(
             source, self.version, self.schemas[0].get("Namespace", "") if self.schemas else ""
@@ -299,7 +317,23 @@ class _Reader:
             type_.key = [ref.get("Name", "") for ref in _children(key, "PropertyRef")]
         for prop in _children(element, "Property"):
             type_.properties.append(self.prop(prop, f"{qname}/{prop.get('Name', '')}"))
+        for nav in _children(element, "NavigationProperty"):
+            found = self.navigation(nav)
+            if found is not None:
+                type_.navigations.append(found)
         return type_
+
+    def navigation(self, element: etree._Element) -> Navigation | None:
+        """V4 names the target type; V2 names an association and the role to go to."""
+        name = element.get("Name", "")
+        if element.get("Type"):
+            target, collection = self.type_name(element.get("Type", ""))
+            return Navigation(name, target, collection)
+        association = self.associations.get(self.qualify(element.get("Relationship", "")), {})
+        end = association.get(element.get("ToRole", ""))
+        if end is None:
+            return None
+        return Navigation(name, self.qualify(end[0]), end[1] == "*")
 
     def prop(self, element: etree._Element, target: str) -> Property:
         type_, collection = self.type_name(

@@ -5,9 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.codegen.loader import GeneratorError
-from adapters.codegen.modelplan import ClassPlan
-from adapters.codegen.naming import Names, class_name
-from adapters.codegen.odata.csdl import EntitySet, Property, Service, ServiceCallable
+from adapters.codegen.modelplan import ClassPlan, FieldPlan
+from adapters.codegen.naming import Names, class_name, field_name
+from adapters.codegen.odata.csdl import (
+    EntitySet,
+    Property,
+    Service,
+    ServiceCallable,
+    StructuredType,
+)
 from adapters.codegen.odata.plan import (
     ODataOperationPlan,
     ServicePlanner,
@@ -35,10 +41,13 @@ def plan_service(
             raise GeneratorError(f"{service.source}: no entity set {', '.join(unknown)}")
         sets = [s for s in sets if s.name in wanted]
     used: set[str] = set()
-    functions = Names({"operations", "send", "client", "ODataClient"})
+    functions = Names({"operations", "send", "lookup", "client", "ODataClient"})
+    creatable_types = {s.entity_type for s in service.entity_sets if s.creatable}
     ops: list[ODataOperationPlan] = []
     for entity_set in sets:
-        ops += _entity_set_ops(service, planner, prefix, entity_set, used, functions)
+        ops += _entity_set_ops(
+            service, planner, prefix, entity_set, used, functions, creatable_types
+        )
     set_of_type: dict[str, EntitySet] = {}
     for entity_set in sorted(sets, key=lambda s: s.singleton):  # entity sets before singletons
         set_of_type.setdefault(entity_set.entity_type, entity_set)
@@ -67,6 +76,7 @@ def _entity_set_ops(
     entity_set: EntitySet,
     used: set[str],
     functions: Names,
+    creatable_types: set[str],
 ) -> list[ODataOperationPlan]:
     type_ = service.types[entity_set.entity_type]
     entity = planner.structured(type_.qname)
@@ -112,6 +122,7 @@ def _entity_set_ops(
         # A key the server numbers (SAP's SalesOrder, Business Central's id) is optional here
         fields = [(p, not p.nullable and p.name not in keys, True) for p in props if p.creatable]
         create_in = planner.record(f"{stem}Create", f"A new record of {entity_set.name}.", fields)
+        deep_insert(service, planner, create_in, type_, creatable_types)
         add("create", create_in, entity, f"Creates a record of {entity_set.name}. {about}",
             method="POST", effect="WRITE", risk="MEDIUM", idempotent=False,
             reference_property=reference_property([p for p, _, _ in fields]))  # fmt: skip
@@ -140,6 +151,31 @@ def _entity_set_ops(
         add("delete", delete_in, done, f"Deletes a record of {entity_set.name}. {about}",
             method="DELETE", effect="WRITE", risk="HIGH")  # fmt: skip
     return ops
+
+
+def deep_insert(
+    service: Service,
+    planner: ServicePlanner,
+    create_in: ClassPlan,
+    type_: StructuredType,
+    creatable_types: set[str],
+) -> None:
+    """Each to-many navigation to a creatable entity type (a sales order's ``to_Item``)
+    becomes an optional list of new records: one request creates the order with its items."""
+    names = Names({f.name for f in create_in.fields})
+    taken = {f.alias for f in create_in.fields}
+    for nav in type_.navigations:
+        target = service.types.get(nav.target)
+        if not nav.collection or target is None or nav.target not in creatable_types:
+            continue
+        if nav.name in taken:
+            continue
+        item = planner.deep_record(target)
+        doc = f"New {target.name} records created with this one (deep insert)."
+        annotation = f"list[{item.name}] | None"
+        fp = FieldPlan(names.take(field_name(nav.name)), nav.name, annotation, False, doc)
+        fp.complex, fp.min_occurs, fp.max_occurs, fp.nillable = item, 0, None, True
+        create_in.fields.append(fp)
 
 
 def _callable_op(

@@ -21,7 +21,13 @@ from dataclasses import dataclass, field
 
 from adapters.codegen.modelplan import ClassPlan, FieldPlan
 from adapters.codegen.naming import Names, class_name, field_name, identifier_words, snake
-from adapters.codegen.odata.csdl import EntitySet, Property, Service, ServiceCallable
+from adapters.codegen.odata.csdl import (
+    EntitySet,
+    Property,
+    Service,
+    ServiceCallable,
+    StructuredType,
+)
 from adapters.codegen.odata.types import FILTERABLE, SKIPPED, expression, sensitive, simple_type
 from adapters.codegen.pytypes import Imports
 from adapters.codegen.xsd import SimpleType
@@ -142,6 +148,19 @@ class ServicePlanner:
         fp.sensitive = sensitive(fp, prop.label)
         plan.fields.append(fp)
         return fp
+
+    def deep_record(self, type_: StructuredType) -> ClassPlan:
+        """A new record of ``type_`` inside another's create (keys the server may number
+        optional, never null), planned once per type."""
+        known = self._types.get((type_.qname + "#deep", False))
+        if known is not None:
+            return known
+        keys = set(self.service.key_of(type_))
+        props = [p for p in self.service.all_properties(type_) if p.creatable]
+        fields = [(p, not p.nullable and p.name not in keys, True) for p in props]
+        plan = self.record(f"{class_name(type_.name)}New", f"A new {type_.name}.", fields)
+        self._types[(type_.qname + "#deep", False)] = plan
+        return plan
 
     def etag_field(self, plan: ClassPlan, names: Names) -> None:
         """The runtime answers a record's ETag under ``etag`` (unless a property is so named)."""

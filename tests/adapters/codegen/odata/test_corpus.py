@@ -10,6 +10,7 @@ that the entity sets' sap:/Capabilities flags decided which writes exist.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -143,6 +144,22 @@ def test_s4_sales_order_keeps_precision_and_scale_and_leaves_out_what_is_not_cre
     order = operation(corpus, "od_so", "a_sales_order.create")
     assert order.effect is Effect.WRITE
     assert not order.idempotent
+
+
+def test_a_sales_order_is_created_with_its_items_in_one_deep_insert(corpus: Generated) -> None:
+    create = operation(corpus, "od_so", "a_sales_order.create").input_model
+    order = {"SalesOrderType": "OR", "SoldToParty": "17100001",
+             "to_Item": [{"Material": "TG11", "RequestedQuantity": "2"}]}  # fmt: skip
+    parsed = create.model_validate_json(json.dumps(order), strict=True)
+    sent = parsed.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    assert sent["to_Item"] == [{"Material": "TG11", "RequestedQuantity": "2"}]
+    too_long = {**order, "to_Item": [{"Material": "M" * 41}]}  # Material MaxLength="40"
+    with pytest.raises(ValidationError):
+        create.model_validate_json(json.dumps(too_long), strict=True)
+    # navigations to sets marked sap:creatable="false" are not offered
+    aliases = {i.alias for i in create.model_fields.values()}
+    assert "to_Item" in aliases
+    assert "to_Partner" not in aliases
 
 
 def test_creates_with_an_external_reference_property_are_looked_up_before_a_resend(
