@@ -42,12 +42,9 @@ def plan_service(
         sets = [s for s in sets if s.name in wanted]
     used: set[str] = set()
     functions = Names({"operations", "send", "lookup", "client", "ODataClient"})
-    creatable_types = {s.entity_type for s in service.entity_sets if s.creatable}
     ops: list[ODataOperationPlan] = []
     for entity_set in sets:
-        ops += _entity_set_ops(
-            service, planner, prefix, entity_set, used, functions, creatable_types
-        )
+        ops += _entity_set_ops(service, planner, prefix, entity_set, used, functions)
     set_of_type: dict[str, EntitySet] = {}
     for entity_set in sorted(sets, key=lambda s: s.singleton):  # entity sets before singletons
         set_of_type.setdefault(entity_set.entity_type, entity_set)
@@ -76,7 +73,6 @@ def _entity_set_ops(
     entity_set: EntitySet,
     used: set[str],
     functions: Names,
-    creatable_types: set[str],
 ) -> list[ODataOperationPlan]:
     type_ = service.types[entity_set.entity_type]
     entity = planner.structured(type_.qname)
@@ -122,7 +118,7 @@ def _entity_set_ops(
         # A key the server numbers (SAP's SalesOrder, Business Central's id) is optional here
         fields = [(p, not p.nullable and p.name not in keys, True) for p in props if p.creatable]
         create_in = planner.record(f"{stem}Create", f"A new record of {entity_set.name}.", fields)
-        deep_insert(service, planner, create_in, type_, creatable_types)
+        deep_insert(service, planner, create_in, type_)
         add("create", create_in, entity, f"Creates a record of {entity_set.name}. {about}",
             method="POST", effect="WRITE", risk="MEDIUM", idempotent=False,
             reference_property=reference_property([p for p, _, _ in fields]))  # fmt: skip
@@ -158,15 +154,16 @@ def deep_insert(
     planner: ServicePlanner,
     create_in: ClassPlan,
     type_: StructuredType,
-    creatable_types: set[str],
 ) -> None:
-    """Each to-many navigation to a creatable entity type (a sales order's ``to_Item``)
-    becomes an optional list of new records: one request creates the order with its items."""
+    """Each to-many navigation (a sales order's ``to_Item``) becomes an optional list of
+    new records: one request creates the order with its items. Whether the target's own
+    set is creatable does not matter: items are often creatable only inside their order
+    (``Insertable=false`` on the set, ``sap:creatable="false"`` on SAP's sub-sets)."""
     names = Names({f.name for f in create_in.fields})
     taken = {f.alias for f in create_in.fields}
     for nav in type_.navigations:
         target = service.types.get(nav.target)
-        if not nav.collection or target is None or nav.target not in creatable_types:
+        if not nav.collection or target is None or not target.is_entity or target is type_:
             continue
         if nav.name in taken:
             continue
