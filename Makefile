@@ -69,10 +69,14 @@ test: lint langchain node-deps
 bench-overload: install
 	$(BIN)/python -m bench.overload
 
-# The fleet on the local PostgreSQL: halt acknowledgement with three processes (and the audit
-# trail's appends and proofs). Writes bench/results/fleet_*.md.
+# The fleet on the local PostgreSQL and Redis: the audit trail's appends, latency and proofs,
+# halt acknowledgement and config reload with three processes, limiter cost per check.
+# Writes bench/results/fleet_*.md (the README table quotes them).
 bench-fleet: install
+	$(BIN)/python -m bench.fleet_audit
 	$(BIN)/python -m bench.fleet_halts
+	$(BIN)/python -m bench.fleet_reload
+	$(BIN)/python -m bench.fleet_limits
 
 format: install
 	$(BIN)/ruff format gateway adapters schemas sandbox tests bench
