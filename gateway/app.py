@@ -118,7 +118,7 @@ def standard_stages(
         ValidateInput(),
         Idempotency(state, config.resilience),
         Decide(),
-        EnforceBudgets(guards.state, reads_fail_open=fail_open),
+        EnforceBudgets(guards.state),
         Hold(guards.desk),
         Preview(registry),
         Redact(guards.redactor),

@@ -19,18 +19,17 @@ from gateway.stages.policy import note_shadow
 from gateway.state import BudgetHold, StateStore
 from gateway.state.store import from_micro
 from schemas.audit import Decision
-from schemas.common import Effect
-from schemas.errors import BudgetExceeded, StateUnavailable, retry_after_seconds
+from schemas.errors import BudgetExceeded, retry_after_seconds
 
 
 class EnforceBudgets:
-    """``reads_fail_open``: a read goes on unmetered when the state store is unreachable
-    (writes always fail closed), the same rule the rate limits follow. The budgets are
-    those of the configuration pinned on the call (a reload may change them)."""
+    """Budgets are exact: when the state store is unreachable a call a budget counts is
+    refused (503 ``state_unavailable``), read or write; ``state.reads_fail_open`` lets
+    reads past the rate limits only. The budgets are those of the configuration pinned
+    on the call (a reload may change them)."""
 
-    def __init__(self, state: StateStore, *, reads_fail_open: bool = False) -> None:
+    def __init__(self, state: StateStore) -> None:
         self._state = state
-        self._reads_fail_open = reads_fail_open
 
     async def __call__(self, call: Call, proceed: Proceed) -> StageOutcome:
         assert call.agent is not None, "Identify runs first"  # noqa: S101
@@ -62,12 +61,6 @@ class EnforceBudgets:
                 )
                 if exceeded:
                     self._exceeded(call, book, charge, used, force)
-        except StateUnavailable:
-            await self._release(taken)
-            if not (self._reads_fail_open and call.operation.effect is Effect.READ):
-                raise
-            call.reasons.append("budgets not checked: state store unreachable (reads fail open)")
-            return await proceed(call)
         except BaseException:
             await self._release(taken)
             raise

@@ -83,3 +83,20 @@ async def test_reads_fail_closed_by_default(
     read = await gateway.invoke("warehouse.stock.get", STOCK)
     assert read.status == 503
     assert (await read.json())["code"] == "state_unavailable"
+
+
+async def test_a_read_a_budget_counts_is_refused_without_the_store_even_failing_open(
+    postgres_dsn: str, gateway_with: GatewayFactory, tmp_path: Path
+) -> None:
+    counted = sqlite_state(tmp_path, fail_open=True, postgres_halts=True).replace(
+        "guardrails: {halts: {store: postgres}}",
+        "guardrails:\n  halts: {store: postgres}\n  budgets:\n"
+        "    - {id: reads, agents: [inventory-bot], operations: [warehouse.stock.get],"
+        " limit: 1000, window: 24h}",
+    )
+    gateway = await gateway_with(counted, PG_DSN=postgres_dsn)
+    assert (await gateway.invoke("warehouse.stock.get", STOCK)).status == 200
+    await gateway.client.app[STATE_STORE].close()
+    read = await gateway.invoke("warehouse.stock.get", STOCK)
+    assert read.status == 503  # budgets are exact: no unmetered reads
+    assert (await read.json())["code"] == "state_unavailable"
