@@ -27,13 +27,14 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP) debian-packages
 
 # Debian packages the tests run as real processes, installed only when missing: HAProxy is
-# the load balancer of deploy/compose.yaml, and tests/deploy run the fleet behind it.
-DEBIAN_PACKAGES := haproxy
+# the load balancer of deploy/compose.yaml, and tests/deploy run the fleet behind it;
+# Chromium is the browser tests/console drive through Playwright.
+DEBIAN_PACKAGES := haproxy chromium
 debian-packages:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; } \
-	  || echo "could not install$$missing (Debian packages): tests/deploy will skip without them"; \
+	  || echo "could not install$$missing (Debian packages): tests/deploy and tests/console will skip without them"; \
 	fi
 
 $(LC_STAMP): constraints-langchain.txt
