@@ -4,6 +4,7 @@ gateway's application keys, so it sees the same stores as the API."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from aiohttp import web
@@ -27,6 +28,8 @@ def add_console(app: web.Application) -> None:
     render.setup(console)
     console[SESSIONS] = Sessions(app[STATE_STORE], app[STAFF])
     console[now.FEED] = now.record_feed(app)
+    console[now.STOPPING] = asyncio.Event()
+    console.on_shutdown.append(now.stop_streams)
     get, post = console.router.add_get, console.router.add_post
     get("/", _home)
     get("/sign-in", signin.sign_in_form)

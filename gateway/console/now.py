@@ -25,7 +25,14 @@ from gateway.stages.record import Record
 from schemas.audit import EventKind
 
 FEED = web.AppKey("console_feed", CallFeed)
+STOPPING = web.AppKey("console_stopping", asyncio.Event)
 HEARTBEAT_S = 15.0  # a comment line keeps proxies from closing an idle stream
+POLL_S = 0.5  # how soon a stream notices its browser left or the gateway is stopping
+
+
+async def stop_streams(app: web.Application) -> None:
+    """On shutdown: end every open stream at once, so shutdown never waits on a browser."""
+    app[STOPPING].set()
 
 
 def record_feed(app: web.Application) -> CallFeed:
@@ -88,16 +95,27 @@ async def stream(request: web.Request) -> web.StreamResponse:
     )
     await response.prepare(request)
     await response.write(b": connected\n\n")
+    stopping = request.config_dict[STOPPING]
+    quiet = 0.0
     async with request.config_dict[FEED].subscribe() as subscription:
-        while True:
+        while not stopping.is_set() and _connected(request):
             try:
-                event = await asyncio.wait_for(subscription.queue.get(), HEARTBEAT_S)
+                event = await asyncio.wait_for(subscription.queue.get(), POLL_S)
             except TimeoutError:
-                await response.write(b": still here\n\n")
+                quiet += POLL_S
+                if quiet >= HEARTBEAT_S:
+                    quiet = 0.0
+                    await response.write(b": still here\n\n")
                 continue
+            quiet = 0.0
             if event.kind is not EventKind.CALL:
                 continue
             call = row(event.model_dump(mode="json"))
             html = aiohttp_jinja2.render_string("call_row.html", request, {"call": call})
             data = "".join(f"data: {line}\n" for line in html.strip().splitlines())
             await response.write(f"event: call\n{data}\n".encode())
+    return response
+
+
+def _connected(request: web.Request) -> bool:
+    return request.transport is not None and not request.transport.is_closing()
