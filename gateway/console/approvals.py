@@ -38,7 +38,9 @@ def fields(held: HeldCall) -> list[tuple[str, str]]:
             for index, item in enumerate(value):
                 walk(f"{prefix}[{index}]", item)
         else:
-            rows.append((prefix or "(input)", value if isinstance(value, str) else json.dumps(value)))
+            rows.append(
+                (prefix or "(input)", value if isinstance(value, str) else json.dumps(value))
+            )
 
     walk("", json.loads(held.input_json))
     return rows

@@ -34,7 +34,8 @@ PAGE = 100
 
 async def search(request: web.Request) -> web.Response:
     member_may(request, Capability.READ_AUDIT)
-    params = {k: v for k, v in request.query.items() if v != "" and k in {*FILTERS, "since", "until"}}
+    wanted = {*FILTERS, "since", "until"}
+    params = {k: v for k, v in request.query.items() if v != "" and k in wanted}
     query = parse_query({**params, "order": "desc", "limit": str(PAGE)})
     entries = await request.config_dict[AUDIT_STORE].search(query)
     events = [{**row(e.event), "kind": e.event.get("kind"), "index": e.index} for e in entries]

@@ -1,4 +1,4 @@
-""""Now": calls as they complete, pushed to the browser as server-sent events.
+""" "Now": calls as they complete, pushed to the browser as server-sent events.
 
 The page starts with the latest events from the audit store (every process's calls),
 then the stream adds each call this process completes, the moment the ``Record`` stage
@@ -80,9 +80,7 @@ async def now(request: web.Request) -> web.Response:
         {
             "calls": [row(e.event) for e in recent],
             "breakers": {n: b.state.value for n, b in resilience.breakers.items()},
-            "bulkheads": {
-                n: (b.in_flight, b.waiting) for n, b in resilience.bulkheads.items()
-            },
+            "bulkheads": {n: (b.in_flight, b.waiting) for n, b in resilience.bulkheads.items()},
             "processes": await _processes(request),
         },
     )

@@ -38,16 +38,16 @@ class Capability(StrEnum):
     VERIFY_AUDIT = "verify the audit"
 
 
-A, O, U = StaffRole.APPROVER, StaffRole.OPERATOR, StaffRole.AUDITOR
+APPROVER, OPERATOR, AUDITOR = StaffRole.APPROVER, StaffRole.OPERATOR, StaffRole.AUDITOR
 MATRIX: dict[Capability, frozenset[StaffRole]] = {
-    Capability.SEE_APPROVALS: frozenset({A, O, U}),
-    Capability.DECIDE_APPROVALS: frozenset({A}),
-    Capability.SEE_ACTIVITY: frozenset({O, U}),
-    Capability.SEE_AGENTS: frozenset({O, U}),
-    Capability.SEE_HALTS: frozenset({O, U}),
-    Capability.HALT: frozenset({O}),
-    Capability.READ_AUDIT: frozenset({U}),
-    Capability.VERIFY_AUDIT: frozenset({U}),
+    Capability.SEE_APPROVALS: frozenset({APPROVER, OPERATOR, AUDITOR}),
+    Capability.DECIDE_APPROVALS: frozenset({APPROVER}),
+    Capability.SEE_ACTIVITY: frozenset({OPERATOR, AUDITOR}),
+    Capability.SEE_AGENTS: frozenset({OPERATOR, AUDITOR}),
+    Capability.SEE_HALTS: frozenset({OPERATOR, AUDITOR}),
+    Capability.HALT: frozenset({OPERATOR}),
+    Capability.READ_AUDIT: frozenset({AUDITOR}),
+    Capability.VERIFY_AUDIT: frozenset({AUDITOR}),
 }
 
 

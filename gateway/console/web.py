@@ -99,9 +99,7 @@ async def _guarded(request: web.Request, handler: Handler) -> web.StreamResponse
     token = request.cookies.get(COOKIE)
     found = await request.config_dict[SESSIONS].find(token)
     if found is None or token is None:
-        if request.method == "GET" and "text/event-stream" not in request.headers.get(
-            "Accept", ""
-        ):
+        if request.method == "GET" and "text/event-stream" not in request.headers.get("Accept", ""):
             return see_other("/console/sign-in")
         raise Unauthenticated("Sign in to the console first; your session has ended.")
     request[SESSION], request[MEMBER] = found

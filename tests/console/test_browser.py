@@ -16,7 +16,9 @@ WRITE = "warehouse.goods_movements.create"
 STOCK = {"material": "100234", "plant": "1000"}
 
 
-async def hold(console: Console, on_behalf_of: str = "lea.fischer@acme.example", **extra: Any) -> str:
+async def hold(
+    console: Console, on_behalf_of: str = "lea.fischer@acme.example", **extra: Any
+) -> str:
     response = await console.api(
         "POST",
         f"/v1/operations/{WRITE}",
@@ -253,9 +255,7 @@ async def test_the_auditor_searches_and_reads_one_calls_story(
     await expect(page.locator("main")).to_contain_text("inventory-bot (owner team-logistics)")
 
 
-async def test_hostile_agent_input_is_shown_but_never_runs(
-    browser: Any, console: Console
-) -> None:
+async def test_hostile_agent_input_is_shown_but_never_runs(browser: Any, console: Console) -> None:
     # the warehouse keeps references to 16 characters: one payload per held call
     planted = ["<svg onload=a()>", "'\"><i id=pwned>", "javascript:a()\u202e"]
     for reference in planted:
