@@ -288,3 +288,60 @@ async def test_a_state_change_without_the_csrf_token_is_refused(
     assert "CSRF" in await response.text()
     admitted = await console.api("POST", "/v1/operations/warehouse.stock.get", INVENTORY, STOCK)
     assert admitted.status == 200
+
+
+async def test_the_agents_page_names_owners_budgets_halts_and_revoked_keys(
+    browser: Any, console: Console
+) -> None:
+    spent = await console.api(
+        "POST",
+        f"/v1/operations/{WRITE}",
+        REPLENISH,
+        movement(quantity="40"),
+        **{"X-On-Behalf-Of": "lea.fischer@acme.example"},
+    )
+    assert spent.status == 200, await spent.text()
+    page = await signed_in(browser, console, "operator")
+    await page.goto(console.url + "/halts")
+    form = page.locator("form.halt-form")
+    await form.locator("select[name=target_agent]").select_option("inventory-bot")
+    await form.get_by_label("Reason").fill("checking")
+    await form.get_by_label("I understand").check()
+    await form.get_by_role("button", name="Halt").click()
+    await expect(page.locator("#ack")).to_be_visible()
+
+    await page.goto(console.url + "/agents")
+
+    inventory = page.locator('tr.agent[data-agent="inventory-bot"]')
+    await expect(inventory).to_contain_text("team-logistics")
+    await expect(inventory).to_contain_text("warehouse.items.*")
+    await expect(inventory).to_contain_text("halted")
+    replenish = page.locator('tr.agent[data-agent="replenishment-bot"]')
+    await expect(replenish).to_contain_text("ops-planning")
+    await expect(replenish.locator('[data-budget="quantity-24h"]')).to_contain_text("40 of 500")
+    await expect(replenish).not_to_contain_text("halted")
+    await expect(page.locator('tr.agent[data-agent="retired-bot"]')).to_contain_text("revoked")
+
+
+async def test_one_person_with_two_roles_halts_and_verifies(browser: Any, console: Console) -> None:
+    approval_id = await hold(console)
+    page = await signed_in(browser, console, "both")
+    await page.goto(console.url + "/halts")
+    form = page.locator("form.halt-form")
+    await form.locator("input[name=scope][value=all]").check()
+    await form.get_by_label("Reason").fill("incident 42")
+    await form.get_by_label("I understand").check()
+    await form.get_by_role("button", name="Halt").click()
+    await expect(page.locator("#ack")).to_have_attribute("data-acknowledged", "yes")
+
+    await page.goto(console.url + "/audit/checkpoint")
+    await page.get_by_role("button", name="Verify the trail").click()
+
+    await expect(page.locator("#verification")).to_have_attribute("data-ok", "yes")
+    refused = await console.api("POST", "/v1/operations/warehouse.stock.get", INVENTORY, STOCK)
+    assert (await refused.json())["code"] == "halted"
+    decide = await page.request.post(
+        console.url + f"/approvals/{approval_id}/decide",
+        form={"decision": "approve", "comment": "x", "csrf_token": await csrf_of(page)},
+    )
+    assert decide.status == 403  # neither role decides approvals

@@ -95,3 +95,35 @@ async def test_pages_carry_a_strict_content_security_policy(console: Console) ->
     assert "default-src 'none'" in policy
     assert "unsafe-inline" not in policy
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+async def test_a_session_holds_on_every_process_sharing_the_state_store(
+    wms: TestServer, tmp_path: Path
+) -> None:
+    url = str(wms.make_url("/")).rstrip("/")
+    config = make_config(url, tmp_path / "audit.sqlite")
+    shared = config.state.model_copy(update={"store": "sqlite", "path": str(tmp_path / "s.db")})
+    config = config.model_copy(update={"state": shared})
+    async with (
+        TestServer(build_app(config), host="127.0.0.1") as first,
+        TestServer(build_app(config), host="127.0.0.1") as second,
+        ClientSession() as http,
+    ):
+        signed = await http.post(
+            first.make_url("/console/sign-in"), data={"key": OPERATOR}, allow_redirects=False
+        )
+        assert signed.status == 303
+        token = signed.cookies["lastmile_console"].value
+        async with ClientSession(cookies={"lastmile_console": token}) as browser:
+            elsewhere = await browser.get(second.make_url("/console/halts"))
+            assert elsewhere.status == 200
+            csrf = (await elsewhere.text()).split('name="csrf_token" value="')[1].split('"')[0]
+            out = await browser.post(
+                first.make_url("/console/sign-out"),
+                data={"csrf_token": csrf},
+                allow_redirects=False,
+            )
+            assert out.status == 303
+        async with ClientSession(cookies={"lastmile_console": token}) as stale:
+            ended = await stale.get(second.make_url("/console/halts"), allow_redirects=False)
+            assert ended.status == 303
