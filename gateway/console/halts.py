@@ -16,6 +16,7 @@ from aiohttp import web
 from gateway.api.middleware import REQUEST_ID
 from gateway.appkeys import AGENTS, AUDIT_STORE, CONFIG, GUARDRAILS, REGISTRY
 from gateway.audit.admin import record_admin_action
+from gateway.console import drill
 from gateway.console.roles import Capability
 from gateway.console.web import form, member_may, page
 from gateway.guardrails.halts import Acknowledgement, Halt, HaltScope
@@ -43,10 +44,11 @@ def _targets(request: web.Request) -> dict[str, list[str]]:
 
 async def _render(request: web.Request, change: Change | None, status: int = 200) -> web.Response:
     halts = await request.config_dict[GUARDRAILS].halts.all()
+    drills = await drill.history(request)
     return page(
         request,
         "halts.html",
-        {"halts": halts, "targets": _targets(request), "change": change},
+        {"halts": halts, "targets": _targets(request), "change": change, "drills": drills},
         status=status,
     )
 

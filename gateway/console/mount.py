@@ -10,7 +10,7 @@ from pathlib import Path
 from aiohttp import web
 
 from gateway.appkeys import STAFF, STATE_STORE
-from gateway.console import agents, approvals, audit, halts, now, render, signin
+from gateway.console import agents, approvals, audit, drill, halts, now, render, signin
 from gateway.console.sessions import Sessions
 from gateway.console.signin import landing
 from gateway.console.web import MEMBER, SESSIONS, console_middleware, see_other
@@ -43,6 +43,7 @@ def add_console(app: web.Application) -> None:
     get("/halts", halts.board)
     post("/halts", halts.halt)
     post("/halts/resume", halts.resume)
+    post("/halts/drill", drill.run)
     get("/audit", audit.search)
     get("/audit/requests/{request_id}", audit.story)
     get("/audit/checkpoint", audit.checkpoint)

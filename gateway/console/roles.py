@@ -16,6 +16,8 @@ halt and resume    no        yes       no
 read the audit     no        no        yes
 verify the audit   no        no        yes
 =================  ========  ========  =======
+
+Running the halt drill is "halt and resume".
 """
 
 from __future__ import annotations

@@ -80,6 +80,8 @@ async def test_each_role_is_refused_pages_the_matrix_forbids(
         ("auditor", "/halts", {"scope": "all", "reason": "x", "confirm": "yes"}),
         ("approver", "/halts", {"scope": "all", "reason": "x", "confirm": "yes"}),
         ("approver", "/audit/verify", {}),
+        ("auditor", "/halts/drill", {}),
+        ("approver", "/halts/drill", {}),
         ("operator", "/audit/verify", {}),
     ],
 )
@@ -345,3 +347,25 @@ async def test_one_person_with_two_roles_halts_and_verifies(browser: Any, consol
         form={"decision": "approve", "comment": "x", "csrf_token": await csrf_of(page)},
     )
     assert decide.status == 403  # neither role decides approvals
+
+
+async def test_the_halt_drill_measures_and_keeps_its_history(
+    browser: Any, console: Console
+) -> None:
+    page = await signed_in(browser, console, "operator")
+    await page.goto(console.url + "/halts")
+
+    await page.get_by_role("button", name="Run a halt drill").click()
+    await page.get_by_role("button", name="Run a halt drill").click()
+
+    drills = page.locator("tr.drill")
+    await expect(drills).to_have_count(2)
+    await expect(drills.first).to_contain_text("ops-oncall")
+    await expect(drills.first.locator(".halt-ms")).to_contain_text("ms")
+    await expect(drills.first).to_contain_text("yes")
+    await expect(page.locator("#no-halts")).to_be_visible()  # the drill left nothing halted
+    admitted = await console.api("POST", "/v1/operations/warehouse.stock.get", INVENTORY, STOCK)
+    assert admitted.status == 200
+    auditor = "lm_demo_auditor_6fa2c9e815"
+    events = await console.api("GET", "/v1/audit/events?operation=admin.halt_drill", auditor)
+    assert len((await events.json())["events"]) == 2
