@@ -16,7 +16,7 @@ LC_STAMP := $(LC_VENV)/.installed-stamp
 # conformance suite, and the OpenID Connect provider agents and staff sign in with.
 NODE_STAMPS := tests/conformance/node_modules/.installed tests/oidc/node_modules/.installed
 
-.PHONY: install debian-packages node-deps demo serve test lint format lock lock-langchain langchain clean bench bench-soap bench-overload bench-fleet
+.PHONY: install debian-packages node-deps demo serve test lint format screenshots lock lock-langchain langchain clean bench bench-soap bench-overload bench-fleet
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ demo: install
 
 serve: install
 	$(BIN)/lastmile serve
+
+# A picture of each console page in docs/console/ (not part of make test).
+screenshots: install
+	$(BIN)/pytest -q -p no:cacheprovider tests/console/screenshots.py
 
 lint: install
 	$(BIN)/ruff check gateway adapters schemas sandbox tests bench
