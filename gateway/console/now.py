@@ -6,6 +6,9 @@ has made it durable. In a fleet each process streams the calls it served: put th
 console behind sticky sessions, or reload to read the shared audit store again. The
 page also shows this process's breakers and bulkheads and, with a fleet, which gateway
 processes are alive.
+
+An open stream re-reads its session every few seconds and ends once it is gone, so
+signing out or revoking a person stops their live view too.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from gateway.appkeys import AUDIT_STORE, FLEET, PIPELINE, RESILIENCE
 from gateway.audit.store import AuditQuery
 from gateway.console.feed import CallFeed
 from gateway.console.roles import Capability
-from gateway.console.web import member_may, page
+from gateway.console.web import SESSIONS, TOKEN, member_may, page
 from gateway.stages.record import Record
 from schemas.audit import EventKind
 
@@ -28,6 +31,7 @@ FEED = web.AppKey("console_feed", CallFeed)
 STOPPING = web.AppKey("console_stopping", asyncio.Event)
 HEARTBEAT_S = 15.0  # a comment line keeps proxies from closing an idle stream
 POLL_S = 0.5  # how soon a stream notices its browser left or the gateway is stopping
+RECHECK_S = 5.0  # how soon an open stream notices its session ended (signed out, revoked)
 
 
 async def stop_streams(app: web.Application) -> None:
@@ -94,13 +98,18 @@ async def stream(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     await response.write(b": connected\n\n")
     stopping = request.config_dict[STOPPING]
-    quiet = 0.0
+    quiet = unchecked = 0.0
     async with request.config_dict[FEED].subscribe() as subscription:
         while not stopping.is_set() and _connected(request):
             try:
                 event = await asyncio.wait_for(subscription.queue.get(), POLL_S)
             except TimeoutError:
                 quiet += POLL_S
+                unchecked += POLL_S
+                if unchecked >= RECHECK_S:
+                    unchecked = 0.0
+                    if await request.config_dict[SESSIONS].find(request[TOKEN]) is None:
+                        break
                 if quiet >= HEARTBEAT_S:
                     quiet = 0.0
                     await response.write(b": still here\n\n")

@@ -3,6 +3,7 @@ the shared store, throttled and audited sign-in, agent keys refused, and the CSP
 
 from __future__ import annotations
 
+import asyncio
 from http.cookies import SimpleCookie
 from pathlib import Path
 
@@ -127,3 +128,24 @@ async def test_a_session_holds_on_every_process_sharing_the_state_store(
         async with ClientSession(cookies={"lastmile_console": token}) as stale:
             ended = await stale.get(second.make_url("/console/halts"), allow_redirects=False)
             assert ended.status == 303
+
+
+async def test_the_live_stream_ends_when_its_session_ends(console: Console) -> None:
+    _, cookie = await sign_in(console, OPERATOR)
+    token = cookie["lastmile_console"].value
+    page = await console.client.get("/console/halts")
+    csrf = (await page.text()).split('name="csrf_token" value="')[1].split('"')[0]
+    async with ClientSession(cookies={"lastmile_console": token}) as viewer:
+        stream = await viewer.get(
+            console.client.make_url("/console/now/stream"),
+            headers={"Accept": "text/event-stream"},
+        )
+        assert stream.status == 200
+        assert await stream.content.readline() == b": connected\n"
+
+        out = await console.client.post("/console/sign-out", data={"csrf_token": csrf})
+        assert out.status == 200  # followed to the sign-in page
+
+        # returns once the server ends the stream; a stream left open fails the test
+        rest = await asyncio.wait_for(stream.content.read(), 30)
+        assert b"event: call" not in rest
