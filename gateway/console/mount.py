@@ -9,11 +9,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from gateway.appkeys import STAFF, STATE_STORE
+from gateway.appkeys import CONFIG, GUARDRAILS, STAFF, STATE_STORE
 from gateway.console import agents, approvals, audit, drill, halts, now, render, signin
 from gateway.console.sessions import Sessions
 from gateway.console.signin import landing
 from gateway.console.web import MEMBER, SESSIONS, console_middleware, see_other
+from gateway.console.webhook import HeldCallWebhook
 
 STATIC = Path(__file__).parent / "static"
 
@@ -30,6 +31,12 @@ def add_console(app: web.Application) -> None:
     console[now.FEED] = now.record_feed(app)
     console[now.STOPPING] = asyncio.Event()
     console.on_shutdown.append(now.stop_streams)
+    config = app[CONFIG]
+    hook = config.guardrails.approvals.webhook
+    if hook is not None:
+        webhook = HeldCallWebhook(hook, config.server.public_url or "")
+        app[GUARDRAILS].desk.on_hold = webhook.notify
+        app.cleanup_ctx.append(webhook.lifecycle)
     get, post = console.router.add_get, console.router.add_post
     get("/", _home)
     get("/sign-in", signin.sign_in_form)
