@@ -10,7 +10,7 @@ from pathlib import Path
 from aiohttp import web
 
 from gateway.appkeys import CONFIG, GUARDRAILS, STAFF, STATE_STORE
-from gateway.console import agents, approvals, audit, drill, halts, now, render, signin
+from gateway.console import agents, approvals, audit, drill, halts, now, oidc, render, signin
 from gateway.console.sessions import Sessions
 from gateway.console.signin import landing
 from gateway.console.web import MEMBER, SESSIONS, console_middleware, see_other
@@ -42,6 +42,8 @@ def add_console(app: web.Application) -> None:
     get("/sign-in", signin.sign_in_form)
     post("/sign-in", signin.sign_in)
     post("/sign-out", signin.sign_out)
+    get("/sign-in/oidc", oidc.start)
+    get("/sign-in/oidc/callback", oidc.callback)
     get("/now", now.now)
     get("/now/stream", now.stream)
     get("/approvals", approvals.inbox)

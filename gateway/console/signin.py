@@ -32,7 +32,7 @@ def landing(member: StaffMember) -> str:
     return next((url for cap, url in LANDING if cap in allowed), "/console/approvals")
 
 
-async def _audit(request: web.Request, actor: str, detail: str) -> None:
+async def audit(request: web.Request, actor: str, detail: str) -> None:
     await record_admin_action(
         request.config_dict[AUDIT_STORE],
         request_id=request[REQUEST_ID],
@@ -44,7 +44,11 @@ async def _audit(request: web.Request, actor: str, detail: str) -> None:
 
 
 async def sign_in_form(request: web.Request) -> web.Response:
-    return page(request, "sign_in.html", {"message": None})
+    return page(request, "sign_in.html", {"message": None, "oidc": _has_oidc(request)})
+
+
+def _has_oidc(request: web.Request) -> bool:
+    return request.config_dict[CONFIG].console.oidc is not None
 
 
 def _member(request: web.Request, key: str) -> StaffMember:
@@ -69,7 +73,7 @@ async def sign_in(request: web.Request) -> web.Response:
     sessions = request.config_dict[SESSIONS]
     wait = await sessions.admit_attempt(request.remote or "unknown")
     if wait:
-        await _audit(request, "unknown", "refused: too many attempts")
+        await audit(request, "unknown", "refused: too many attempts")
         raise RateLimited(
             "Too many sign-in attempts from this address; wait a minute and try again.",
             headers=retry_after_headers(wait),
@@ -78,11 +82,17 @@ async def sign_in(request: web.Request) -> web.Response:
     try:
         member = _member(request, key)
     except (Unauthenticated, Forbidden) as exc:
-        await _audit(request, "unknown", f"refused: {exc.code}")
-        return page(request, "sign_in.html", {"message": exc.detail}, status=exc.status)
+        await audit(request, "unknown", f"refused: {exc.code}")
+        context = {"message": exc.detail, "oidc": _has_oidc(request)}
+        return page(request, "sign_in.html", context, status=exc.status)
     token, _ = await sessions.start(member, time.time())
-    await _audit(request, member.id, "signed in")
+    await audit(request, member.id, "signed in")
     response = see_other(landing(member))
+    set_session_cookie(request, response, token)
+    return response
+
+
+def set_session_cookie(request: web.Request, response: web.Response, token: str) -> None:
     public_url = request.config_dict[CONFIG].server.public_url or ""
     response.set_cookie(
         COOKIE,
@@ -93,7 +103,6 @@ async def sign_in(request: web.Request) -> web.Response:
         samesite="Strict",
         secure=public_url.startswith("https://"),
     )
-    return response
 
 
 async def sign_out(request: web.Request) -> web.Response:
