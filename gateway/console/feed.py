@@ -2,7 +2,7 @@
 
 The ``Record`` stage publishes every audit event it has made durable; each console
 viewer subscribes with a bounded queue. Publishing never blocks and never fails the
-call: a viewer too slow to keep up loses the oldest events (and is told how many), so a
+call: a viewer too slow to keep up loses the oldest events (its subscription counts them), so a
 stalled browser tab cannot hold up agents. The feed is per process: in a fleet each
 process streams the calls it served (see docs/console.md).
 """

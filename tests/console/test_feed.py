@@ -1,5 +1,5 @@
 """The live feed never holds up a call: a viewer that falls behind loses the oldest
-events and is told how many, and a viewer that left hears nothing more."""
+events and counts them, and a viewer that left hears nothing more."""
 
 from __future__ import annotations
 
