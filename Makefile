@@ -16,7 +16,7 @@ LC_STAMP := $(LC_VENV)/.installed-stamp
 # conformance suite, and the OpenID Connect provider agents and staff sign in with.
 NODE_STAMPS := tests/conformance/node_modules/.installed tests/oidc/node_modules/.installed
 
-.PHONY: install debian-packages node-deps demo serve test lint format lock lock-langchain langchain clean bench bench-soap bench-odata bench-overload bench-fleet
+.PHONY: install debian-packages node-deps demo serve test lint format screenshots lock lock-langchain langchain clean bench bench-soap bench-odata bench-overload bench-fleet
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,13 +27,14 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP) debian-packages
 
 # Debian packages the tests run as real processes, installed only when missing: HAProxy is
-# the load balancer of deploy/compose.yaml, and tests/deploy run the fleet behind it.
-DEBIAN_PACKAGES := haproxy
+# the load balancer of deploy/compose.yaml, and tests/deploy run the fleet behind it;
+# Chromium is the browser tests/console drive through Playwright.
+DEBIAN_PACKAGES := haproxy chromium
 debian-packages:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; } \
-	  || echo "could not install$$missing (Debian packages): tests/deploy will skip without them"; \
+	  || echo "could not install$$missing (Debian packages): tests/deploy and tests/console will skip without them"; \
 	fi
 
 $(LC_STAMP): constraints-langchain.txt
@@ -56,6 +57,10 @@ demo: install
 
 serve: install
 	$(BIN)/lastmile serve
+
+# A picture of each console page in docs/console/ (not part of make test).
+screenshots: install
+	$(BIN)/pytest -q -p no:cacheprovider tests/console/screenshots.py
 
 lint: install
 	$(BIN)/ruff check gateway adapters schemas sandbox tests bench

@@ -42,6 +42,7 @@ from gateway.audit.factory import build_audit_store
 from gateway.audit.retention import retention_context
 from gateway.audit.store import AuditStore
 from gateway.config import Config
+from gateway.console.mount import add_console
 from gateway.fleet.registry import ProcessRegistry
 from gateway.guardrails.halts_postgres import PostgresHaltBoard
 from gateway.guardrails.runtime import Guardrails, build_guardrails
@@ -218,6 +219,7 @@ def build_app(
     add_mcp_routes(app, config.mcp, config.server.public_url, shared)
     add_openapi_route(app, registry)
     add_protected_resource_routes(app, config.oidc, config.server.public_url)
+    add_console(app)
     return app
 
 

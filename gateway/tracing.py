@@ -32,6 +32,11 @@ class TracedStage:
             stage, "skip_on", frozenset()
         )  # the same paths as the stage
 
+    @property
+    def stage(self) -> Stage:
+        """The stage inside the span (the console finds the ``Record`` stage's feed)."""
+        return self._stage
+
     async def __call__(self, call: Call, proceed: Proceed) -> StageOutcome:
         parent = None
         trace_headers = call.request.trace_headers

@@ -22,9 +22,9 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from gateway.config.primitives import Duration, EnvStr, Section
+from gateway.config.primitives import Duration, EnvStr, Secret, Section, http_url
 
 _DAY_S = 86400
 
@@ -80,12 +80,23 @@ class BudgetConfig(Section):
         return self
 
 
+class ApprovalWebhookConfig(Section):
+    """Where to tell people a call waits for a decision: a JSON POST signed with
+    HMAC-SHA256 over ``<timestamp>.<body>`` (see docs/console.md)."""
+
+    url: Annotated[EnvStr, AfterValidator(http_url)]
+    secret: Secret
+
+
 class ApprovalsConfig(Section):
     store: Literal["sqlite", "postgres"] = "sqlite"
     path: EnvStr | None = Field(
         default=None, description="SQLite file of held calls; default: beside the audit trail"
     )
     expire_after: Duration = 86400.0
+    webhook: ApprovalWebhookConfig | None = Field(
+        default=None, description="Notified (signed POST) each time a call is held"
+    )
 
 
 class HaltsConfig(Section):

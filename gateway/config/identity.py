@@ -63,3 +63,9 @@ class StaffConfig(Section):
         "(their key is recognised, every staff route answers 403)"
     )
     revoked: bool = False
+    oidc_subject: str | None = Field(
+        default=None,
+        max_length=255,
+        description="The value of console.oidc.staff_claim in this person's ID token, "
+        "for console sign-in through the identity provider",
+    )

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field
 
-from gateway.config.primitives import EnvStr, Section, absolute_url, http_url
+from gateway.config.primitives import EnvStr, Secret, Section, absolute_url, http_url
 
 
 def https_unless_loopback(url: str) -> str:
@@ -81,3 +81,20 @@ class OidcConfig(Section):
         description="Published in the protected-resource metadata; unset: [issuer]",
     )
     resource_name: str | None = Field(default=None, max_length=200)
+
+
+class ConsoleOidcConfig(Section):
+    """Staff sign-in to the console through the identity provider (authorization code
+    with PKCE): the ID token's ``staff_claim`` names the person (``staff[].oidc_subject``),
+    whose roles come from ``staff:`` as for a key."""
+
+    issuer: Issuer
+    client_id: str = Field(min_length=1, max_length=255)
+    client_secret: Secret
+    staff_claim: str = Field(default="sub", pattern=r"^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$")
+    scopes: list[str] = Field(default=["openid"])
+    algorithms: list[SigningAlgorithm] = Field(default=["RS256", "PS256", "ES256", "EdDSA"])
+
+
+class ConsoleConfig(Section):
+    oidc: ConsoleOidcConfig | None = None

@@ -13,7 +13,7 @@ from gateway.config.guardrails import GuardrailsConfig
 from gateway.config.identity import AgentConfig, StaffConfig
 from gateway.config.mcp import McpConfig
 from gateway.config.observability import LoggingConfig, TracingConfig
-from gateway.config.oidc import OidcConfig
+from gateway.config.oidc import ConsoleConfig, OidcConfig
 from gateway.config.primitives import Section
 from gateway.config.resilience import ResilienceConfig
 from gateway.config.server import ServerConfig
@@ -29,6 +29,7 @@ class Config(Section):
     backends: dict[str, BackendConfig] = Field(min_length=1)
     agents: list[AgentConfig] = Field(default_factory=list)
     staff: list[StaffConfig] = Field(default_factory=list)
+    console: ConsoleConfig = ConsoleConfig()
     audit: AuditConfig = AuditConfig()
     logging: LoggingConfig = LoggingConfig()
     tracing: TracingConfig = TracingConfig()

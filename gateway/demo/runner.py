@@ -158,7 +158,14 @@ def _print_curl_lines(url: str, out: TextIO) -> None:
         f"  MCP: point an agent host at {url}/mcp with 'Authorization: Bearer {key}' (docs/mcp.md)",
         file=out,
     )
-    print(f"  curl -s {url}/readyz", file=out, flush=True)
+    print(f"  curl -s {url}/readyz", file=out)
+    print(
+        f"  The console: open {url}/console and sign in with a staff key: "
+        f"{DEMO_KEYS['maria.schmidt']} (approver), {DEMO_KEYS['ops-oncall']} (operator), "
+        f"{DEMO_KEYS['kpmg-auditor']} (auditor)",
+        file=out,
+        flush=True,
+    )
 
 
 async def _wait_for_signal() -> None:

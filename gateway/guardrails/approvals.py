@@ -76,6 +76,7 @@ class ApprovalDesk:
         self._clock = clock
         self._expire_after_s = expire_after_s
         self.executor: Pipeline | None = None
+        self.on_hold: Callable[[HeldCall], None] | None = None  # told of each held call
 
     async def count_pending(self) -> float:
         """How many held calls wait for a person (for the metrics); NaN, Prometheus's
@@ -106,6 +107,8 @@ class ApprovalDesk:
             reasons=list(call.reasons),
         )
         await self.store.add(held)
+        if self.on_hold is not None:
+            self.on_hold(held)
         return held
 
     async def get(self, approval_id: str) -> HeldCall:

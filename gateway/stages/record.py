@@ -14,6 +14,7 @@ import uuid
 import structlog
 
 from gateway.audit.store import AuditStore
+from gateway.console.feed import CallFeed
 from gateway.guardrails.redaction import Redactor
 from gateway.guardrails.safety import scrub, scrub_error
 from gateway.outcomes import (
@@ -38,9 +39,14 @@ log = structlog.get_logger("lastmile.call")
 
 
 class Record:
-    def __init__(self, store: AuditStore, redactor: Redactor | None = None) -> None:
+    """``feed`` hears of every event once it is durable (the console's live view)."""
+
+    def __init__(
+        self, store: AuditStore, redactor: Redactor | None = None, feed: CallFeed | None = None
+    ) -> None:
         self._store = store
         self._redactor = redactor or Redactor()
+        self.feed = feed or CallFeed()
 
     async def __call__(self, call: Call, proceed: Proceed) -> StageOutcome:
         try:
@@ -57,7 +63,9 @@ class Record:
         if isinstance(ending, Refused | Failed):
             scrub_error(ending.error)
         # Durable before the answer; the store also ships it to stdout as one JSON line.
-        await self._store.append(audit_event(call, outcome, self._redactor))
+        event = audit_event(call, outcome, self._redactor)
+        await self._store.append(event)
+        self.feed.publish(event)
         return outcome
 
 

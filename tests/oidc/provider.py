@@ -87,8 +87,18 @@ def _require_node() -> None:
 class OidcProvider:
     """One node-oidc-provider process, its config, and a client for its token endpoint."""
 
-    def __init__(self, workdir: Path, clients: list[Client], keys: list[SigningKey]) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        clients: list[Client],
+        keys: list[SigningKey],
+        *,
+        dev_interactions: bool = False,
+    ) -> None:
+        """``dev_interactions``: the provider's built-in login and consent pages (any
+        login name signs in as that subject), for browser sign-in tests."""
         self.clients = {c.client_id: c for c in clients}
+        self._dev_interactions = dev_interactions
         self.keys = keys
         self.issuer = ""
         self._workdir = workdir
@@ -102,7 +112,7 @@ class OidcProvider:
             "clients": [c.registration() for c in self.clients.values()],
             "resources": {RESOURCE: {"scope": SCOPE}, OTHER_RESOURCE: {"scope": SCOPE}},
             "default_resource": RESOURCE,
-            "dev_interactions": False,
+            "dev_interactions": self._dev_interactions,
         }
         path = self._workdir / "oidc-provider.json"
         path.write_text(json.dumps(config))

@@ -1,0 +1,124 @@
+"""The auditors' pages: search with the API's filters, one call's story, the latest
+signed checkpoint, and a verification run.
+
+Verification reads the whole log, so it runs on a worker thread (never the event loop)
+over one read transaction of the SQLite store, trusting the key configured for
+checkpoints. Stores in PostgreSQL are verified with ``lastmile audit verify`` against
+an export; the page says so instead of pretending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp import web
+
+from gateway.api.audit import FILTERS, parse_query
+from gateway.api.middleware import REQUEST_ID
+from gateway.appkeys import AUDIT_STORE, CONFIG
+from gateway.audit.admin import record_admin_action
+from gateway.audit.export import store_snapshot
+from gateway.audit.signing import configured_public_key
+from gateway.audit.store import AuditQuery
+from gateway.audit.store_sqlite import SqliteAuditStore
+from gateway.audit.verify import Report, verify_log
+from gateway.console.now import row
+from gateway.console.roles import Capability
+from gateway.console.web import member_may, page
+from schemas.errors import NotFound
+
+PAGE = 100
+
+
+async def search(request: web.Request) -> web.Response:
+    member_may(request, Capability.READ_AUDIT)
+    wanted = {*FILTERS, "since", "until"}
+    params = {k: v for k, v in request.query.items() if v != "" and k in wanted}
+    query = parse_query({**params, "order": "desc", "limit": str(PAGE)})
+    entries = await request.config_dict[AUDIT_STORE].search(query)
+    events = [{**row(e.event), "kind": e.event.get("kind"), "index": e.index} for e in entries]
+    return page(request, "audit.html", {"events": events, "filters": params, "names": FILTERS})
+
+
+async def story(request: web.Request) -> web.Response:
+    """Every event of one request: the call, its decision and policies, attempts, the
+    approval and its decisions, redaction (what the trail kept) and backend reference."""
+    member_may(request, Capability.READ_AUDIT)
+    request_id = request.match_info["request_id"]
+    store = request.config_dict[AUDIT_STORE]
+    entries = await store.search(AuditQuery(request_id=request_id, limit=50))
+    if not entries:
+        raise NotFound(f"The audit trail has no request {request_id[:100]!r}.")
+    events = [e.event for e in entries]
+    approval_ids = {ev["approval"]["approval_id"] for ev in events if ev.get("approval")}
+    decisions = []
+    if approval_ids:  # the people who decided, from the same trail (the latest 1000 acts)
+        found = await store.search(AuditQuery(kind="admin", limit=1000, descending=True))
+        decisions = [e.event for e in found if e.event.get("target") in approval_ids]
+    return page(
+        request,
+        "story.html",
+        {
+            "request_id": request_id,
+            "events": [(ev, json.dumps(ev, indent=2, ensure_ascii=False)) for ev in events],
+            "decisions": decisions,
+        },
+    )
+
+
+async def checkpoint(request: web.Request) -> web.Response:
+    member_may(request, Capability.READ_AUDIT)
+    store = request.config_dict[AUDIT_STORE]
+    latest = await store.latest_checkpoint()
+    return page(
+        request,
+        "checkpoint.html",
+        {
+            "checkpoint": json.dumps(latest, indent=2) if latest is not None else None,
+            "public_key": store.public_key_b64,
+            "report": None,
+        },
+    )
+
+
+def _verify_sqlite(store: SqliteAuditStore, trusted: list[bytes] | None) -> Report:
+    with store_snapshot(store.path) as snapshot:
+        return verify_log(snapshot, trusted)
+
+
+async def verify(request: web.Request) -> web.Response:
+    member = member_may(request, Capability.VERIFY_AUDIT)
+    app = request.config_dict
+    store = app[AUDIT_STORE]
+    report: dict[str, Any]
+    if isinstance(store, SqliteAuditStore):
+        key = configured_public_key(app[CONFIG].audit.checkpoints)
+        result = await asyncio.to_thread(_verify_sqlite, store, [key] if key else None)
+        report = {"ok": result.ok, "summary": result.summary(), "entries": result.entries}
+    else:
+        report = {
+            "ok": None,
+            "summary": "This trail lives in PostgreSQL: export it and run "
+            "'lastmile audit verify --export FILE' to verify it.",
+            "entries": None,
+        }
+    await record_admin_action(
+        store,
+        request_id=request[REQUEST_ID],
+        actor=member.id,
+        action="audit_verify",
+        target="audit trail",
+        detail=report["summary"][:500],
+    )
+    latest = await store.latest_checkpoint()
+    return page(
+        request,
+        "checkpoint.html",
+        {
+            "checkpoint": json.dumps(latest, indent=2) if latest is not None else None,
+            "public_key": store.public_key_b64,
+            "report": report,
+        },
+    )

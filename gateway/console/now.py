@@ -1,0 +1,128 @@
+""" "Now": calls as they complete, pushed to the browser as server-sent events.
+
+The page starts with the latest events from the audit store (every process's calls),
+then the stream adds each call this process completes, the moment the ``Record`` stage
+has made it durable. In a fleet each process streams the calls it served: put the
+console behind sticky sessions, or reload to read the shared audit store again. The
+page also shows this process's breakers and bulkheads and, with a fleet, which gateway
+processes are alive.
+
+An open stream re-reads its session every few seconds and ends once it is gone, so
+signing out or revoking a person stops their live view too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from gateway.appkeys import AUDIT_STORE, FLEET, PIPELINE, RESILIENCE
+from gateway.audit.store import AuditQuery
+from gateway.console.feed import CallFeed
+from gateway.console.roles import Capability
+from gateway.console.web import SESSIONS, TOKEN, member_may, page
+from gateway.stages.record import Record
+from schemas.audit import EventKind
+
+FEED = web.AppKey("console_feed", CallFeed)
+STOPPING = web.AppKey("console_stopping", asyncio.Event)
+HEARTBEAT_S = 15.0  # a comment line keeps proxies from closing an idle stream
+POLL_S = 0.5  # how soon a stream notices its browser left or the gateway is stopping
+RECHECK_S = 5.0  # how soon an open stream notices its session ended (signed out, revoked)
+
+
+async def stop_streams(app: web.Application) -> None:
+    """On shutdown: end every open stream at once, so shutdown never waits on a browser."""
+    app[STOPPING].set()
+
+
+def record_feed(app: web.Application) -> CallFeed:
+    """The feed of the pipeline's ``Record`` stage (inside a tracing span or not)."""
+    for stage in app[PIPELINE].stages:
+        inner = getattr(stage, "stage", stage)
+        if isinstance(inner, Record):
+            return inner.feed
+    raise RuntimeError("the pipeline has no Record stage")  # pragma: no cover
+
+
+def row(event: dict[str, Any]) -> dict[str, Any]:
+    """One line of the table, from an event in its JSON shape (store or feed)."""
+    return {
+        "time": str(event["time"])[11:19],
+        "request_id": event["request_id"],
+        "agent": event.get("agent_id"),
+        "owner": event.get("agent_owner"),
+        "on_behalf_of": event.get("on_behalf_of"),
+        "operation": event["operation"],
+        "decision": event.get("decision"),
+        "outcome": event["outcome"],
+        "status": event["status"],
+        "ms": float(event.get("gateway_ms") or 0) + float(event.get("backend_ms") or 0),
+    }
+
+
+async def _processes(request: web.Request) -> list[dict[str, object]] | None:
+    fleet = request.config_dict.get(FLEET)
+    if fleet is None:
+        return None
+    return [p.as_json() for p in await fleet.processes()]
+
+
+async def now(request: web.Request) -> web.Response:
+    member_may(request, Capability.SEE_ACTIVITY)
+    app = request.config_dict
+    recent = await app[AUDIT_STORE].search(
+        AuditQuery(kind=EventKind.CALL.value, descending=True, limit=50)
+    )
+    resilience = app[RESILIENCE]
+    return page(
+        request,
+        "now.html",
+        {
+            "calls": [row(e.event) for e in recent],
+            "breakers": {n: b.state.value for n, b in resilience.breakers.items()},
+            "bulkheads": {n: (b.in_flight, b.waiting) for n, b in resilience.bulkheads.items()},
+            "processes": await _processes(request),
+        },
+    )
+
+
+async def stream(request: web.Request) -> web.StreamResponse:
+    member_may(request, Capability.SEE_ACTIVITY)
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
+    )
+    await response.prepare(request)
+    await response.write(b": connected\n\n")
+    stopping = request.config_dict[STOPPING]
+    quiet = unchecked = 0.0
+    async with request.config_dict[FEED].subscribe() as subscription:
+        while not stopping.is_set() and _connected(request):
+            try:
+                event = await asyncio.wait_for(subscription.queue.get(), POLL_S)
+            except TimeoutError:
+                quiet += POLL_S
+                unchecked += POLL_S
+                if unchecked >= RECHECK_S:
+                    unchecked = 0.0
+                    if await request.config_dict[SESSIONS].find(request[TOKEN]) is None:
+                        break
+                if quiet >= HEARTBEAT_S:
+                    quiet = 0.0
+                    await response.write(b": still here\n\n")
+                continue
+            quiet = 0.0
+            if event.kind is not EventKind.CALL:
+                continue
+            call = row(event.model_dump(mode="json"))
+            html = aiohttp_jinja2.render_string("call_row.html", request, {"call": call})
+            data = "".join(f"data: {line}\n" for line in html.strip().splitlines())
+            await response.write(f"event: call\n{data}\n".encode())
+    return response
+
+
+def _connected(request: web.Request) -> bool:
+    return request.transport is not None and not request.transport.is_closing()

@@ -1,0 +1,81 @@
+"""Console sessions: a staff key exchanged once for a random session token in a cookie.
+
+The session lives in the shared :class:`~gateway.state.store.StateStore` (memory, SQLite
+or Redis), keyed by the SHA-256 of its token, so any gateway process honours it, signing
+out deletes it everywhere at once, and the store never holds a usable cookie. The record
+names the staff member; their roles and revocation are read from the staff directory on
+every request, so a role taken away or a key revoked in config takes effect on the next
+click. Each session carries its own CSRF token, compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import asdict, dataclass
+
+from gateway.identity import StaffMember
+from gateway.reload.in_force import ConfigInForce
+from gateway.state.store import Rate, StateStore
+
+COOKIE = "lastmile_console"
+SESSION_TTL_S = 8 * 3600.0  # a working day; then sign in again
+SIGN_IN_RATE = Rate(limit=5, window_s=60.0)  # attempts per client address per minute
+_PREFIX = "console:session:"
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    member_id: str
+    csrf: str
+    expires_at: float
+
+
+def _key(token: str) -> str:
+    return _PREFIX + hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class Sessions:
+    def __init__(self, state: StateStore, in_force: ConfigInForce) -> None:
+        self._state = state
+        self._in_force = in_force  # staff as of the configuration in force (reloadable)
+
+    async def start(self, member: StaffMember, now: float) -> tuple[str, Session]:
+        """A new session for ``member``: the cookie token and the stored record."""
+        token = secrets.token_urlsafe(32)
+        session = Session(member.id, secrets.token_urlsafe(32), now + SESSION_TTL_S)
+        await self._state.put(_key(token), json.dumps(asdict(session)).encode(), SESSION_TTL_S)
+        return token, session
+
+    async def find(self, token: str | None) -> tuple[Session, StaffMember] | None:
+        """The live session behind a cookie and the person it belongs to, or None (no
+        cookie, expired, signed out, or the person is no longer a staff member)."""
+        if not token or len(token) > 100:
+            return None
+        raw = await self._state.get(_key(token))
+        if raw is None:
+            return None
+        session = Session(**json.loads(raw))
+        member = next(
+            (m for m in self._in_force.current.staff.holders() if m.id == session.member_id), None
+        )
+        if member is None or member.revoked:
+            await self._state.delete(_key(token))
+            return None
+        return session, member
+
+    async def end(self, token: str) -> None:
+        await self._state.delete(_key(token))
+
+    async def admit_attempt(self, client: str) -> float:
+        """Count one sign-in attempt from ``client``; 0 if admitted, else seconds to wait."""
+        decision = await self._state.take(f"console:sign-in:{client}", SIGN_IN_RATE)
+        return 0.0 if decision.admitted else max(decision.retry_after_s, 1.0)
+
+
+def csrf_matches(session: Session, presented: str | None) -> bool:
+    return presented is not None and hmac.compare_digest(
+        session.csrf.encode(), presented.encode("utf-8", "surrogatepass")
+    )

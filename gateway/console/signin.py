@@ -1,0 +1,119 @@
+"""Sign-in with a staff key, exchanged for a session cookie; and sign-out.
+
+The key is sent once, in a form post, and never again: the browser keeps only the
+session cookie (HttpOnly, SameSite=Strict, Secure when ``server.public_url`` is https).
+Attempts are throttled per client address and each one, admitted or not, is an audit
+event. Agent keys are recognised and refused with a clear message.
+"""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+
+from gateway.api.middleware import REQUEST_ID
+from gateway.appkeys import AUDIT_STORE, CONFIG, IN_FORCE
+from gateway.audit.admin import record_admin_action
+from gateway.console.roles import Capability, capabilities
+from gateway.console.sessions import COOKIE, SESSION_TTL_S
+from gateway.console.web import MEMBER, SESSIONS, TOKEN, form, page, see_other
+from gateway.identity import StaffMember
+from schemas.errors import Forbidden, RateLimited, Unauthenticated, retry_after_headers
+
+LANDING = (
+    (Capability.SEE_ACTIVITY, "/console/now"),
+    (Capability.SEE_APPROVALS, "/console/approvals"),
+)
+
+
+def landing(member: StaffMember) -> str:
+    allowed = capabilities(member)
+    return next((url for cap, url in LANDING if cap in allowed), "/console/approvals")
+
+
+async def audit(request: web.Request, actor: str, detail: str) -> None:
+    await record_admin_action(
+        request.config_dict[AUDIT_STORE],
+        request_id=request[REQUEST_ID],
+        actor=actor,
+        action="console_sign_in",
+        target=f"console from {request.remote or 'unknown'}",
+        detail=detail,
+    )
+
+
+async def sign_in_form(request: web.Request) -> web.Response:
+    return page(request, "sign_in.html", {"message": None, "oidc": _has_oidc(request)})
+
+
+def _has_oidc(request: web.Request) -> bool:
+    return request.config_dict[CONFIG].console.oidc is not None
+
+
+def _member(request: web.Request, key: str) -> StaffMember:
+    authorization = f"Bearer {key.strip()}"
+    try:
+        member = request.config_dict[IN_FORCE].current.staff.authenticate(authorization)
+    except Unauthenticated:
+        try:
+            agent = request.config_dict[IN_FORCE].current.agents.authenticate(authorization)
+        except Unauthenticated:
+            raise Unauthenticated("That is not a valid staff key.") from None
+        raise Forbidden(
+            f"That is the key of agent {agent.id!r}; agent keys never open the console. "
+            "Sign in with your own staff key."
+        ) from None
+    if not member.roles:
+        raise Forbidden(f"{member.id!r} holds no staff role, so the console has nothing to show.")
+    return member
+
+
+async def sign_in(request: web.Request) -> web.Response:
+    sessions = request.config_dict[SESSIONS]
+    wait = await sessions.admit_attempt(request.remote or "unknown")
+    if wait:
+        await audit(request, "unknown", "refused: too many attempts")
+        raise RateLimited(
+            "Too many sign-in attempts from this address; wait a minute and try again.",
+            headers=retry_after_headers(wait),
+        )
+    key = (await form(request)).get("key", "")
+    try:
+        member = _member(request, key)
+    except (Unauthenticated, Forbidden) as exc:
+        await audit(request, "unknown", f"refused: {exc.code}")
+        context = {"message": exc.detail, "oidc": _has_oidc(request)}
+        return page(request, "sign_in.html", context, status=exc.status)
+    token, _ = await sessions.start(member, time.time())
+    await audit(request, member.id, "signed in")
+    response = see_other(landing(member))
+    set_session_cookie(request, response, token)
+    return response
+
+
+def set_session_cookie(request: web.Request, response: web.Response, token: str) -> None:
+    public_url = request.config_dict[CONFIG].server.public_url or ""
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=int(SESSION_TTL_S),
+        path="/console",
+        httponly=True,
+        samesite="Strict",
+        secure=public_url.startswith("https://"),
+    )
+
+
+async def sign_out(request: web.Request) -> web.Response:
+    await request.config_dict[SESSIONS].end(request[TOKEN])
+    await record_admin_action(
+        request.config_dict[AUDIT_STORE],
+        request_id=request[REQUEST_ID],
+        actor=request[MEMBER].id,
+        action="console_sign_out",
+        target="console",
+    )
+    response = see_other("/console/sign-in")
+    response.del_cookie(COOKIE, path="/console")
+    return response
