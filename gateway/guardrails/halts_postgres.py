@@ -33,7 +33,7 @@ from gateway.guardrails.halts import (
     new_halt,
 )
 from gateway.postgres import Migration, Postgres, migrate, unavailable_as
-from gateway.postgres.errors import POSTGRES_FAILURES, UNREACHABLE
+from gateway.postgres.follower import Follower
 from gateway.postgres.pool import AnyConnection
 from schemas.errors import HaltStateUnknown, StateUnavailable
 
@@ -87,26 +87,23 @@ class PostgresHaltBoard:
         self._version = -1
         self._confirmed_at: float | None = None
         self._written = 0  # the newest version this process wrote
-        self._wake = asyncio.Event()
-        self._acks = asyncio.Event()
-        self._follower: asyncio.Task[None] | None = None
-        self._connected = asyncio.Event()
+        self._follower = Follower(
+            postgres,
+            name="halts",
+            changes=CHANGES_CHANNEL,
+            acks=ACKS_CHANNEL,
+            poll_every=config.poll_every,
+            refresh=self._refresh,
+        )
 
     async def open(self) -> None:
         await migrate(self._postgres.pool, "halts", MIGRATIONS)
         async with self._postgres.pool.acquire() as connection:
             await self._refresh(connection)
-        self._follower = asyncio.create_task(self._follow(), name="halts-follower")
+        self._follower.start()
 
     async def close(self) -> None:
-        if self._follower is not None:
-            self._follower.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._follower
-
-    async def wait_connected(self) -> None:
-        """Return once the follower listens (for tests that cut the connection)."""
-        await self._connected.wait()
+        await self._follower.close()
 
     # -- the operators' side ----------------------------------------------------------
 
@@ -155,7 +152,7 @@ class PostgresHaltBoard:
         version = self._written
         deadline = self._clock() + within_s
         while True:
-            acks = self._acks
+            acks = self._follower.next_ack()
             live = await self._registry.live()
             confirmed = sorted(p.name for p in live if p.halts_version >= version)
             pending = sorted(p.name for p in live if p.halts_version < version)
@@ -203,36 +200,6 @@ class PostgresHaltBoard:
             self._version = version
             await self._registry.confirm_halts(connection, version)
         self._confirmed_at = self._clock()
-
-    async def _follow(self) -> None:
-        """Listen and poll on one connection of our own; reconnect when it breaks."""
-        while True:
-            connection: asyncpg.Connection | None = None
-            try:
-                connection = await self._postgres.listener()
-                await connection.add_listener(CHANGES_CHANNEL, self._on_change)
-                await connection.add_listener(ACKS_CHANNEL, self._on_ack)
-                self._connected.set()
-                while True:
-                    await self._refresh(connection)
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self._config.poll_every)
-                    self._wake.clear()
-            except POSTGRES_FAILURES as exc:
-                self._connected.clear()
-                log.warning("halts_follow_failed", error=type(exc).__name__)
-                await asyncio.sleep(min(self._config.poll_every, 1.0))
-            finally:
-                if connection is not None:
-                    with contextlib.suppress(*UNREACHABLE):
-                        await connection.close(timeout=1.0)
-
-    def _on_change(self, *_: object) -> None:
-        self._wake.set()
-
-    def _on_ack(self, *_: object) -> None:
-        acks, self._acks = self._acks, asyncio.Event()
-        acks.set()
 
 
 def _halt(row: asyncpg.Record) -> Halt:

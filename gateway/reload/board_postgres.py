@@ -20,7 +20,6 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-import asyncpg
 import structlog
 
 from gateway.config import ConfigError
@@ -28,7 +27,7 @@ from gateway.config.fleet import FleetConfig
 from gateway.fleet.registry import CONFIG_ACKS_CHANNEL, ProcessRegistry
 from gateway.guardrails.safety import scrub
 from gateway.postgres import Migration, Postgres, migrate, unavailable_as
-from gateway.postgres.errors import POSTGRES_FAILURES, UNREACHABLE
+from gateway.postgres.follower import Follower
 from gateway.postgres.pool import AnyConnection
 from gateway.reload.board import Adoption, prepare_next
 from gateway.reload.in_force import ConfigCompiler, ConfigInForce, Reloadable, ReloadRefused
@@ -76,9 +75,14 @@ class PostgresConfigBoard:
         self._config = config
         self._clock = clock
         self._error: tuple[int, str] | None = None  # the newest version refused, and why
-        self._wake = asyncio.Event()
-        self._acks = asyncio.Event()
-        self._follower: asyncio.Task[None] | None = None
+        self._follower = Follower(
+            postgres,
+            name="config",
+            changes=CHANGES_CHANNEL,
+            acks=CONFIG_ACKS_CHANNEL,
+            poll_every=config.config_poll_every,
+            refresh=self._refresh,
+        )
         self._adopting = asyncio.Lock()
 
     async def open(self) -> None:
@@ -90,13 +94,10 @@ class PostgresConfigBoard:
         if self._error is not None:
             version, reason = self._error
             raise ConfigError(f"config version {version}", reason.split("; "))
-        self._follower = asyncio.create_task(self._follow(), name="config-follower")
+        self._follower.start()
 
     async def close(self) -> None:
-        if self._follower is not None:
-            self._follower.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._follower
+        await self._follower.close()
 
     def error(self) -> str | None:
         return None if self._error is None else f"version {self._error[0]}: {self._error[1]}"
@@ -144,7 +145,7 @@ class PostgresConfigBoard:
     async def adoption(self, version: int, within_s: float) -> Adoption:
         deadline = self._clock() + within_s
         while True:
-            acks = self._acks
+            acks = self._follower.next_ack()
             live = await self._registry.live()
             confirmed = sorted(p.name for p in live if p.config_version >= version)
             refused = {
@@ -204,34 +205,6 @@ class PostgresConfigBoard:
             self._error = None
         log.info("config_adopted", version=version)
         await self._registry.confirm_config(connection, version)
-
-    async def _follow(self) -> None:
-        """Listen and poll on one connection of our own; reconnect when it breaks."""
-        while True:
-            connection: asyncpg.Connection | None = None
-            try:
-                connection = await self._postgres.listener()
-                await connection.add_listener(CHANGES_CHANNEL, self._on_change)
-                await connection.add_listener(CONFIG_ACKS_CHANNEL, self._on_ack)
-                while True:
-                    await self._refresh(connection)
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self._config.config_poll_every)
-                    self._wake.clear()
-            except POSTGRES_FAILURES as exc:
-                log.warning("config_follow_failed", error=type(exc).__name__)
-                await asyncio.sleep(min(self._config.config_poll_every, 1.0))
-            finally:
-                if connection is not None:
-                    with contextlib.suppress(*UNREACHABLE):
-                        await connection.close(timeout=1.0)
-
-    def _on_change(self, *_: object) -> None:
-        self._wake.set()
-
-    def _on_ack(self, *_: object) -> None:
-        acks, self._acks = self._acks, asyncio.Event()
-        acks.set()
 
 
 def _numbered(snapshot: Reloadable, version: int) -> Reloadable:
