@@ -7,26 +7,23 @@ generated once per session, into one directory importable as packages.
 
 from __future__ import annotations
 
-import importlib
-import os
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from adapters.codegen import GeneratedAdapter, generate_adapter
 from adapters.codegen.naming import snake
+from tests.adapters.codegen import corpora
+from tests.adapters.codegen.corpora import corpus_dir as shared_corpus
+from tests.adapters.codegen.corpora import corpus_missing
 
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = Path(__file__).parent / "wsdl"
 
 
 def corpus_dir() -> Path:
-    configured = os.environ.get("LASTMILE_WSDL_CORPUS")
-    return Path(configured) if configured else REPO.parent / "shared" / "wsdl-corpus"
+    return shared_corpus("LASTMILE_WSDL_CORPUS", "wsdl-corpus")
 
 
 def corpus_wsdls() -> dict[str, Path]:
@@ -37,24 +34,10 @@ def corpus_wsdls() -> dict[str, Path]:
     return {f"gen_{snake(path.parent.name)}": path for path in sorted(root.glob("*/*.wsdl"))}
 
 
-CORPUS_MISSING = (
-    f"WSDL corpus not found at {corpus_dir()} (CI puts shared/ beside the clone; "
-    "set LASTMILE_WSDL_CORPUS to its path)"
-)
+CORPUS_MISSING = corpus_missing("WSDL", "LASTMILE_WSDL_CORPUS", "wsdl-corpus")
 
 
-@dataclass(frozen=True)
-class Generated:
-    """Where the generated packages are, and what the generator reported for each."""
-
-    root: Path
-    results: dict[str, GeneratedAdapter]
-
-    def models(self, package: str) -> ModuleType:
-        return importlib.import_module(f"{package}.models")
-
-    def adapter(self, package: str) -> ModuleType:
-        return importlib.import_module(f"{package}.adapter")
+Generated = corpora.Generated[GeneratedAdapter]
 
 
 @pytest.fixture(scope="session")
@@ -66,17 +49,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Generated]:
         "gen_orders": FIXTURES / "orders.wsdl",
         "gen_quirks": FIXTURES / "quirks.wsdl",
     }
-    results = {
-        package: generate_adapter(str(wsdl), package, root / package)
-        for package, wsdl in sources.items()
-    }
-    sys.path.insert(0, str(root))
-    try:
-        yield Generated(root, results)
-    finally:
-        sys.path.remove(str(root))
-        for name in [m for m in sys.modules if m.split(".")[0] in results]:
-            del sys.modules[name]
+    yield from corpora.generate_importable(root, sources, generate_adapter)
 
 
 @pytest.fixture

@@ -8,17 +8,15 @@ operation names stay within 64 characters without digests.
 
 from __future__ import annotations
 
-import importlib
-import os
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from adapters.codegen.odata import GeneratedODataAdapter, generate_odata_adapter
+from tests.adapters.codegen import corpora
+from tests.adapters.codegen.corpora import corpus_dir as shared_corpus
+from tests.adapters.codegen.corpora import corpus_missing
 
 REPO = Path(__file__).resolve().parents[4]
 PACKAGES = {
@@ -32,8 +30,7 @@ PACKAGES = {
 
 
 def corpus_dir() -> Path:
-    configured = os.environ.get("LASTMILE_ODATA_CORPUS")
-    return Path(configured) if configured else REPO.parent / "shared" / "odata-corpus"
+    return shared_corpus("LASTMILE_ODATA_CORPUS", "odata-corpus")
 
 
 def corpus_documents() -> dict[str, Path]:
@@ -43,38 +40,16 @@ def corpus_documents() -> dict[str, Path]:
     return {p: path for p, path in found.items() if path.is_file()}
 
 
-CORPUS_MISSING = (
-    f"OData corpus not found at {corpus_dir()} (CI puts shared/ beside the clone; "
-    "set LASTMILE_ODATA_CORPUS to its path)"
-)
+CORPUS_MISSING = corpus_missing("OData", "LASTMILE_ODATA_CORPUS", "odata-corpus")
 
 
-@dataclass(frozen=True)
-class Generated:
-    root: Path
-    results: dict[str, GeneratedODataAdapter]
-
-    def models(self, package: str) -> ModuleType:
-        return importlib.import_module(f"{package}.models")
-
-    def adapter(self, package: str) -> ModuleType:
-        return importlib.import_module(f"{package}.adapter")
+Generated = corpora.Generated[GeneratedODataAdapter]
 
 
 @pytest.fixture(scope="session")
 def generated_odata(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Generated]:
     root = tmp_path_factory.mktemp("generated_odata")
-    results = {
-        package: generate_odata_adapter(str(path), package, root / package)
-        for package, path in corpus_documents().items()
-    }
-    sys.path.insert(0, str(root))
-    try:
-        yield Generated(root, results)
-    finally:
-        sys.path.remove(str(root))
-        for name in [m for m in sys.modules if m.split(".")[0] in results]:
-            del sys.modules[name]
+    yield from corpora.generate_importable(root, corpus_documents(), generate_odata_adapter)
 
 
 @pytest.fixture

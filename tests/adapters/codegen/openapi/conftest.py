@@ -7,26 +7,23 @@ every description is generated once per session, into one importable directory.
 
 from __future__ import annotations
 
-import importlib
-import os
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from adapters.codegen.naming import snake
 from adapters.codegen.openapi import GeneratedOpenApiAdapter, generate_openapi_adapter
+from tests.adapters.codegen import corpora
+from tests.adapters.codegen.corpora import corpus_dir as shared_corpus
+from tests.adapters.codegen.corpora import corpus_missing
 
 REPO = Path(__file__).resolve().parents[4]
 FIXTURES = Path(__file__).parent / "specs"
 
 
 def corpus_dir() -> Path:
-    configured = os.environ.get("LASTMILE_OPENAPI_CORPUS")
-    return Path(configured) if configured else REPO.parent / "shared" / "openapi-corpus"
+    return shared_corpus("LASTMILE_OPENAPI_CORPUS", "openapi-corpus")
 
 
 def corpus_specs() -> dict[str, Path]:
@@ -37,22 +34,10 @@ def corpus_specs() -> dict[str, Path]:
     return {f"oa_{snake(p.parent.name)}": p for p in sorted(root.glob("*/openapi.*"))}
 
 
-CORPUS_MISSING = (
-    f"OpenAPI corpus not found at {corpus_dir()} (CI puts shared/ beside the clone; "
-    "set LASTMILE_OPENAPI_CORPUS to its path)"
-)
+CORPUS_MISSING = corpus_missing("OpenAPI", "LASTMILE_OPENAPI_CORPUS", "openapi-corpus")
 
 
-@dataclass(frozen=True)
-class Generated:
-    root: Path
-    results: dict[str, GeneratedOpenApiAdapter]
-
-    def models(self, package: str) -> ModuleType:
-        return importlib.import_module(f"{package}.models")
-
-    def adapter(self, package: str) -> ModuleType:
-        return importlib.import_module(f"{package}.adapter")
+Generated = corpora.Generated[GeneratedOpenApiAdapter]
 
 
 @pytest.fixture(scope="session")
@@ -64,17 +49,7 @@ def generated_openapi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gene
         **{f"oa_fixture_{snake(p.stem)}": p for p in sorted(FIXTURES.glob("*.*"))},
         "oa_acme_wms": REPO / "sandbox" / "acme_warehouse.openapi.json",
     }
-    results = {
-        package: generate_openapi_adapter(str(spec), package, root / package)
-        for package, spec in sources.items()
-    }
-    sys.path.insert(0, str(root))
-    try:
-        yield Generated(root, results)
-    finally:
-        sys.path.remove(str(root))
-        for name in [m for m in sys.modules if m.split(".")[0] in results]:
-            del sys.modules[name]
+    yield from corpora.generate_importable(root, sources, generate_openapi_adapter)
 
 
 @pytest.fixture
