@@ -85,11 +85,50 @@ def fields(
     return rows
 
 
+def unseen(operation: Operation | None, may_see: frozenset[str]) -> str | None:
+    """Why the legacy request and before/after are withheld from this approver, or None.
+    They carry the input's values and the record's fields in the backend's own shape,
+    which the masking plans do not cover, so they are shown only to someone who may see
+    every sensitive category of the operation's input and output."""
+    if operation is None:
+        return "the operation is no longer in the catalog, so its sensitive fields are unknown"
+    held = MASK.categories(operation.input_model) | MASK.categories(operation.output_model)
+    missing = sorted(held - may_see)
+    if not missing:
+        return None
+    return (
+        "they carry sensitive fields in the backend's own form "
+        f"({', '.join(missing)}) that your may_see does not include"
+    )
+
+
+def _effects(held: HeldCall, operation: Operation | None, may_see: frozenset[str]) -> Any:
+    preview = held.preview
+    if preview is None:
+        return None
+    before, after = preview.get("before") or {}, preview.get("after") or {}
+    return {
+        "budgets": preview.get("budgets") or [],
+        "backend": preview.get("backend"),
+        "note": preview.get("note"),
+        "withheld": unseen(operation, may_see),
+        "request": json.dumps(preview["backend_request"], indent=2)
+        if preview.get("backend_request") is not None
+        else None,
+        "changes": [
+            (key, _text(before.get(key)), _text(after.get(key)), before.get(key) != after.get(key))
+            for key in sorted({*before, *after})
+        ],
+    }
+
+
 def _view(request: web.Request, held: HeldCall) -> dict[str, Any]:
     operation = request.config_dict[REGISTRY].operations.get(held.operation)
+    may_see = request[MEMBER].may_see
     return {
         "held": held,
-        "fields": fields(held, operation, request[MEMBER].may_see),
+        "fields": fields(held, operation, may_see),
+        "effects": _effects(held, operation, may_see),
         "seconds_left": max(int(held.expires_at - time.time()), 0),
         "result": json.dumps(held.result, indent=2) if held.result is not None else None,
     }

@@ -87,6 +87,8 @@ async def test_an_approver_without_may_see_gets_sensitive_fields_masked_with_the
         assert "[redacted:personal_contact]" in cell(html, "contact")
         assert "Müller GmbH" in cell(html, "payee")
         assert "masked" not in cell(html, "payee")
+        withheld = html.split('class="masked effects-withheld">')[1].split("</p>")[0]
+        assert "bank_account, personal_contact" in withheld
 
 
 async def test_an_approver_sees_the_categories_of_their_may_see(
@@ -101,3 +103,5 @@ async def test_an_approver_sees_the_categories_of_their_may_see(
     assert "masked" not in cell(detail, "contact")
     assert "[redacted:bank_account]" in cell(detail, "iban")
     assert "DE89370400440532013000" not in detail
+    withheld = detail.split('class="masked effects-withheld">')[1].split("</p>")[0]
+    assert "(bank_account)" in withheld
