@@ -90,10 +90,17 @@ class StaffMember:
     name: str
     roles: frozenset[StaffRole]
     revoked: bool = False
+    may_see: frozenset[str] = frozenset()  # sensitive categories shown unmasked
 
     @classmethod
     def from_config(cls, config: StaffConfig) -> StaffMember:
-        return cls(config.id, config.name, frozenset(config.roles), config.revoked)
+        return cls(
+            config.id,
+            config.name,
+            frozenset(config.roles),
+            config.revoked,
+            frozenset(config.may_see),
+        )
 
 
 class _KeyHolder(Protocol):

@@ -112,6 +112,13 @@ class Gateway:
             response = await http.get(self.wms.make_url("/_sandbox/stats"))
             return int((await response.json())["api_calls"])
 
+    def wms_postings(self) -> int:
+        """Goods movements the WMS has posted: its writes (reads, such as the state a
+        held call's preview reads, leave this alone)."""
+        return int(
+            self.wms.app[acme_warehouse.DB].execute("SELECT COUNT(*) FROM MKPF").fetchone()[0]
+        )
+
     async def wait_held(self, count: int) -> None:
         """Return once ``count`` calls are held by the sandbox's slow mode."""
         async with ClientSession() as http:

@@ -62,6 +62,11 @@ class StaffConfig(Section):
         description="What this person may do; [] keeps a known person with no powers "
         "(their key is recognised, every staff route answers 403)"
     )
+    may_see: list[str] = Field(
+        default=[],
+        description="sensitive field categories this person may see unmasked in held "
+        "calls' input (as an agent's may_see does for answers); others stay masked",
+    )
     revoked: bool = False
     oidc_subject: str | None = Field(
         default=None,

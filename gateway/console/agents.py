@@ -3,7 +3,11 @@ it is halted or its key revoked, its budgets (spent, limit, when the window rese
 its latest call from the audit trail.
 
 Budgets are read from the shared state store without charging anything; budgets kept
-per end user are listed with their limit only (there is one total per person)."""
+per end user are listed with their limit only (there is one total per person). The
+agent's own rate limit (``resilience.rate_limits``) shows its headroom, read with the
+store's non-mutating :meth:`~gateway.state.store.StateStore.headroom`: how many calls
+would be admitted now, and when the quota is whole again. Per-operation and per-backend
+limits are not listed."""
 
 from __future__ import annotations
 
@@ -14,12 +18,13 @@ from aiohttp import web
 
 from gateway.appkeys import AUDIT_STORE, GUARDRAILS, IN_FORCE
 from gateway.audit.store import AuditQuery
+from gateway.config.resilience import RateLimitsConfig
 from gateway.console.roles import Capability
 from gateway.console.web import member_may, page
 from gateway.guardrails.budgets import Budget
 from gateway.guardrails.halts import HaltScope
 from gateway.identity import Agent
-from gateway.state.store import StateStore, from_micro
+from gateway.state.store import Rate, StateStore, from_micro
 from schemas.errors import StateUnavailable
 
 
@@ -59,6 +64,26 @@ async def _budgets(
     return lines
 
 
+@dataclass(frozen=True, slots=True)
+class Headroom:
+    limit: int
+    window_s: float
+    remaining: int | None  # None when the store cannot be read
+    full_in_s: float
+
+
+async def _headroom(agent: Agent, limits: RateLimitsConfig, state: StateStore) -> Headroom | None:
+    config = limits.agents.get(agent.id, limits.agent)
+    if config is None:
+        return None
+    try:
+        # the key the Limit stage takes from (gateway/stages/limits.py)
+        found = await state.headroom(f"rl:agent:{agent.id}", Rate(config.limit, config.window_s))
+    except StateUnavailable:
+        return Headroom(config.limit, config.window_s, None, 0.0)
+    return Headroom(config.limit, config.window_s, found.remaining, found.reset_s)
+
+
 async def agents(request: web.Request) -> web.Response:
     member_may(request, Capability.SEE_AGENTS)
     app = request.config_dict
@@ -79,6 +104,9 @@ async def agents(request: web.Request) -> web.Response:
                 "last": last[0].event if last else None,
                 "budgets": await _budgets(
                     agent, app[IN_FORCE].current.budgets.budgets, guards.state
+                ),
+                "headroom": await _headroom(
+                    agent, app[IN_FORCE].current.resilience.rate_limits, guards.state
                 ),
             }
         )

@@ -10,7 +10,18 @@ from pathlib import Path
 from aiohttp import web
 
 from gateway.appkeys import CONFIG, GUARDRAILS, IN_FORCE, STATE_STORE
-from gateway.console import agents, approvals, audit, drill, halts, now, oidc, render, signin
+from gateway.console import (
+    agents,
+    approvals,
+    audit,
+    downloads,
+    drill,
+    halts,
+    now,
+    oidc,
+    render,
+    signin,
+)
 from gateway.console.sessions import Sessions
 from gateway.console.signin import landing
 from gateway.console.web import MEMBER, SESSIONS, console_middleware, see_other
@@ -54,7 +65,9 @@ def add_console(app: web.Application) -> None:
     post("/halts/resume", halts.resume)
     post("/halts/drill", drill.run)
     get("/audit", audit.search)
+    get("/audit/export.jsonl", downloads.export)
     get("/audit/requests/{request_id}", audit.story)
+    get("/audit/requests/{request_id}/proof", downloads.proof)
     get("/audit/checkpoint", audit.checkpoint)
     post("/audit/verify", audit.verify)
     get("/agents", agents.agents)

@@ -1,7 +1,9 @@
 """ "Now": calls as they complete, pushed to the browser as server-sent events.
 
 The page starts with the latest events from the audit store (every process's calls),
-then the stream adds each call this process completes, the moment the ``Record`` stage
+with counts and error rates per agent, owner and backend over the last five minutes, hour
+and day (read from the audit store: :mod:`gateway.console.tallies`), then the stream
+adds each call this process completes, the moment the ``Record`` stage
 has made it durable. In a fleet each process streams the calls it served: put the
 console behind sticky sessions, or reload to read the shared audit store again. The
 page also shows this process's breakers and bulkheads and, with a fleet, which gateway
@@ -14,6 +16,7 @@ signing out or revoking a person stops their live view too.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp_jinja2
@@ -23,6 +26,7 @@ from gateway.appkeys import AUDIT_STORE, FLEET, PIPELINE, RESILIENCE
 from gateway.audit.store import AuditQuery
 from gateway.console.feed import CallFeed
 from gateway.console.roles import Capability
+from gateway.console.tallies import WINDOWS, tally
 from gateway.console.web import SESSIONS, TOKEN, member_may, page
 from gateway.stages.record import Record
 from schemas.audit import EventKind
@@ -78,11 +82,14 @@ async def now(request: web.Request) -> web.Response:
         AuditQuery(kind=EventKind.CALL.value, descending=True, limit=50)
     )
     resilience = app[RESILIENCE]
+    tallies = await tally(app[AUDIT_STORE], datetime.now(UTC))
     return page(
         request,
         "now.html",
         {
             "calls": [row(e.event) for e in recent],
+            "tallies": tallies,
+            "windows": [name for name, _ in WINDOWS],
             "breakers": {n: b.state.value for n, b in resilience.breakers.items()},
             "bulkheads": {n: (b.in_flight, b.waiting) for n, b in resilience.bulkheads.items()},
             "processes": await _processes(request),

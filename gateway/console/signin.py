@@ -4,10 +4,19 @@ The key is sent once, in a form post, and never again: the browser keeps only th
 session cookie (HttpOnly, SameSite=Strict, Secure when ``server.public_url`` is https).
 Attempts are throttled per client address and each one, admitted or not, is an audit
 event. Agent keys are recognised and refused with a clear message.
+
+The form carries its own CSRF token (there is no session yet to hold one): showing the
+form sets a random token in a short-lived HttpOnly, SameSite=Strict cookie scoped to the
+sign-in path and in a hidden field; a post whose field does not match the cookie is
+refused before any key is looked at. This stops another site from signing a browser in
+under the attacker's key (login CSRF), and needs no shared state, so any process of a
+fleet accepts the form another one served.
 """
 
 from __future__ import annotations
 
+import hmac
+import secrets
 import time
 
 from aiohttp import web
@@ -43,8 +52,38 @@ async def audit(request: web.Request, actor: str, detail: str) -> None:
     )
 
 
+FORM_COOKIE = "lastmile_console_sign_in"
+FORM_TTL_S = 3600  # a form left open longer than this is shown again
+
+
 async def sign_in_form(request: web.Request) -> web.Response:
-    return page(request, "sign_in.html", {"message": None, "oidc": _has_oidc(request)})
+    return sign_in_page(request, None)
+
+
+def sign_in_page(request: web.Request, message: str | None, status: int = 200) -> web.Response:
+    """The form with a fresh CSRF token, in its hidden field and in the form cookie."""
+    token = secrets.token_urlsafe(32)
+    context = {"message": message, "oidc": _has_oidc(request), "form_token": token}
+    response = page(request, "sign_in.html", context, status=status)
+    response.set_cookie(
+        FORM_COOKIE,
+        token,
+        max_age=FORM_TTL_S,
+        path="/console/sign-in",
+        httponly=True,
+        samesite="Strict",
+        secure=_secure(request),
+    )
+    return response
+
+
+def _form_token_matches(request: web.Request, presented: str | None) -> bool:
+    expected = request.cookies.get(FORM_COOKIE)
+    return (
+        expected is not None
+        and presented is not None
+        and hmac.compare_digest(expected.encode(), presented.encode("utf-8", "surrogatepass"))
+    )
 
 
 def _has_oidc(request: web.Request) -> bool:
@@ -78,22 +117,32 @@ async def sign_in(request: web.Request) -> web.Response:
             "Too many sign-in attempts from this address; wait a minute and try again.",
             headers=retry_after_headers(wait),
         )
-    key = (await form(request)).get("key", "")
+    data = await form(request)
+    if not _form_token_matches(request, data.get("csrf_token")):
+        await audit(request, "unknown", "refused: no sign-in form token")
+        message = (
+            "This sign-in did not come from the console's own sign-in form (or the form "
+            "was open too long), so no key was checked. Please sign in again."
+        )
+        return sign_in_page(request, message, status=403)
     try:
-        member = _member(request, key)
+        member = _member(request, data.get("key", ""))
     except (Unauthenticated, Forbidden) as exc:
         await audit(request, "unknown", f"refused: {exc.code}")
-        context = {"message": exc.detail, "oidc": _has_oidc(request)}
-        return page(request, "sign_in.html", context, status=exc.status)
+        return sign_in_page(request, exc.detail, status=exc.status)
     token, _ = await sessions.start(member, time.time())
     await audit(request, member.id, "signed in")
     response = see_other(landing(member))
     set_session_cookie(request, response, token)
+    response.del_cookie(FORM_COOKIE, path="/console/sign-in")
     return response
 
 
+def _secure(request: web.Request) -> bool:
+    return (request.config_dict[CONFIG].server.public_url or "").startswith("https://")
+
+
 def set_session_cookie(request: web.Request, response: web.Response, token: str) -> None:
-    public_url = request.config_dict[CONFIG].server.public_url or ""
     response.set_cookie(
         COOKIE,
         token,
@@ -101,7 +150,7 @@ def set_session_cookie(request: web.Request, response: web.Response, token: str)
         path="/console",
         httponly=True,
         samesite="Strict",
-        secure=public_url.startswith("https://"),
+        secure=_secure(request),
     )
 
 

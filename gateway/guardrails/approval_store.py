@@ -43,14 +43,19 @@ CREATE TABLE IF NOT EXISTS approvals (
     decision_reason TEXT,
     result_json     TEXT,
     error_json      TEXT,
-    execution_request_id TEXT
+    execution_request_id TEXT,
+    preview_json    TEXT
 );
 CREATE INDEX IF NOT EXISTS approvals_status ON approvals (status, created_at);
 """
+# Columns added after a release, in order: a file made by an older gateway gains them
+# on open (ALTER TABLE ... ADD COLUMN, NULL in the calls it already holds).
+_ADDED = (("preview_json", "TEXT"),)
 COLUMNS = (
     "id", "status", "created_at", "expires_at", "request_id", "agent_id", "on_behalf_of",
     "operation", "input_json", "input_sha256", "policy_ids", "reasons", "decided_by",
     "decided_at", "decision_reason", "result_json", "error_json", "execution_request_id",
+    "preview_json",
 )  # fmt: skip
 STATUSES = ("pending", "executing", "executed", "failed", "rejected", "expired")
 _SETTABLE = frozenset(
@@ -93,6 +98,9 @@ class HeldCall:
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     execution_request_id: str | None = None
+    # what it would do, worked out when held (gateway.guardrails.held_preview); None for
+    # calls held before previews were stored
+    preview: dict[str, Any] | None = None
 
     def row(self) -> tuple[Any, ...]:
         return (
@@ -103,6 +111,7 @@ class HeldCall:
             json.dumps(self.result) if self.result is not None else None,
             json.dumps(self.error) if self.error is not None else None,
             self.execution_request_id,
+            json.dumps(self.preview) if self.preview is not None else None,
         )  # fmt: skip
 
     @classmethod
@@ -111,10 +120,12 @@ class HeldCall:
         data["policy_ids"] = json.loads(data["policy_ids"])
         data["reasons"] = json.loads(data["reasons"])
         result, error = data.pop("result_json"), data.pop("error_json")
+        preview = data.pop("preview_json")
         return cls(
             **data,
             result=json.loads(result) if result else None,
             error=json.loads(error) if error else None,
+            preview=json.loads(preview) if preview else None,
         )
 
 
@@ -156,6 +167,10 @@ class SqliteHeldCallStore:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.executescript(_SCHEMA)
+        present = {row[1] for row in db.execute("PRAGMA table_info(approvals)")}
+        for column, kind in _ADDED:
+            if column not in present:
+                db.execute(f"ALTER TABLE approvals ADD COLUMN {column} {kind}")
         return db
 
     async def close(self) -> None:

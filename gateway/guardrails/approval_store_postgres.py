@@ -51,7 +51,12 @@ MIGRATIONS = [
         CREATE INDEX approvals_by_status ON approvals (status, created_at);
         CREATE INDEX approvals_by_age ON approvals (created_at);
         """,
-    )
+    ),
+    Migration(
+        2,
+        "what a held call would do, worked out when it was held",
+        "ALTER TABLE approvals ADD COLUMN preview_json TEXT",
+    ),
 ]
 _JSONB = frozenset({"policy_ids", "reasons"})
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM approvals"  # noqa: S608 - constant columns

@@ -28,6 +28,7 @@ from typing import Any
 import structlog
 
 from gateway.guardrails.approval_store import HeldCall, HeldCallStore
+from gateway.guardrails.held_preview import Previewer
 from gateway.identity import StaffMember
 from gateway.outcomes import Answered, Outcome, Refused, error_of, final
 from gateway.pipeline import ApprovedCall, Call, CallRequest, Pipeline
@@ -77,6 +78,7 @@ class ApprovalDesk:
         self._expire_after_s = expire_after_s
         self.executor: Pipeline | None = None
         self.on_hold: Callable[[HeldCall], None] | None = None  # told of each held call
+        self.previewer: Previewer | None = None  # what a held call would do, stored with it
 
     async def count_pending(self) -> float:
         """How many held calls wait for a person (for the metrics); NaN, Prometheus's
@@ -105,6 +107,7 @@ class ApprovalDesk:
             input_sha256=hashlib.sha256(canonical.encode()).hexdigest(),
             policy_ids=list(call.policy_ids),
             reasons=list(call.reasons),
+            preview=await self.previewer(call) if self.previewer is not None else None,
         )
         await self.store.add(held)
         if self.on_hold is not None:

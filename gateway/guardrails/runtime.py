@@ -21,6 +21,7 @@ from gateway.guardrails.approval_store_postgres import PostgresHeldCallStore
 from gateway.guardrails.approvals import ApprovalDesk
 from gateway.guardrails.budgets import BudgetBook
 from gateway.guardrails.halts import HaltBoard, StateHaltBoard
+from gateway.guardrails.held_preview import registry_previewer
 from gateway.guardrails.policy import PolicyEngine, PolicyError
 from gateway.guardrails.redaction import Redactor
 from gateway.identity import AgentDirectory
@@ -100,6 +101,7 @@ def build_guardrails(
     desk = ApprovalDesk(
         build_held_call_store(config, postgres), clock, section.approvals.expire_after
     )
+    desk.previewer = registry_previewer(registry)
     return Guardrails(
         halts=halts or StateHaltBoard(state, partial(_halt_targets, registry, agents)),
         desk=desk,

@@ -36,6 +36,17 @@ def take(tat_us: int | None, now_us: int, rate: Rate) -> tuple[int | None, RateD
     return new_tat, RateDecision(True, (capacity - backlog) // interval, 0.0, backlog / MICRO)
 
 
+def headroom(tat_us: int | None, now_us: int, rate: Rate) -> RateDecision:
+    """What a check at ``now`` would find, without taking anything: ``remaining`` is how
+    many calls would be admitted if they came now (one more than ``take`` reports, as
+    nothing is taken), ``retry_after_s`` the wait for the first when none would be."""
+    interval, capacity = rate.interval_us, rate.capacity_us
+    backlog = max((tat_us or 0) - now_us, 0)
+    remaining = max((capacity - backlog) // interval, 0)
+    retry_us = 0 if remaining else backlog + interval - capacity
+    return RateDecision(remaining > 0, remaining, retry_us / MICRO, backlog / MICRO)
+
+
 def give_back(tat_us: int | None, now_us: int, rate: Rate) -> int | None:
     """The TAT after handing one call back (None: nothing to store, the key is idle)."""
     if tat_us is None or tat_us <= now_us:

@@ -49,6 +49,9 @@ class MemoryStateStore:
             self._wrote()
         return decision
 
+    async def headroom(self, key: str, rate: Rate) -> RateDecision:
+        return gcra.headroom(self._tats.get(key), gcra.micros(self._clock()), rate)
+
     async def give_back(self, key: str, rate: Rate) -> None:
         now = gcra.micros(self._clock())
         tat = gcra.give_back(self._tats.get(key), now, rate)

@@ -70,6 +70,15 @@ return {1, 0, new_tat - now}
 """
 )
 
+# KEYS[1]: the rate's TAT; ARGV: unused, unused, now µs ('' = Redis's clock). Reads only.
+# Returns {TAT, now} in µs, as text (a Lua number would lose precision on the way out).
+_HEADROOM = (
+    _NOW
+    + """
+return {string.format('%d', tat), string.format('%d', now)}
+"""
+)
+
 # KEYS[1]: the rate's TAT; ARGV: interval µs, unused, now µs ('' = Redis's clock).
 _GIVE_BACK = (
     _NOW
@@ -131,6 +140,7 @@ class RedisStateStore:
         self._redis: Any = aioredis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._take = self._redis.register_script(_TAKE)
         self._give_back = self._redis.register_script(_GIVE_BACK)
+        self._headroom = self._redis.register_script(_HEADROOM)
         self._charge = self._redis.register_script(_CHARGE)
         self._refund = self._redis.register_script(_REFUND)
         self._claim = self._redis.register_script(_CLAIM)
@@ -142,7 +152,7 @@ class RedisStateStore:
         """Check the server and load the scripts once (not one NOSCRIPT miss per connection)."""
 
         async def load() -> None:
-            for script in (_TAKE, _GIVE_BACK, _CHARGE, _REFUND, _CLAIM):
+            for script in (_TAKE, _GIVE_BACK, _HEADROOM, _CHARGE, _REFUND, _CLAIM):
                 await self._redis.script_load(script)
 
         await self._guard(load)
@@ -172,6 +182,12 @@ class RedisStateStore:
             return RateDecision(False, 0, retry_us / MICRO, backlog_us / MICRO)
         remaining = (rate.capacity_us - backlog_us) // rate.interval_us
         return RateDecision(True, remaining, 0.0, backlog_us / MICRO)
+
+    async def headroom(self, key: str, rate: Rate) -> RateDecision:
+        args: list[str | int | bytes] = [0, 0, self._now_arg()]
+        name = self._prefix + "rate:" + key
+        tat, now = await self._guard(lambda: self._headroom(keys=[name], args=args))
+        return gcra.headroom(int(tat) or None, int(now), rate)
 
     async def give_back(self, key: str, rate: Rate) -> None:
         args: list[str | int | bytes] = [rate.interval_us, 0, self._now_arg()]

@@ -127,6 +127,15 @@ class SqliteStateStore:
 
         return await self._run(self._transaction(work))
 
+    async def headroom(self, key: str, rate: Rate) -> RateDecision:
+        now = gcra.micros(self._clock())
+
+        def work(db: sqlite3.Connection) -> RateDecision:
+            row = db.execute("SELECT tat FROM state_rates WHERE key = ?", (key,)).fetchone()
+            return gcra.headroom(row[0] if row else None, now, rate)
+
+        return await self._run(self._transaction(work))
+
     async def give_back(self, key: str, rate: Rate) -> None:
         now = gcra.micros(self._clock())
 

@@ -110,6 +110,10 @@ class StateStore(Protocol):
     async def give_back(self, key: str, rate: Rate) -> None:
         """Undo one admitted call: move the TAT back one interval, never before now."""
 
+    async def headroom(self, key: str, rate: Rate) -> RateDecision:
+        """What :meth:`take` would find now, changing nothing (for people watching: the
+        console's agents page); see :func:`gateway.state.gcra.headroom`."""
+
     async def charge(
         self, key: str, window: BudgetWindow, amount: int, limit: int | None
     ) -> BudgetCharge:

@@ -21,6 +21,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from gateway.app import build_app
 from gateway.config import StaffConfig, StaffRole
+from gateway.console.signin import FORM_COOKIE
 from gateway.identity import hash_key
 from tests.conftest import APPROVER, AUDITOR, OPERATOR
 from tests.gateway.guardrails.conftest import guarded_config
@@ -53,6 +54,11 @@ class Console:
     ) -> ClientResponse:
         headers["Authorization"] = f"Bearer {key}"
         return await self.client.request(method, path, json=body, headers=headers)
+
+    async def fault(self, mode: str) -> None:
+        async with ClientSession() as http:
+            response = await http.post(self.wms.make_url("/_sandbox/faults"), json={"mode": mode})
+            assert response.status == 200
 
     async def wms_calls(self) -> int:
         async with ClientSession() as http:
@@ -89,6 +95,21 @@ async def browser() -> AsyncIterator[Any]:
         launched = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         yield launched
         await launched.close()
+
+
+async def post_sign_in(http: Any, url: Any, key: str) -> ClientResponse:
+    """Sign in as a browser does: fetch the form (its CSRF token in a hidden field and a
+    cookie), then post the key with both. ``http`` is a TestClient (``url`` a path) or a
+    ClientSession (``url`` absolute)."""
+    form = await http.get(url)
+    token = (await form.text()).split('name="csrf_token" value="')[1].split('"')[0]
+    response: ClientResponse = await http.post(
+        url,
+        data={"key": key, "csrf_token": token},
+        cookies={FORM_COOKIE: form.cookies[FORM_COOKIE].value},
+        allow_redirects=False,
+    )
+    return response
 
 
 async def signed_in(browser: Any, console: Console, role: str) -> Any:

@@ -4,12 +4,12 @@ problem code, never a stack trace or a JSON problem meant for programs."""
 from __future__ import annotations
 
 from tests.conftest import APPROVER, AUDITOR
-from tests.console.conftest import Console
+from tests.console.conftest import Console, post_sign_in
 
 
 async def signed(console: Console, key: str) -> None:
-    response = await console.client.post("/console/sign-in", data={"key": key})
-    assert response.status == 200
+    response = await post_sign_in(console.client, "/console/sign-in", key)
+    assert response.status == 303
 
 
 async def test_an_unknown_approval_is_a_404_page(console: Console) -> None:

@@ -11,14 +11,12 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
 from gateway.app import build_app
-from tests.conftest import APPROVER, INVENTORY, OPERATOR, make_config
-from tests.console.conftest import Console
+from tests.conftest import APPROVER, AUDITOR, INVENTORY, OPERATOR, make_config
+from tests.console.conftest import Console, post_sign_in
 
 
 async def sign_in(console: Console, key: str) -> tuple[int, SimpleCookie]:
-    response = await console.client.post(
-        "/console/sign-in", data={"key": key}, allow_redirects=False
-    )
+    response = await post_sign_in(console.client, "/console/sign-in", key)
     cookie: SimpleCookie = SimpleCookie()
     for header in response.headers.getall("Set-Cookie", []):
         cookie.load(header)
@@ -43,9 +41,7 @@ async def test_the_cookie_is_secure_behind_https(wms: TestServer, tmp_path: Path
     server = config.server.model_copy(update={"public_url": "https://gateway.example"})
     app = build_app(config.model_copy(update={"server": server}))
     async with TestServer(app, host="127.0.0.1") as gateway, ClientSession() as http:
-        response = await http.post(
-            gateway.make_url("/console/sign-in"), data={"key": OPERATOR}, allow_redirects=False
-        )
+        response = await post_sign_in(http, gateway.make_url("/console/sign-in"), OPERATOR)
         assert response.status == 303
         assert "Secure" in response.headers["Set-Cookie"]
 
@@ -110,9 +106,7 @@ async def test_a_session_holds_on_every_process_sharing_the_state_store(
         TestServer(build_app(config), host="127.0.0.1") as second,
         ClientSession() as http,
     ):
-        signed = await http.post(
-            first.make_url("/console/sign-in"), data={"key": OPERATOR}, allow_redirects=False
-        )
+        signed = await post_sign_in(http, first.make_url("/console/sign-in"), OPERATOR)
         assert signed.status == 303
         token = signed.cookies["lastmile_console"].value
         async with ClientSession(cookies={"lastmile_console": token}) as browser:
@@ -149,3 +143,32 @@ async def test_the_live_stream_ends_when_its_session_ends(console: Console) -> N
         # returns once the server ends the stream; a stream left open fails the test
         rest = await asyncio.wait_for(stream.content.read(), 30)
         assert b"event: call" not in rest
+
+
+async def test_a_sign_in_without_the_forms_csrf_token_checks_no_key(console: Console) -> None:
+    form = await console.client.get("/console/sign-in")
+    issued = form.cookies["lastmile_console_sign_in"]
+    assert issued["httponly"] is True
+    assert issued["samesite"] == "Strict"
+    assert issued["path"] == "/console/sign-in"
+
+    forged = await console.client.post(
+        "/console/sign-in", data={"key": OPERATOR}, allow_redirects=False
+    )
+    mismatched = await console.client.post(
+        "/console/sign-in",
+        data={"key": OPERATOR, "csrf_token": "not-the-token-of-this-form"},
+        allow_redirects=False,
+    )
+
+    for refused in (forged, mismatched):
+        assert refused.status == 403
+        assert "lastmile_console" not in refused.cookies
+        assert "did not come from the console" in await refused.text()
+    halts = await console.client.get("/console/halts", allow_redirects=False)
+    assert halts.status == 303  # still signed out
+    events = await console.api(
+        "GET", "/v1/audit/events?kind=admin&operation=admin.console_sign_in", AUDITOR
+    )
+    details = [e["event"]["detail"] for e in (await events.json())["events"]]
+    assert details.count("refused: no sign-in form token") == 2

@@ -186,7 +186,7 @@ async def test_while_postgres_is_unreachable_nothing_is_held_decided_or_run(
     try:
         one, two = await start_fleet(proxy.dsn(postgres_dsn))
         held = await hold(one)
-        writes = await one.wms_calls()
+        writes = one.wms_postings()
         proxy.cut()
 
         second = movement(quantity="200", reference="PO-2")
@@ -205,7 +205,7 @@ async def test_while_postgres_is_unreachable_nothing_is_held_decided_or_run(
             problem = await answer.json()
             assert problem["code"] == "approvals_unavailable"
             assert postgres_dsn.rpartition("/")[2] not in str(problem)  # no DSN, no database
-        assert await one.wms_calls() == writes
+        assert one.wms_postings() == writes
         [refused] = await one.audit(request_id=refused_hold.headers["X-Request-Id"])
         assert refused.outcome == "approvals_unavailable"
         assert "lastmile_approvals_pending NaN" in await (await two.client.get("/metrics")).text()
@@ -219,7 +219,7 @@ async def test_while_postgres_is_unreachable_nothing_is_held_decided_or_run(
         approved = await decide(two, held)
         assert approved.status == 200
         assert (await approved.json())["status"] == "executed"
-        assert await one.wms_calls() == writes + 1
+        assert one.wms_postings() == writes + 1
     finally:
         await proxy.close()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,8 +17,12 @@ import pytest
 
 from gateway.config.fleet import PostgresConfig
 from gateway.guardrails.approval_store import HeldCall, HeldCallStore, SqliteHeldCallStore
-from gateway.guardrails.approval_store_postgres import PostgresHeldCallStore
-from gateway.postgres import Postgres
+from gateway.guardrails.approval_store_postgres import (
+    COMPONENT,
+    MIGRATIONS,
+    PostgresHeldCallStore,
+)
+from gateway.postgres import Postgres, migrate
 from schemas.errors import ApprovalsUnavailable
 from tests.cuttable_proxy import CuttableProxy
 from tests.postgres_db import postgres_dsn
@@ -233,7 +238,86 @@ async def test_postgres_stores_opening_together_migrate_once(postgres_dsn: str) 
             )
         finally:
             await postgres.close()
-        assert [r["version"] for r in ledger] == [1]
+        assert [r["version"] for r in ledger] == [1, 2]
         assert {r["indexname"] for r in indexes} >= {"approvals_by_status", "approvals_by_age"}
+    finally:
+        await stores.close()
+
+
+PREVIEW = {
+    "budgets": [{"budget": "quantity-24h", "used": "0", "amount": "150", "limit": "500"}],
+    "backend": "acme_wms",
+    "backend_request": {"method": "POST", "path": "/api/v1/goodsmovement", "body": {"ERFMG": "1"}},
+    "before": {"quantity": "125.000"},
+    "after": {"quantity": "275.000"},
+    "note": None,
+}  # fmt: skip
+OLD_ROW = (
+    "apr_old", "pending", 1.0, 3601.0, "req_old", "replenishment-bot", None,
+    "warehouse.goods_movements.create", "{}", hashlib.sha256(b"{}").hexdigest(), "[]", "[]",
+    None, None, None, None, None, None,
+)  # fmt: skip
+
+
+async def test_what_a_held_call_would_do_reads_back_with_it(stores: Stores) -> None:
+    writer, reader = await stores.open(), await stores.open()
+    held = held_call(1, preview=PREVIEW)
+
+    await writer.add(held)
+
+    assert await reader.get(held.id) == held
+    assert (await reader.find("pending"))[0].preview == PREVIEW
+
+
+async def test_an_approvals_file_of_an_older_gateway_gains_the_preview_column(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "approvals.sqlite"
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE approvals (id TEXT PRIMARY KEY, status TEXT NOT NULL, created_at REAL "
+        "NOT NULL, expires_at REAL NOT NULL, request_id TEXT NOT NULL, agent_id TEXT NOT "
+        "NULL, on_behalf_of TEXT, operation TEXT NOT NULL, input_json TEXT NOT NULL, "
+        "input_sha256 TEXT NOT NULL, policy_ids TEXT NOT NULL, reasons TEXT NOT NULL, "
+        "decided_by TEXT, decided_at REAL, decision_reason TEXT, result_json TEXT, "
+        "error_json TEXT, execution_request_id TEXT)"
+    )
+    old.execute(f"INSERT INTO approvals VALUES ({', '.join('?' * len(OLD_ROW))})", OLD_ROW)  # noqa: S608 - placeholders only
+    old.commit()
+    old.close()
+    stores = Stores("sqlite", str(path))
+    try:
+        store = await stores.open()
+        found = await store.get("apr_old")
+        assert found is not None
+        assert found.preview is None
+        await store.add(held_call(1, preview=PREVIEW))
+        assert (await store.get("apr_0001")) == held_call(1, preview=PREVIEW)
+    finally:
+        await stores.close()
+
+
+async def test_a_postgres_approvals_table_of_version_1_is_migrated_keeping_its_calls(
+    postgres_dsn: str,
+) -> None:
+    postgres = Postgres(postgres_config(postgres_dsn))
+    await postgres.open()
+    try:
+        await migrate(postgres.pool, COMPONENT, MIGRATIONS[:1])
+        jsonb = {11, 12}  # policy_ids, reasons
+        places = ", ".join(
+            f"${n}::jsonb" if n in jsonb else f"${n}" for n in range(1, len(OLD_ROW) + 1)
+        )
+        await postgres.pool.execute(f"INSERT INTO approvals VALUES ({places})", *OLD_ROW)  # noqa: S608 - placeholders only
+    finally:
+        await postgres.close()
+    stores = Stores("postgres", postgres_dsn)
+    try:
+        store = await stores.open()
+        found = await store.get("apr_old")
+        assert found is not None
+        assert found.preview is None
+        await store.add(held_call(1, preview=PREVIEW))
+        assert (await store.get("apr_0001")) == held_call(1, preview=PREVIEW)
     finally:
         await stores.close()

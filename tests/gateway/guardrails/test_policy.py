@@ -80,7 +80,7 @@ async def test_principal_attributes_reach_the_policy(guarded: Guarded) -> None:
 
 
 async def test_approval_policy_holds_the_call(guarded: Guarded) -> None:
-    calls_before = await guarded.wms_calls()
+    postings_before = guarded.wms_postings()
     response = await guarded.invoke(WRITE, movement(quantity="150"), REPLENISH, **OBO)
 
     assert response.status == 202
@@ -89,7 +89,7 @@ async def test_approval_policy_holds_the_call(guarded: Guarded) -> None:
     assert body["policy_ids"] == ["big-needs-approval"]
     assert body["status_url"] == f"/v1/approvals/{body['approval_id']}"
     assert response.headers["Location"] == body["status_url"]
-    assert await guarded.wms_calls() == calls_before
+    assert guarded.wms_postings() == postings_before  # held: nothing written
     [event] = await guarded.audit(request_id=response.headers["X-Request-Id"])
     assert event.decision is Decision.APPROVAL_REQUIRED
     assert event.status == 202

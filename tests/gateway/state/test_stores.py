@@ -266,3 +266,26 @@ async def test_sqlite_drops_rows_of_idle_rates_and_ended_windows(tmp_path: Path)
     with contextlib.closing(sqlite3.connect(tmp_path / "s.sqlite")) as db:
         assert db.execute("SELECT count(*) FROM state_budgets").fetchone() == (1,)
         assert db.execute("SELECT count(*) FROM state_rates").fetchone() == (0,)
+
+
+async def test_headroom_says_what_a_take_would_find_and_takes_nothing(store: StateStore) -> None:
+    clock: FakeClock = store.clock  # type: ignore[attr-defined]
+    rate = Rate(2, 60)  # one call every 30 s, two at once
+
+    idle = await store.headroom("k", rate)
+    assert (idle.admitted, idle.remaining, idle.retry_after_s, idle.reset_s) == (True, 2, 0, 0)
+    await store.take("k", rate)
+    one = await store.headroom("k", rate)
+    assert (one.admitted, one.remaining, one.reset_s) == (True, 1, 30)
+    clock.now += 10
+    await store.take("k", rate)
+    for _ in range(3):  # looking never uses the quota up
+        full = await store.headroom("k", rate)
+        assert (full.admitted, full.remaining, full.retry_after_s, full.reset_s) == (
+            False, 0, 20, 50,
+        )  # fmt: skip
+    clock.now += 19.999999
+    assert not (await store.take("k", rate)).admitted
+    clock.now += 0.000001
+    assert (await store.take("k", rate)).admitted
+    assert (await store.headroom("other", rate)).remaining == 2
