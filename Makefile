@@ -97,6 +97,7 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.soap_cost
+	$(BIN)/python -m bench.stage_cpu
 	$(BIN)/python -m bench.cli_start
 	$(BIN)/python -m bench.readme
 
