@@ -97,6 +97,8 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.soap_cost
+	$(BIN)/python -m bench.stage_cpu
+	$(BIN)/python -m bench.cli_start
 	$(BIN)/python -m bench.readme
 
 # Per-call cost of the SOAP adapter against a bare zeep call (not part of `make test`).

@@ -58,6 +58,7 @@ from gateway.resilience.breaker import CircuitBreaker
 from gateway.resilience.guard import Resilience
 from gateway.resilience.ratelimit import RateLimiter
 from gateway.resilience.timing import Timing
+from gateway.stage_cpu import counted
 from gateway.tracing import build_tracer, traced
 
 if TYPE_CHECKING:
@@ -204,6 +205,8 @@ def build_app(
     if tracer is None and config.tracing.enabled:
         tracer = build_tracer(config.tracing)
     traced_stages = traced(stages, tracer) if tracer is not None else stages
+    if config.tracing.stage_cpu:  # outermost, so it counts a span's cost to its stage
+        traced_stages = counted(traced_stages, metrics)
     app[PIPELINE] = pipeline = Pipeline(traced_stages, in_force)
     guards.desk.executor = pipeline
     app.cleanup_ctx.append(_state_lifecycle)  # first in, last out: others use the state

@@ -2,9 +2,13 @@
 :data:`COMMANDS`. Config, registry and adapter start-up errors end the command with exit
 code 2 and one line per problem on stderr, never a traceback.
 
-Only the module of the command being run is imported (all of them for ``--help`` or an
-unknown name): ``lastmile mcp-stdio`` is launched by agent hosts for every session and
-must start without the registry, zeep or Cedar, which the gateway's own commands load.
+Only the module of the command being run is imported (none for ``--version``, all of
+them for ``--help`` or an unknown name): ``lastmile mcp-stdio`` is launched by agent hosts
+for every session and must start without the registry, zeep or Cedar, which the gateway's
+own commands load; the staff commands that only send HTTP (``halt``, ``resume``,
+``halts``, ``processes``, ``approvals``, ``reload``) must start at once, since a halt typed
+during an incident is late by however long the command takes to start
+(``tests/gateway/test_cli_imports.py`` holds them to it, ``bench/cli_start.py`` times it).
 """
 
 from __future__ import annotations
@@ -13,8 +17,6 @@ import argparse
 import importlib
 import sys
 from collections.abc import Iterable, Sequence
-
-from gateway.version import installed_version
 
 COMMANDS: dict[str, str] = {
     "serve": "gateway.commands.serve",
@@ -42,16 +44,40 @@ def parser(commands: Iterable[str] = COMMANDS) -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="lastmile", description="A guarded gateway between AI agents and systems of record."
     )
-    root.add_argument("--version", action="version", version=f"lastmile {installed_version()}")
+    root.add_argument("--version", action=_Version)
     subcommands = root.add_subparsers(dest="command", required=True)
     for module in dict.fromkeys(COMMANDS[name] for name in commands):
         importlib.import_module(module).register(subcommands)
     return root
 
 
+class _Version(argparse.Action):
+    """``--version``, reading the package metadata only when asked (it costs ~25 ms)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str) -> None:
+        super().__init__(
+            option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="print the release"
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from gateway.version import installed_version
+
+        print(f"lastmile {installed_version()}")
+        parser.exit()
+
+
+def _commands_for(argv: Sequence[str]) -> Iterable[str]:
+    """The subcommands whose modules this command line needs."""
+    if argv[:1] == ["--version"]:
+        return ()
+    if argv[:1] and argv[0] in COMMANDS:
+        return argv[:1]
+    return COMMANDS
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    wanted = argv[:1] if argv[:1] and argv[0] in COMMANDS else COMMANDS
+    wanted = _commands_for(argv)
     args = parser(wanted).parse_args(argv)
     try:
         code: int = args.run(args)

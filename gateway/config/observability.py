@@ -15,3 +15,4 @@ class TracingConfig(Section):
     enabled: bool = False
     exporter: Literal["otlp", "console"] = "otlp"  # otlp reads OTEL_EXPORTER_OTLP_* variables
     service_name: str = "lastmile"
+    stage_cpu: bool = False  # count each stage's own CPU time (gateway/stage_cpu.py; benches)
