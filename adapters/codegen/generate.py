@@ -49,6 +49,27 @@ class GeneratedAdapter:
     backend_entry: str = ""  # gateway.snippet.yaml: the backend entry and an agent stanza
 
 
+def check_package_name(name: str) -> None:
+    """``--name`` becomes a Python package and the first part of operation names."""
+    if not _NAME.match(name):
+        raise GeneratorError(
+            f"--name {name!r}: use lower case letters, digits and underscores, starting "
+            "with a letter (it becomes a Python package and the first part of operation names)"
+        )
+
+
+def write_package(out: Path, files: dict[str, str], *, force: bool) -> None:
+    """Write the package's files, refusing to overwrite any unless ``force``."""
+    existing = [f for f in files if (out / f).exists()]
+    if existing and not force:
+        raise GeneratorError(
+            f"{out}: {', '.join(existing)} already exist; pass --force to overwrite them"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    for filename, text in files.items():
+        (out / filename).write_text(text, encoding="utf-8")
+
+
 def generate_adapter(
     wsdl: str, name: str, out: Path, *, owner: str = "unassigned", force: bool = False
 ) -> GeneratedAdapter:
@@ -57,11 +78,7 @@ def generate_adapter(
     Existing files are never overwritten unless ``force``: an engineer's confirmed
     ``# TODO``s in ``adapter.py`` are worth more than a regenerated skeleton.
     """
-    if not _NAME.match(name):
-        raise GeneratorError(
-            f"--name {name!r}: use lower case letters, digits and underscores, starting "
-            "with a letter (it becomes a Python package and the first part of operation names)"
-        )
+    check_package_name(name)
     loaded = load_wsdl(wsdl)
     schemas = SchemaSet(loaded)
     operations = read_operations(loaded, schemas)
@@ -98,14 +115,7 @@ def generate_adapter(
         SNIPPET_FILE: snippet,
         PERMIT_FILE: render_permits(name, permits),
     }
-    existing = [f for f in files if (out / f).exists()]
-    if existing and not force:
-        raise GeneratorError(
-            f"{out}: {', '.join(existing)} already exist; pass --force to overwrite them"
-        )
-    out.mkdir(parents=True, exist_ok=True)
-    for filename, text in files.items():
-        (out / filename).write_text(text, encoding="utf-8")
+    write_package(out, files, force=force)
     return GeneratedAdapter(
         out,
         len(ops),

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from adapters.codegen.config_snippets import WritePermit, agent_stanza, render_permits
 from adapters.codegen.emit_contract import CASES_FILE, render_contract_test
 from adapters.codegen.emit_models import docstring, plain_text
-from adapters.codegen.generate import _NAME
+from adapters.codegen.generate import check_package_name, write_package
 from adapters.codegen.loader import GeneratorError
 from adapters.codegen.odata.csdl import Service, load_service
 from adapters.codegen.odata.emit import render_odata_adapter, render_odata_models
@@ -49,11 +49,7 @@ def generate_odata_adapter(
     force: bool = False,
 ) -> GeneratedODataAdapter:
     """Generate the adapter package for the ``$metadata`` at ``source`` into ``out``."""
-    if not _NAME.match(name):
-        raise GeneratorError(
-            f"--name {name!r}: use lower case letters, digits and underscores, starting "
-            "with a letter (it becomes a Python package and the first part of operation names)"
-        )
+    check_package_name(name)
     service = load_service(source)
     planner = ServicePlanner(service)
     ops = plan_service(service, planner, name, entity_sets or [])
@@ -74,14 +70,7 @@ def generate_odata_adapter(
         "gateway.snippet.yaml": snippet,
         "permit.cedar": render_cedar(name, ops),
     }
-    existing = [f for f in files if (out / f).exists()]
-    if existing and not force:
-        raise GeneratorError(
-            f"{out}: {', '.join(existing)} already exist; pass --force to overwrite them"
-        )
-    out.mkdir(parents=True, exist_ok=True)
-    for filename, text in files.items():
-        (out / filename).write_text(text, encoding="utf-8")
+    write_package(out, files, force=force)
     return GeneratedODataAdapter(
         out, service.version, len(ops), len(planner.classes), len(cases), snippet
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.codegen.emit_contract import CASES_FILE, render_contract_test
-from adapters.codegen.generate import _NAME
+from adapters.codegen.generate import check_package_name, write_package
 from adapters.codegen.loader import GeneratorError
 from adapters.codegen.openapi.config_snippets import render_cedar, render_snippet
 from adapters.codegen.openapi.document import MAX_REPAIRS_LISTED, load_document
@@ -50,11 +50,7 @@ def generate_openapi_adapter(
     force: bool = False,
 ) -> GeneratedOpenApiAdapter:
     """Generate the adapter package for the description at ``source`` into ``out``."""
-    if not _NAME.match(name):
-        raise GeneratorError(
-            f"--name {name!r}: use lower case letters, digits and underscores, starting "
-            "with a letter (it becomes a Python package and the first part of operation names)"
-        )
+    check_package_name(name)
     doc = load_document(source)
     every = read_operations(doc)
     selected = select(every, tags or [], operation_ids or [])
@@ -75,14 +71,7 @@ def generate_openapi_adapter(
         "gateway.snippet.yaml": snippet,
         "permit.cedar": render_cedar(name, ops),
     }
-    existing = [f for f in files if (out / f).exists()]
-    if existing and not force:
-        raise GeneratorError(
-            f"{out}: {', '.join(existing)} already exist; pass --force to overwrite them"
-        )
-    out.mkdir(parents=True, exist_ok=True)
-    for filename, text in files.items():
-        (out / filename).write_text(text, encoding="utf-8")
+    write_package(out, files, force=force)
     repairs = doc.repairs
     if len(repairs) > MAX_REPAIRS_LISTED:
         rest = len(repairs) - MAX_REPAIRS_LISTED
