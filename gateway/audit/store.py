@@ -48,7 +48,9 @@ class PruneResult:
 
 
 class AuditStore(Protocol):
-    last_batch_s: float  # how long the last durable batch took (the write lag metric)
+    @property
+    def last_batch_s(self) -> float:
+        """How long the last durable batch took (the write-lag metric)."""
 
     async def open(self) -> None: ...
 

@@ -36,7 +36,8 @@ import asyncpg
 import structlog
 
 from gateway.audit import pg_log
-from gateway.audit.entries import Entry, recordable, seal_rendered
+from gateway.audit.entries import Entry, seal_rendered
+from gateway.audit.group_commit import UNWRITABLE, GroupCommit
 from gateway.audit.merkle import Frontier
 from gateway.audit.pg_prune import prune_postgres
 from gateway.audit.pg_schema import MIGRATIONS
@@ -44,7 +45,6 @@ from gateway.audit.proofcheck import canonical_json
 from gateway.audit.signing import CheckpointSigner, format_time
 from gateway.audit.store import AuditQuery, PruneResult
 from gateway.config import AuditConfig
-from gateway.logs import ship_json_line
 from gateway.postgres import Postgres, migrate, unavailable_as
 from schemas.audit import AuditEvent
 from schemas.errors import AuditUnavailable
@@ -53,10 +53,6 @@ log = structlog.get_logger("lastmile.audit")
 
 Clock = Callable[[], datetime]
 
-_UNWRITABLE = (
-    "The audit trail cannot be written; the outcome of this call is not acknowledged. "
-    "Check the call's effect before retrying a write."
-)
 _UNREADABLE = "The audit trail cannot be read right now."
 _APPEND = "SELECT * FROM audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
 _WRITER_SEEN = (
@@ -93,13 +89,13 @@ class PostgresAuditStore:
         self._every_s = checkpoint_every_s
         self._clock = clock
         self._db: asyncpg.Connection | None = None
-        self._pending: list[tuple[AuditEvent, bytes, asyncio.Future[Entry]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._batches = GroupCommit(
+            self._write, after_failure=self._drop_connection, written=self._note_appended
+        )
         self._ticker: asyncio.Task[None] | None = None
         self._signing: asyncio.Task[Any] | None = None
         self._since_checkpoint = 0
         self.commits = 0
-        self.last_batch_s = 0.0
 
     @classmethod
     def from_config(
@@ -129,8 +125,7 @@ class PostgresAuditStore:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
             self._ticker = None
-        if self._flusher is not None:
-            await self._flusher
+        await self._batches.drain()
         if self._signing is not None:
             with contextlib.suppress(AuditUnavailable):
                 await self._signing
@@ -169,34 +164,13 @@ class PostgresAuditStore:
 
     # appending ----------------------------------------------------------------------
 
-    async def append(self, event: AuditEvent) -> Entry:
-        future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
-        event, rendered = recordable(event)
-        self._pending.append((event, rendered, future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
-        return await future
+    @property
+    def last_batch_s(self) -> float:
+        return self._batches.last_batch_s
 
-    async def _flush(self) -> None:
-        loop = asyncio.get_running_loop()
-        while self._pending:
-            batch, self._pending = self._pending, []
-            started = loop.time()
-            try:
-                entries = await self._write([(event, rendered) for event, rendered, _ in batch])
-            except Exception as exc:  # any failure fails these calls closed, never hangs them
-                log.error("audit_write_failed", error=type(exc).__name__, events=len(batch))
-                await self._drop_connection()  # the next batch starts from a fresh session
-                for _, _, future in batch:
-                    if not future.done():
-                        future.set_exception(AuditUnavailable(_UNWRITABLE))
-                continue
-            self.last_batch_s = loop.time() - started
-            for (event, rendered, future), entry in zip(batch, entries, strict=True):
-                _ship(event, entry, rendered)
-                if not future.done():
-                    future.set_result(entry)
-            self._note_appended(len(entries))
+    async def append(self, event: AuditEvent) -> Entry:
+        """Durable (the writer's synchronous commit) before it returns; see GroupCommit."""
+        return await self._batches.append(event)
 
     async def _write(self, events: list[tuple[AuditEvent, bytes]]) -> list[Entry]:
         columns: list[list[Any]] = [[] for _ in range(10)]
@@ -249,7 +223,7 @@ class PostgresAuditStore:
 
     async def checkpoint(self) -> dict[str, Any] | None:
         """Sign the stored head now, unless the latest checkpoint already covers it."""
-        with unavailable_as(AuditUnavailable, _UNWRITABLE):
+        with unavailable_as(AuditUnavailable, UNWRITABLE):
             async with self.postgres.pool.acquire() as db:
                 row = await db.fetchrow(
                     "SELECT h.size, h.frontier, c.body FROM audit_head h LEFT JOIN LATERAL "
@@ -318,7 +292,7 @@ class PostgresAuditStore:
     # retention ----------------------------------------------------------------------
 
     async def prune(self, before: datetime, now: datetime) -> PruneResult | None:
-        with unavailable_as(AuditUnavailable, _UNWRITABLE):
+        with unavailable_as(AuditUnavailable, UNWRITABLE):
             return await prune_postgres(self.postgres.pool, self.signer, before, now)
 
 
@@ -334,10 +308,3 @@ def _seal_locally(
     if prev != last_hash:
         raise RuntimeError("the server sealed the batch differently from this process")
     return entries
-
-
-def _ship(event: AuditEvent, entry: Entry, rendered: bytes) -> None:
-    """The same event, once durable, as one JSON line for Splunk, ELK or Loki."""
-    ship_json_line(
-        event.kind.value, rendered.decode("utf-8"), index=entry.index, leaf_hash=entry.leaf_hash
-    )

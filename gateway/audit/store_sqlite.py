@@ -27,7 +27,8 @@ from typing import Any
 import structlog
 
 from gateway.audit import sqlite_log
-from gateway.audit.entries import Entry, recordable, seal_rendered
+from gateway.audit.entries import Entry, seal_rendered
+from gateway.audit.group_commit import GroupCommit
 from gateway.audit.merkle import Frontier
 from gateway.audit.proofcheck import ZERO_HASH
 from gateway.audit.prove import consistency_proof, inclusion_proof
@@ -36,9 +37,7 @@ from gateway.audit.signing import CheckpointSigner, format_time
 from gateway.audit.sqlite_log import Head
 from gateway.audit.store import AuditQuery, PruneResult
 from gateway.config import AuditConfig
-from gateway.logs import ship_json_line
 from schemas.audit import AuditEvent
-from schemas.errors import AuditUnavailable
 
 log = structlog.get_logger("lastmile.audit")
 
@@ -71,11 +70,9 @@ class SqliteAuditStore:
         self._head = Head(Frontier(), ZERO_HASH)
         self._checkpointed_size = 0
         self._checkpointed_at = time.monotonic()
-        self._pending: list[tuple[AuditEvent, bytes, asyncio.Future[Entry]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._batches = GroupCommit(self._write_on_thread)
         self._ticker: asyncio.Task[None] | None = None
         self.commits = 0  # transactions that appended events (group commit: fewer than events)
-        self.last_batch_s = 0.0  # how long the last batch took from hand-over to commit
 
     @classmethod
     def from_config(cls, config: AuditConfig, *, clock: Clock = _now) -> SqliteAuditStore:
@@ -114,8 +111,7 @@ class SqliteAuditStore:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
             self._ticker = None
-        if self._flusher is not None:
-            await self._flusher
+        await self._batches.drain()
         loop = asyncio.get_running_loop()
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
@@ -140,39 +136,16 @@ class SqliteAuditStore:
 
     # appending ----------------------------------------------------------------------
 
-    async def append(self, event: AuditEvent) -> Entry:
-        future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
-        # rendered here, not in the writer thread: Python work there holds the GIL the
-        # event loop needs, for up to a switch interval at a time
-        event, rendered = recordable(event)
-        self._pending.append((event, rendered, future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
-        return await future
+    @property
+    def last_batch_s(self) -> float:
+        return self._batches.last_batch_s
 
-    async def _flush(self) -> None:
+    async def append(self, event: AuditEvent) -> Entry:
+        return await self._batches.append(event)
+
+    async def _write_on_thread(self, events: list[tuple[AuditEvent, bytes]]) -> list[Entry]:
         loop = asyncio.get_running_loop()
-        while self._pending:
-            batch, self._pending = self._pending, []
-            events = [(event, rendered) for event, rendered, _ in batch]
-            started = loop.time()
-            try:
-                entries = await loop.run_in_executor(self._writer, self._write, events)
-                self.last_batch_s = loop.time() - started
-            except Exception as exc:  # any failure fails these calls closed, never hangs them
-                log.error("audit_write_failed", error=repr(exc), events=len(batch))
-                error = AuditUnavailable(
-                    "The audit trail cannot be written; the outcome of this call is not "
-                    "acknowledged. Check the call's effect before retrying a write."
-                )
-                for _, _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
-                continue
-            for (event, rendered, future), entry in zip(batch, entries, strict=True):
-                _ship(event, entry, rendered)
-                if not future.done():
-                    future.set_result(entry)
+        return await loop.run_in_executor(self._writer, self._write, events)
 
     def _write(self, events: list[tuple[AuditEvent, bytes]]) -> list[Entry]:
         db = self._require_db()
@@ -328,11 +301,4 @@ def _insert(db: sqlite3.Connection, event: AuditEvent, entry: Entry) -> None:
             entry.leaf_hash,
             entry.text,
         ),
-    )
-
-
-def _ship(event: AuditEvent, entry: Entry, rendered: bytes) -> None:
-    """The same event, once durable, as one JSON line for Splunk, ELK or Loki."""
-    ship_json_line(
-        event.kind.value, rendered.decode("utf-8"), index=entry.index, leaf_hash=entry.leaf_hash
     )
