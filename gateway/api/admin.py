@@ -27,9 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gateway.api.admin_config import add_config_routes, adoption_json, publish_config
 from gateway.api.approvals import staff_with_role
-from gateway.api.middleware import REQUEST_ID
-from gateway.appkeys import AUDIT_STORE, CONFIG, FLEET, GUARDRAILS, IN_FORCE, REGISTRY
-from gateway.audit.admin import record_admin_action
+from gateway.api.halting import lift_halt, place_halt
+from gateway.appkeys import CONFIG, FLEET, GUARDRAILS, IN_FORCE, REGISTRY
 from gateway.config import StaffRole
 from gateway.guardrails.halts import HaltScope
 from gateway.reload.in_force import ReloadRefused
@@ -72,17 +71,7 @@ async def _halt(request: web.Request) -> web.Response:
             f"There is no {wanted.scope.value} named {wanted.target[:100]!r} to halt.",
             [FieldError(field="target", message="unknown", received=wanted.target[:100])],
         )
-    board = request.app[GUARDRAILS].halts
-    halt = await board.halt(wanted.scope, wanted.target, wanted.reason, member.id)
-    await record_admin_action(
-        request.app[AUDIT_STORE],
-        request_id=request[REQUEST_ID],
-        actor=member.id,
-        action="halt",
-        target=halt.id,
-        detail=wanted.reason,
-        config_version=request.app[IN_FORCE].current.version,
-    )
+    halt = await place_halt(request, member.id, wanted.scope, wanted.target, wanted.reason)
     return await _acknowledged(request, asdict(halt), created=True)
 
 
@@ -112,18 +101,9 @@ async def _list(request: web.Request) -> web.Response:
 async def _resume(request: web.Request) -> web.Response:
     member = staff_with_role(request, StaffRole.OPERATOR)
     halt_id = request.match_info["id"]
-    halt = await request.app[GUARDRAILS].halts.resume(halt_id)
+    halt = await lift_halt(request, member.id, halt_id)
     if halt is None:
         raise NotFound(f"There is no halt {halt_id[:100]!r}; GET /v1/admin/halts lists them.")
-    await record_admin_action(
-        request.app[AUDIT_STORE],
-        request_id=request[REQUEST_ID],
-        actor=member.id,
-        action="resume",
-        target=halt.id,
-        detail=f"resumed (halted since {halt.since} by {halt.operator}: {halt.reason})",
-        config_version=request.app[IN_FORCE].current.version,
-    )
     return await _acknowledged(request, {**asdict(halt), "resumed_by": member.id}, created=False)
 
 

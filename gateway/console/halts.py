@@ -13,9 +13,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from gateway.api.middleware import REQUEST_ID
-from gateway.appkeys import AUDIT_STORE, CONFIG, GUARDRAILS, IN_FORCE, REGISTRY
-from gateway.audit.admin import record_admin_action
+from gateway.api.halting import lift_halt, place_halt
+from gateway.appkeys import CONFIG, GUARDRAILS, IN_FORCE, REGISTRY
 from gateway.console import drill
 from gateway.console.roles import Capability
 from gateway.console.web import form, member_may, page
@@ -84,15 +83,7 @@ async def halt(request: web.Request) -> web.Response:
         raise _invalid("reason", "A halt needs a reason (1-500 characters).")
     if data.get("confirm") != "yes":
         raise _invalid("confirm", "Tick the confirmation box: a halt refuses calls at once.")
-    stopped = await request.config_dict[GUARDRAILS].halts.halt(scope, target, reason, member.id)
-    await record_admin_action(
-        request.config_dict[AUDIT_STORE],
-        request_id=request[REQUEST_ID],
-        actor=member.id,
-        action="halt",
-        target=stopped.id,
-        detail=f"{reason} (console)",
-    )
+    stopped = await place_halt(request, member.id, scope, target, reason, via="console")
     ack, elapsed = await _acknowledge(request, started)
     return await _render(request, Change("halted", stopped, ack, elapsed), 201)
 
@@ -101,16 +92,8 @@ async def resume(request: web.Request) -> web.Response:
     started = time.perf_counter()
     member = member_may(request, Capability.HALT)
     halt_id = (await form(request)).get("halt_id", "")
-    resumed = await request.config_dict[GUARDRAILS].halts.resume(halt_id)
+    resumed = await lift_halt(request, member.id, halt_id, via="console")
     if resumed is None:
         raise NotFound(f"There is no halt {halt_id[:100]!r} (already resumed?).")
-    await record_admin_action(
-        request.config_dict[AUDIT_STORE],
-        request_id=request[REQUEST_ID],
-        actor=member.id,
-        action="resume",
-        target=resumed.id,
-        detail=f"resumed (halted since {resumed.since} by {resumed.operator}) (console)",
-    )
     ack, elapsed = await _acknowledge(request, started)
     return await _render(request, Change("resumed", resumed, ack, elapsed))
