@@ -67,11 +67,7 @@ def _new(args: argparse.Namespace) -> int:
     print("Operations (rename them in adapter.py if you like; the catalog shows these):")
     for name in result.operation_names:
         print(f"  {name}")
-    print(f"\nPaste into gateway.yaml (also in {out / 'gateway.snippet.yaml'}):\n")
-    print(result.backend_entry)
-    print(f"Cedar permits to review: {out / 'permit.cedar'}")
-    print("Next: review each '# TODO confirm' in adapter.py, then run pytest on the package.")
-    return 0
+    return _next_steps(out, result.backend_entry)
 
 
 def _new_openapi(args: argparse.Namespace, out: Path) -> int:
@@ -99,11 +95,7 @@ def _new_openapi(args: argparse.Namespace, out: Path) -> int:
         print(f"repaired: {repair}", file=sys.stderr)
     for dropped in result.dropped:
         print(f"warning: not enforced (cannot translate): {dropped}", file=sys.stderr)
-    print(f"\nPaste into gateway.yaml (also in {out / 'gateway.snippet.yaml'}):\n")
-    print(result.backend_entry)
-    print(f"Cedar permits to review: {out / 'permit.cedar'}")
-    print("Next: review each '# TODO confirm' in adapter.py, then run pytest on the package.")
-    return 0
+    return _next_steps(out, result.backend_entry)
 
 
 def _new_odata(args: argparse.Namespace, out: Path) -> int:
@@ -129,8 +121,13 @@ def _new_odata(args: argparse.Namespace, out: Path) -> int:
         f"{result.directory}: OData {result.version}, {result.operations} operation(s), "
         f"{result.models} model(s), {result.contract_cases} contract case(s)"
     )
+    return _next_steps(out, result.backend_entry)
+
+
+def _next_steps(out: Path, backend_entry: str) -> int:
+    """What every generator prints last: the entry to paste and what to review."""
     print(f"\nPaste into gateway.yaml (also in {out / 'gateway.snippet.yaml'}):\n")
-    print(result.backend_entry)
+    print(backend_entry)
     print(f"Cedar permits to review: {out / 'permit.cedar'}")
     print("Next: review each '# TODO confirm' in adapter.py, then run pytest on the package.")
     return 0
