@@ -1,3 +1,4 @@
 """The oversight console at ``/console``: server-rendered pages for approvers, operators
-and auditors (see docs/console.md). :func:`gateway.console.mount.add_console` mounts it;
-this package file imports nothing, so the ``Record`` stage can use :mod:`.feed` freely."""
+and auditors (see docs/console.md). :func:`gateway.console.mount.add_console` mounts it.
+The live feed of completed calls it reads lives below the faces, in
+:mod:`gateway.audit.feed`, since the ``Record`` stage publishes to it."""

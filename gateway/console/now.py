@@ -23,8 +23,8 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from gateway.appkeys import AUDIT_STORE, FLEET, PIPELINE, RESILIENCE
+from gateway.audit.feed import CallFeed
 from gateway.audit.store import AuditQuery
-from gateway.console.feed import CallFeed
 from gateway.console.roles import Capability
 from gateway.console.tallies import WINDOWS, tally
 from gateway.console.web import SESSIONS, TOKEN, member_may, page

@@ -13,8 +13,8 @@ import uuid
 
 import structlog
 
+from gateway.audit.feed import CallFeed
 from gateway.audit.store import AuditStore
-from gateway.console.feed import CallFeed
 from gateway.guardrails.redaction import Redactor
 from gateway.guardrails.safety import scrub, scrub_error
 from gateway.outcomes import (

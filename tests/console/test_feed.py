@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from gateway.console.feed import CallFeed
+from gateway.audit.feed import CallFeed
 from schemas.audit import AuditEvent, Decision
 
 
