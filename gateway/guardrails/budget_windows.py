@@ -38,6 +38,11 @@ class BudgetCalendar:
 
     def window_at(self, now: float) -> BudgetWindow:
         """The window ``now`` (seconds since the epoch) falls in."""
+        start, end = self.span_at(now)
+        return BudgetWindow(iso_utc(start), end)
+
+    def span_at(self, now: float) -> tuple[float, float]:
+        """The start and end (seconds since the epoch) of the window ``now`` falls in."""
         day = datetime.fromtimestamp(now, self.zone).date()
         while self._day_start(day) > now:  # before today's reset (or a skipped local time)
             day -= timedelta(days=1)
@@ -50,7 +55,7 @@ class BudgetCalendar:
             day_start = self._day_start(day)
             start = day_start + (now - day_start) // self.window_s * self.window_s
             end = min(start + self.window_s, self._day_start(day + timedelta(days=1)))
-        return BudgetWindow(iso_utc(start), end)
+        return start, end
 
 
 def iso_utc(seconds: float) -> str:

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from adapters.base import Operation
 from gateway.config.guardrails import BudgetConfig
-from gateway.guardrails.budget_windows import BudgetCalendar
+from gateway.guardrails.budget_windows import BudgetCalendar, iso_utc
 from gateway.identity import operation_glob
 from gateway.state.store import BudgetWindow, Clock, to_micro
 
@@ -112,25 +112,52 @@ class BudgetBook:
         self.budgets = tuple(Budget.from_config(b) for b in budgets)
         self._costs = tuple((operation_glob(g), units) for g, units in costs.items())
         self._clock = clock
+        # Every call asks which budgets apply, what the operation costs and which window
+        # is current; the answers change only with the configuration (a reload builds a
+        # new book) or when a window ends, so they are worked out once, not per call.
+        # The keys are configured agents and registered operations: bounded.
+        self._applying: dict[tuple[str, str], tuple[Budget, ...]] = {}
+        self._cost: dict[str, Decimal] = {}
+        self._windows: dict[int, tuple[float, float, BudgetWindow]] = {}
 
     def seconds_left(self, window: BudgetWindow) -> float:
         """Seconds until ``window`` ends and its budget starts afresh."""
         return max(window.ends_at - self._clock(), 0.0)
 
     def cost(self, operation: str) -> Decimal:
-        return next((units for p, units in self._costs if p.fullmatch(operation)), Decimal(0))
+        units = self._cost.get(operation)
+        if units is None:
+            units = next((u for p, u in self._costs if p.fullmatch(operation)), Decimal(0))
+            self._cost[operation] = units
+        return units
 
     def charges(
         self, agent_id: str, operation: str, on_behalf_of: str | None, payload: BaseModel
     ) -> list[Charge]:
+        applying = self._applying.get((agent_id, operation))
+        if applying is None:
+            applying = tuple(b for b in self.budgets if b.applies(agent_id, operation))
+            self._applying[agent_id, operation] = applying
+        if not applying:
+            return []
         found = []
         now = self._clock()
-        for budget in self.budgets:
-            if budget.applies(agent_id, operation):
-                amount = min(max(self._amount(budget, operation, payload), Decimal(0)), MAX_CHARGE)
-                key = budget.key(agent_id, on_behalf_of)
-                found.append(Charge(budget, key, amount, budget.calendar.window_at(now)))
+        for budget in applying:
+            amount = min(max(self._amount(budget, operation, payload), Decimal(0)), MAX_CHARGE)
+            key = budget.key(agent_id, on_behalf_of)
+            found.append(Charge(budget, key, amount, self._window(budget, now)))
         return found
+
+    def _window(self, budget: Budget, now: float) -> BudgetWindow:
+        """The budget's window at ``now``: windows tile time, so the last one found
+        stands for every moment from its start to its end."""
+        cached = self._windows.get(id(budget))
+        if cached is not None and cached[0] <= now < cached[1]:
+            return cached[2]
+        start, end = budget.calendar.span_at(now)
+        window = BudgetWindow(iso_utc(start), end)
+        self._windows[id(budget)] = (start, end, window)
+        return window
 
     def _amount(self, budget: Budget, operation: str, payload: BaseModel) -> Decimal:
         measure = budget.config.measure
