@@ -41,6 +41,7 @@ BUILTIN = "builtin:"
 _DECISIONS = {"deny", "approval_required"}
 _MODES = {"enforce", "shadow"}
 MEMO_SIZE = 4096
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per call
 """Decisions an engine keeps for reuse; the oldest goes first when it is full."""
 
 
@@ -174,7 +175,7 @@ class PolicyEngine:
         context = plan.context(
             call.input, when=call.time, on_behalf_of=call.on_behalf_of, dry_run=call.dry_run
         )
-        key = (agent.id, op.name, json.dumps(context, separators=(",", ":")))
+        key = (agent.id, op.name, _ENCODE(context))
         outcome = self._memo.get(key)
         if outcome is not None:
             self.memo_hits += 1
@@ -182,7 +183,7 @@ class PolicyEngine:
             outcome = self._evaluate(plan, agent, op, key[2])
             if self._memo_size > 0:
                 if len(self._memo) >= self._memo_size:
-                    del self._memo[next(iter(self._memo))]
+                    self._memo.pop(next(iter(self._memo)), None)
                 self._memo[key] = outcome
         if outcome.errors:
             # A policy that errors on this request does not apply (Cedar's semantics); the
