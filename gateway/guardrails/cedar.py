@@ -11,6 +11,11 @@ the entities and request built for each call.
 
 Input fields whose type has no Cedar counterpart (free-form mappings) are left out of
 both the schema and the context, so policies can never refer to them by mistake.
+
+A context can be built *projected* onto the attributes the policies read (:data:`Needs`):
+Cedar's cost per decision is dominated by reading the context, so an operation whose
+policies read only ``context.input.kind`` is given only that (see
+:mod:`gateway.guardrails.policy_plan`).
 """
 
 from __future__ import annotations
@@ -29,6 +34,23 @@ from adapters.base import Operation
 from gateway.identity import Agent
 
 _FOUR_PLACES = Decimal("0.0001")
+
+Needs = Mapping[str, "Needs"] | None
+"""Which parts of a Cedar value are read: ``None`` the whole value; a mapping only those
+attributes of a record, each with what is read of it (an empty mapping: only that the
+value is there, which is what ``has`` asks)."""
+
+
+def project(value: Any, needs: Needs) -> Any:
+    """``value`` (Cedar JSON) with only the attributes in ``needs``; values that are not
+    records (strings, sets, extension values) are kept whole."""
+    if needs is None or not _is_record(value):
+        return value
+    return {name: project(value[name], inner) for name, inner in needs.items() if name in value}
+
+
+def _is_record(value: Any) -> bool:
+    return isinstance(value, dict) and "__extn" not in value and "__entity" not in value
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +77,21 @@ class Shape:
             assert self.element is not None  # noqa: S101 - built so
             return {"type": "Set", "element": self.element.schema()}
         return {"type": self.kind}
+
+    def restricted(self, needs: Needs) -> Shape:
+        """The shape of ``project(self.value(v), needs)``: building only what is read
+        is cheaper than building everything and dropping most of it."""
+        if needs is None or self.kind != "Record":
+            return self
+        assert self.attributes is not None  # noqa: S101 - built so
+        return Shape(
+            "Record",
+            {
+                name: (shape.restricted(needs[name]), required)
+                for name, (shape, required) in self.attributes.items()
+                if name in needs
+            },
+        )
 
     def value(self, value: Any) -> Any:
         if self.kind == "decimal":
@@ -176,6 +213,26 @@ def cedar_entities(agents: Iterable[Agent], backends: Iterable[str]) -> list[dic
     return entities
 
 
+def operation_attributes(op: Operation) -> dict[str, Any]:
+    """``context.operation``: fixed for an operation."""
+    return {"effect": op.effect.value, "risk": op.risk.value, "idempotent": op.idempotent}
+
+
+def request_attributes(
+    when: datetime, *, on_behalf_of: str | None, dry_run: bool
+) -> dict[str, Any]:
+    """``context.request``: the call's time (UTC), dry-run flag and end user."""
+    request: dict[str, Any] = {
+        "time": int(when.timestamp()),
+        "hour": when.hour,
+        "weekday": when.isoweekday(),
+        "dry_run": dry_run,
+    }
+    if on_behalf_of is not None:
+        request["on_behalf_of"] = on_behalf_of
+    return request
+
+
 def cedar_request(
     agent: Agent,
     op: Operation,
@@ -186,25 +243,14 @@ def cedar_request(
     on_behalf_of: str | None,
     dry_run: bool,
 ) -> dict[str, Any]:
-    request: dict[str, Any] = {
-        "time": int(when.timestamp()),
-        "hour": when.hour,
-        "weekday": when.isoweekday(),
-        "dry_run": dry_run,
-    }
-    if on_behalf_of is not None:
-        request["on_behalf_of"] = on_behalf_of
+    """The whole Cedar request of a call (every context attribute)."""
     return {
         "principal": {"type": "Agent", "id": agent.id},
         "action": {"type": "Action", "id": op.name},
         "resource": {"type": "Backend", "id": op.backend},
         "context": {
             "input": shape.value(payload),
-            "operation": {
-                "effect": op.effect.value,
-                "risk": op.risk.value,
-                "idempotent": op.idempotent,
-            },
-            "request": request,
+            "operation": operation_attributes(op),
+            "request": request_attributes(when, on_behalf_of=on_behalf_of, dry_run=dry_run),
         },
     }

@@ -29,7 +29,8 @@ import structlog
 
 from adapters.base import Operation
 from gateway.config import ConfigError
-from gateway.guardrails.cedar import Shape, cedar_entities, cedar_request, cedar_schema, model_shape
+from gateway.guardrails.cedar import Shape, cedar_entities, cedar_schema, model_shape
+from gateway.guardrails.policy_plan import OperationPlan, plan_operations
 from gateway.identity import Agent
 from gateway.pipeline import Call
 from schemas.audit import Decision
@@ -39,6 +40,9 @@ log = structlog.get_logger("lastmile.policy")
 BUILTIN = "builtin:"
 _DECISIONS = {"deny", "approval_required"}
 _MODES = {"enforce", "shadow"}
+MEMO_SIZE = 4096
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per call
+"""Decisions an engine keeps for reuse; the oldest goes first when it is full."""
 
 
 class PolicyError(ConfigError):
@@ -62,6 +66,18 @@ class Verdict:
     decision: Decision
     policy_ids: list[str]
     reasons: list[str]
+
+    def copy(self) -> Verdict:
+        return Verdict(self.decision, list(self.policy_ids), list(self.reasons))
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What one evaluation decided, kept for the identical calls that follow."""
+
+    verdict: Verdict
+    shadow: Verdict | None
+    errors: list[str]
 
 
 def read_policy_file(name: str) -> tuple[str, str]:
@@ -88,6 +104,15 @@ class PolicyEngine:
     that errors on the request matches nothing, as in Cedar). The verdict is then worked
     out from the matches with Cedar's semantics (a matching forbid wins; nothing
     permitted is a deny), separately for the policies in force and with shadow ones.
+
+    Each operation is evaluated with only the policies whose scope can match it, on only
+    the context attributes they read (:mod:`gateway.guardrails.policy_plan`): the same
+    answer for less work. What Cedar then sees of a call is the agent, the operation and
+    that projected context, so a decision is reused for a later call with the very same
+    three (``memo_size`` of them, oldest out first): a read whose policies have no
+    condition on the context is decided once per agent. A condition on the time puts the
+    time in the projected context, hence in the key. The memo lives in the engine, and a
+    reload builds a new engine.
     """
 
     def __init__(
@@ -96,6 +121,8 @@ class PolicyEngine:
         schema: dict[str, Any],
         operations: Iterable[Operation],
         agents: Iterable[Agent],
+        *,
+        memo_size: int = MEMO_SIZE,
     ) -> None:
         self.rules = {r.id: r for r in rules}
         self.schema_json = schema
@@ -107,8 +134,11 @@ class PolicyEngine:
         # with the schema, the action entities (and their read/write groups) are added
         self._entities = cedarpy.Entities.from_json_str(json.dumps(entities), parsed_schema)
         matchers = {r.id: {**r.body, "effect": "permit"} for r in rules}
-        document = {"staticPolicies": matchers, "templates": {}, "templateLinks": []}
-        self._matchers = cedarpy.PolicySet.from_json_str(json.dumps(document))
+        self._plans = plan_operations(matchers, ops, self._shapes, self._entities)
+        self._order = {rule_id: n for n, rule_id in enumerate(self.rules)}
+        self._memo: dict[tuple[str, str, str], _Outcome] = {}
+        self._memo_size = memo_size
+        self.memo_hits = 0  # for bench/guardrails_decide.py: how often reuse pays
 
     @classmethod
     def load(
@@ -140,27 +170,51 @@ class PolicyEngine:
         assert call.agent is not None, "Identify runs first"  # noqa: S101
         assert call.operation is not None, "Resolve runs first"  # noqa: S101
         assert call.input is not None, "ValidateInput runs first"  # noqa: S101
-        request = cedar_request(
-            call.agent,
-            call.operation,
-            self._shapes[call.operation.name],
-            call.input,
-            when=call.time,
-            on_behalf_of=call.on_behalf_of,
-            dry_run=call.dry_run,
+        agent, op = call.agent, call.operation
+        plan = self._plans[op.name]
+        context = plan.context(
+            call.input, when=call.time, on_behalf_of=call.on_behalf_of, dry_run=call.dry_run
         )
-        # The request is built from the same shapes as the schema and the policies were
-        # validated against it at load time, so it is not validated again per call.
-        result = cedarpy.is_authorized(request, self._matchers, self._entities)
-        if result.diagnostics.errors:
+        key = (agent.id, op.name, _ENCODE(context))
+        outcome = self._memo.get(key)
+        if outcome is not None:
+            self.memo_hits += 1
+        else:
+            outcome = self._evaluate(plan, agent, op, key[2])
+            if self._memo_size > 0:
+                if len(self._memo) >= self._memo_size:
+                    self._memo.pop(next(iter(self._memo)), None)
+                self._memo[key] = outcome
+        if outcome.errors:
             # A policy that errors on this request does not apply (Cedar's semantics); the
             # errors are worth an operator's attention but never an agent's.
-            log.warning("policy_evaluation_error", errors=result.diagnostics.errors[:5])
-        matched = [self.rules[i] for i in result.diagnostics.reasons] if result.allowed else []
+            log.warning("policy_evaluation_error", errors=outcome.errors[:5])
+        shadow = outcome.shadow.copy() if outcome.shadow is not None else None
+        return outcome.verdict.copy(), shadow
+
+    def _evaluate(self, plan: OperationPlan, agent: Agent, op: Operation, context: str) -> _Outcome:
+        matched: list[Rule] = []
+        errors: list[str] = []
+        if plan.matchers is not None:
+            request = {
+                "principal": {"type": "Agent", "id": agent.id},
+                "action": {"type": "Action", "id": op.name},
+                "resource": {"type": "Backend", "id": op.backend},
+                "context": context,
+            }
+            # The context is built from the same shapes as the schema and the policies
+            # were validated against it at load time, so it is not validated again.
+            result = cedarpy.is_authorized(request, plan.matchers, self._entities)
+            errors = list(result.diagnostics.errors)
+            if result.allowed:
+                # Cedar reports the matches as a set: in load order, verdicts read the same
+                # from one run to the next
+                ids = sorted(result.diagnostics.reasons, key=self._order.__getitem__)
+                matched = [self.rules[i] for i in ids]
         enforced = [r for r in matched if r.mode == "enforce"]
-        verdict = self._verdict(enforced, call.agent, call.operation)
-        shadow = self._verdict(matched, call.agent, call.operation) if self._has_shadow else None
-        return verdict, shadow
+        verdict = self._verdict(enforced, agent, op)
+        shadow = self._verdict(matched, agent, op) if self._has_shadow else None
+        return _Outcome(verdict, shadow, errors)
 
     @staticmethod
     def _verdict(matched: list[Rule], agent: Agent, op: Operation) -> Verdict:
