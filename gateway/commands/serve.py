@@ -26,6 +26,7 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -126,7 +127,18 @@ def _run_worker(config: Config, text: str, host: str, port: int, *, reuse_port: 
 
     app = build_app(config, config_text=text)
     gc.freeze()  # what start-up built lives as long as the process: keep it out of collections
-    asyncio.run(serve_until_stopped(app, budget_for(config), host, port, reuse_port=reuse_port))
+    serving = serve_until_stopped(app, budget_for(config), host, port, reuse_port=reuse_port)
+    with asyncio.Runner(loop_factory=loop_factory(config.server.event_loop)) as runner:
+        runner.run(serving)
+
+
+def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop ``server.event_loop`` names (None: asyncio's own)."""
+    if name == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop
+    return None
 
 
 async def serve_until_stopped(
@@ -160,6 +172,7 @@ async def serve_until_stopped(
             header_s=budget.header_s,
             body_s=budget.body_s,
             idle_s=budget.idle_s,
+            event_loop=type(asyncio.get_running_loop()).__module__.split(".")[0],
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

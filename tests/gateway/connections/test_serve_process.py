@@ -1,5 +1,6 @@
 """``lastmile serve`` as a real process closes a connection that never sends a request,
-and sizes its connection cap from the open-file limit it was started with."""
+sizes its connection cap from the open-file limit it was started with, and runs on the
+event loop ``server.event_loop`` names (uvloop unless told otherwise)."""
 
 from __future__ import annotations
 
@@ -53,12 +54,52 @@ def test_serve_closes_a_silent_connection_and_caps_by_the_open_file_limit(
         ]
         assert listening["max_open"] == OPEN_FILE_LIMIT - RESERVE
         assert (listening["header_s"], listening["idle_s"]) == (0.3, 30)
+        assert listening["event_loop"] == "uvloop"  # the default, and what bench/ measures
 
         with socket.create_connection(("127.0.0.1", port), timeout=WAIT_S) as silent:
             opened = time.monotonic()
             assert silent.recv(1024) == b""  # EOF from the server, well before WAIT_S
             assert time.monotonic() - opened >= 0.2
 
+        gateway.send_signal(signal.SIGINT)
+        assert gateway.wait(timeout=WAIT_S) == 0
+    finally:
+        if gateway.poll() is None:
+            gateway.kill()
+            gateway.wait()
+        if gateway.stdout:
+            gateway.stdout.close()
+
+
+def test_serve_runs_on_asyncios_own_loop_when_configured(tmp_path: Path) -> None:
+    config = tmp_path / "gateway.yaml"
+    config.write_text(
+        default_config_text().replace("  port: 8080\n", "  port: 8080\n  event_loop: asyncio\n")
+    )
+    port = free_port()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LASTMILE_AUDIT_DB": str(tmp_path / "audit.sqlite"),
+        "LASTMILE_ACME_WMS_URL": "http://127.0.0.1:9",  # never called here
+    }
+    gateway = subprocess.Popen(  # noqa: S603 - our own CLI
+        [sys.executable, "-m", "gateway", "serve", "--config", str(config), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
+    try:
+        [listening] = [
+            json.loads(line)
+            for line in wait_for_line(gateway, '"event": "listening"')
+            if '"listening"' in line
+        ]
+        assert listening["event_loop"] == "asyncio"
+        with socket.create_connection(("127.0.0.1", port), timeout=WAIT_S) as client:
+            client.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert client.recv(1024).startswith(b"HTTP/1.1 200")
         gateway.send_signal(signal.SIGINT)
         assert gateway.wait(timeout=WAIT_S) == 0
     finally:
