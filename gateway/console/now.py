@@ -1,13 +1,11 @@
 """ "Now": calls as they complete, pushed to the browser as server-sent events.
 
-The page starts with the latest events from the audit store (every process's calls),
-with counts and error rates per agent, owner and backend over the last five minutes, hour
-and day (read from the audit store: :mod:`gateway.console.tallies`), then the stream
-adds each call this process completes, the moment the ``Record`` stage
-has made it durable. In a fleet each process streams the calls it served: put the
-console behind sticky sessions, or reload to read the shared audit store again. The
-page also shows this process's breakers and bulkheads and, with a fleet, which gateway
-processes are alive.
+The page starts with the latest events from the audit store, with counts and error
+rates per agent, owner and backend over the last five minutes, hour and day (read from
+the audit store: :mod:`gateway.console.tallies`); then the stream adds each call as it
+reaches the audit store, whichever process served it (:mod:`gateway.audit.feed` follows
+the store while someone watches). The page also shows this process's breakers and
+bulkheads and, with a fleet, which gateway processes are alive.
 
 An open stream re-reads its session every few seconds and ends once it is gone, so
 signing out or revoking a person stops their live view too.
@@ -22,13 +20,12 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from gateway.appkeys import AUDIT_STORE, FLEET, PIPELINE, RESILIENCE
-from gateway.audit.feed import CallFeed
+from gateway.appkeys import AUDIT_STORE, FLEET, RESILIENCE
+from gateway.audit.feed import CallFeed, Subscription, tail_of
 from gateway.audit.store import AuditQuery
 from gateway.console.roles import Capability
 from gateway.console.tallies import WINDOWS, tally
 from gateway.console.web import SESSIONS, TOKEN, member_may, page
-from gateway.stages.record import Record
 from schemas.audit import EventKind
 
 FEED = web.AppKey("console_feed", CallFeed)
@@ -43,13 +40,13 @@ async def stop_streams(app: web.Application) -> None:
     app[STOPPING].set()
 
 
-def record_feed(app: web.Application) -> CallFeed:
-    """The feed of the pipeline's ``Record`` stage (inside a tracing span or not)."""
-    for stage in app[PIPELINE].stages:
-        inner = getattr(stage, "stage", stage)
-        if isinstance(inner, Record):
-            return inner.feed
-    raise RuntimeError("the pipeline has no Record stage")  # pragma: no cover
+def trail_feed(gateway: web.Application) -> CallFeed:
+    """The live feed of the gateway's audit store (it reads nothing until someone watches)."""
+    return CallFeed(tail_of(gateway[AUDIT_STORE]))
+
+
+async def stop_feed(app: web.Application) -> None:
+    await app[FEED].stop()
 
 
 def row(event: dict[str, Any]) -> dict[str, Any]:
@@ -98,37 +95,43 @@ async def now(request: web.Request) -> web.Response:
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
+    """Subscribed before the first byte: once a client reads ``: connected``, every call
+    that reaches the trail after that moment is on its way to it."""
     member_may(request, Capability.SEE_ACTIVITY)
-    response = web.StreamResponse(
-        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
-    )
-    await response.prepare(request)
-    await response.write(b": connected\n\n")
+    async with request.config_dict[FEED].subscribe() as subscription:
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
+        )
+        await response.prepare(request)
+        await response.write(b": connected\n\n")
+        await _relay(request, response, subscription)
+    return response
+
+
+async def _relay(
+    request: web.Request, response: web.StreamResponse, subscription: Subscription
+) -> None:
     stopping = request.config_dict[STOPPING]
     quiet = unchecked = 0.0
-    async with request.config_dict[FEED].subscribe() as subscription:
-        while not stopping.is_set() and _connected(request):
-            try:
-                event = await asyncio.wait_for(subscription.queue.get(), POLL_S)
-            except TimeoutError:
-                quiet += POLL_S
-                unchecked += POLL_S
-                if unchecked >= RECHECK_S:
-                    unchecked = 0.0
-                    if await request.config_dict[SESSIONS].find(request[TOKEN]) is None:
-                        break
-                if quiet >= HEARTBEAT_S:
-                    quiet = 0.0
-                    await response.write(b": still here\n\n")
-                continue
-            quiet = 0.0
-            if event.kind is not EventKind.CALL:
-                continue
-            call = row(event.model_dump(mode="json"))
-            html = aiohttp_jinja2.render_string("call_row.html", request, {"call": call})
-            data = "".join(f"data: {line}\n" for line in html.strip().splitlines())
-            await response.write(f"event: call\n{data}\n".encode())
-    return response
+    while not stopping.is_set() and _connected(request):
+        try:
+            entry = await asyncio.wait_for(subscription.queue.get(), POLL_S)
+        except TimeoutError:
+            quiet += POLL_S
+            unchecked += POLL_S
+            if unchecked >= RECHECK_S:
+                unchecked = 0.0
+                if await request.config_dict[SESSIONS].find(request[TOKEN]) is None:
+                    return
+            if quiet >= HEARTBEAT_S:
+                quiet = 0.0
+                await response.write(b": still here\n\n")
+            continue
+        quiet = 0.0
+        call = row(entry.event)
+        html = aiohttp_jinja2.render_string("call_row.html", request, {"call": call})
+        data = "".join(f"data: {line}\n" for line in html.strip().splitlines())
+        await response.write(f"event: call\nid: {entry.index}\n{data}\n".encode())
 
 
 def _connected(request: web.Request) -> bool:
