@@ -4,8 +4,9 @@ The page starts with the latest events from the audit store, with counts and err
 rates per agent, owner and backend over the last five minutes, hour and day (read from
 the audit store: :mod:`gateway.console.tallies`); then the stream adds each call as it
 reaches the audit store, whichever process served it (:mod:`gateway.audit.feed` follows
-the store while someone watches). The page also shows this process's breakers and
-bulkheads and, with a fleet, which gateway processes are alive.
+the store while someone watches). The page also shows breakers and bulkheads: this
+process's own when it runs alone, and with a fleet each live process's, as it reported
+them with its heartbeat in the process registry, beside which processes are alive.
 
 An open stream re-reads its session every few seconds and ends once it is gone, so
 signing out or revoking a person stops their live view too.
@@ -14,6 +15,7 @@ signing out or revoking a person stops their live view too.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +28,7 @@ from gateway.audit.store import AuditQuery
 from gateway.console.roles import Capability
 from gateway.console.tallies import WINDOWS, tally
 from gateway.console.web import SESSIONS, TOKEN, member_may, page
+from gateway.fleet.registry import ProcessRecord
 from schemas.audit import EventKind
 
 FEED = web.AppKey("console_feed", CallFeed)
@@ -65,11 +68,42 @@ def row(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def _processes(request: web.Request) -> list[dict[str, object]] | None:
+def backend_rows(process: str | None, report: Mapping[str, Any]) -> list[dict[str, object]]:
+    """One line per backend of one process: breaker state, bulkhead in flight and waiting
+    (``report`` in the shape of :meth:`gateway.resilience.guard.Resilience.report`)."""
+    breakers: dict[str, str] = report.get("breakers", {})
+    bulkheads: dict[str, dict[str, int]] = report.get("bulkheads", {})
+    return [
+        {
+            "process": process,
+            "backend": name,
+            "breaker": state,
+            "in_flight": bulkheads.get(name, {}).get("in_flight", ""),
+            "waiting": bulkheads.get(name, {}).get("waiting", ""),
+        }
+        for name, state in sorted(breakers.items())
+    ]
+
+
+async def _processes(request: web.Request) -> list[ProcessRecord] | None:
     fleet = request.config_dict.get(FLEET)
     if fleet is None:
         return None
-    return [p.as_json() for p in await fleet.processes()]
+    return await fleet.processes()
+
+
+def _backends(
+    request: web.Request, processes: list[ProcessRecord] | None
+) -> list[dict[str, object]]:
+    """Alone: this process's own. In a fleet: what each live process reported with its
+    last heartbeat (a process's breakers live in its memory, so only it can tell)."""
+    if processes is None:
+        return backend_rows(None, request.config_dict[RESILIENCE].report())
+    rows: list[dict[str, object]] = []
+    for process in processes:
+        if process.status == "live":
+            rows += backend_rows(process.name, process.resilience)
+    return rows
 
 
 async def now(request: web.Request) -> web.Response:
@@ -78,8 +112,8 @@ async def now(request: web.Request) -> web.Response:
     recent = await app[AUDIT_STORE].search(
         AuditQuery(kind=EventKind.CALL.value, descending=True, limit=50)
     )
-    resilience = app[RESILIENCE]
     tallies = await tally(app[AUDIT_STORE], datetime.now(UTC))
+    processes = await _processes(request)
     return page(
         request,
         "now.html",
@@ -87,9 +121,8 @@ async def now(request: web.Request) -> web.Response:
             "calls": [row(e.event) for e in recent],
             "tallies": tallies,
             "windows": [name for name, _ in WINDOWS],
-            "breakers": {n: b.state.value for n, b in resilience.breakers.items()},
-            "bulkheads": {n: (b.in_flight, b.waiting) for n, b in resilience.bulkheads.items()},
-            "processes": await _processes(request),
+            "backends": _backends(request, processes),
+            "processes": None if processes is None else [p.as_json() for p in processes],
         },
     )
 
