@@ -37,6 +37,7 @@ log = structlog.get_logger("lastmile.audit")
 QUEUE_LIMIT = 256
 POLL_S = 0.25  # a completed call reaches every viewer within a second, with room to spare
 PAGE = 500  # entries per read; a follower that fell behind reads page after page
+BACKLOG = 200  # entries a joining viewer may catch up on (a page shows the latest 50 calls)
 _READ_FAILURES = (AuditUnavailable, sqlite3.Error, OSError)
 
 
@@ -72,11 +73,14 @@ def tail_of(store: AuditStore) -> TrailTail:
 
 
 class Subscription:
-    """One viewer's queue of call entries, and how many it missed by falling behind."""
+    """One viewer's queue of call entries, and how many it missed by falling behind.
+    ``since``: the index the feed had reached when the viewer joined; every call after
+    it comes through the queue (what came before is :meth:`CallFeed.backlog`)."""
 
     def __init__(self, limit: int = QUEUE_LIMIT) -> None:
         self.queue: asyncio.Queue[Entry] = asyncio.Queue(limit)
         self.dropped = 0
+        self.since = -1
 
     def offer(self, entry: Entry) -> None:
         if self.queue.full():
@@ -113,6 +117,7 @@ class CallFeed:
             if self._follower is None:
                 self.position = await self._tail.newest_index()
                 self._follower = asyncio.create_task(self._follow(), name="call-feed")
+            subscription.since = self.position  # no await from here to the add: no gap
             self._subscribers.add(subscription)
         try:
             yield subscription
@@ -120,6 +125,20 @@ class CallFeed:
             self._subscribers.discard(subscription)
             if not self._subscribers:
                 await self.stop()
+
+    async def newest_index(self) -> int:
+        """Where a page that was just read ends: its stream picks up from there."""
+        return await self._tail.newest_index()
+
+    async def backlog(self, after: int, until: int, limit: int = BACKLOG) -> list[Entry]:
+        """The calls after ``after`` up to ``until``, from the newest ``limit`` entries of
+        that range: what a viewer missed between reading a page (or losing its stream)
+        and subscribing."""
+        start = max(after, until - limit)
+        if start >= until:
+            return []
+        entries = await self._tail.entries_after(start, until - start)
+        return [e for e in entries if e.index <= until and _is_call(e)]
 
     async def stop(self) -> None:
         follower, self._follower = self._follower, None
@@ -142,7 +161,7 @@ class CallFeed:
             self.reads += 1
             for entry in entries:
                 self.position = entry.index
-                if entry.event.get("kind", EventKind.CALL.value) == EventKind.CALL.value:
+                if _is_call(entry):
                     self._publish(entry)
             if len(entries) < PAGE:
                 return
@@ -150,3 +169,8 @@ class CallFeed:
     def _publish(self, entry: Entry) -> None:
         for subscriber in tuple(self._subscribers):
             subscriber.offer(entry)
+
+
+def _is_call(entry: Entry) -> bool:
+    kind: str = entry.event.get("kind", EventKind.CALL.value)
+    return kind == EventKind.CALL.value

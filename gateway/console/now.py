@@ -15,6 +15,7 @@ signing out or revoking a person stops their live view too.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +24,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from gateway.appkeys import AUDIT_STORE, FLEET, RESILIENCE
+from gateway.audit.entries import Entry
 from gateway.audit.feed import CallFeed, Subscription, tail_of
 from gateway.audit.store import AuditQuery
 from gateway.console.roles import Capability
@@ -30,11 +32,13 @@ from gateway.console.tallies import WINDOWS, tally
 from gateway.console.web import SESSIONS, TOKEN, member_may, page
 from gateway.fleet.registry import ProcessRecord
 from schemas.audit import EventKind
+from schemas.errors import FieldError, ValidationFailed
 
 FEED = web.AppKey("console_feed", CallFeed)
 STOPPING = web.AppKey("console_stopping", asyncio.Event)
 HEARTBEAT_S = 15.0  # a comment line keeps proxies from closing an idle stream
 POLL_S = 0.5  # how soon a stream notices its browser left or the gateway is stopping
+RESUME_POINT = re.compile(r"-1|0|[1-9][0-9]{0,17}")
 RECHECK_S = 5.0  # how soon an open stream notices its session ended (signed out, revoked)
 
 
@@ -109,6 +113,7 @@ def _backends(
 async def now(request: web.Request) -> web.Response:
     member_may(request, Capability.SEE_ACTIVITY)
     app = request.config_dict
+    end = await app[FEED].newest_index()  # first: a call after it is in the page's stream
     recent = await app[AUDIT_STORE].search(
         AuditQuery(kind=EventKind.CALL.value, descending=True, limit=50)
     )
@@ -119,6 +124,7 @@ async def now(request: web.Request) -> web.Response:
         "now.html",
         {
             "calls": [row(e.event) for e in recent],
+            "after": max([end, *(e.index for e in recent[:1])]),  # listed: not streamed
             "tallies": tallies,
             "windows": [name for name, _ in WINDOWS],
             "backends": _backends(request, processes),
@@ -129,16 +135,33 @@ async def now(request: web.Request) -> web.Response:
 
 async def stream(request: web.Request) -> web.StreamResponse:
     """Subscribed before the first byte: once a client reads ``: connected``, every call
-    that reaches the trail after that moment is on its way to it."""
+    that reaches the trail after that moment is on its way to it. ``?after=N`` (the
+    trail's end when the page was read) or a reconnecting browser's ``Last-Event-ID``
+    first sends the calls since then, so none is lost between page and stream."""
     member_may(request, Capability.SEE_ACTIVITY)
-    async with request.config_dict[FEED].subscribe() as subscription:
+    after = _resume_point(request)
+    feed = request.config_dict[FEED]
+    async with feed.subscribe() as subscription:
+        missed = [] if after is None else await feed.backlog(after, subscription.since)
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
         )
         await response.prepare(request)
         await response.write(b": connected\n\n")
+        for entry in missed:
+            await _send(request, response, entry)
         await _relay(request, response, subscription)
     return response
+
+
+def _resume_point(request: web.Request) -> int | None:
+    text = request.headers.get("Last-Event-ID") or request.query.get("after")
+    if text is None:
+        return None
+    if not RESUME_POINT.fullmatch(text):
+        detail = "after (or Last-Event-ID) is the index of an audit entry."
+        raise ValidationFailed(detail, [FieldError(field="after", message=detail)])
+    return int(text)
 
 
 async def _relay(
@@ -161,10 +184,14 @@ async def _relay(
                 await response.write(b": still here\n\n")
             continue
         quiet = 0.0
-        call = row(entry.event)
-        html = aiohttp_jinja2.render_string("call_row.html", request, {"call": call})
-        data = "".join(f"data: {line}\n" for line in html.strip().splitlines())
-        await response.write(f"event: call\nid: {entry.index}\n{data}\n".encode())
+        await _send(request, response, entry)
+
+
+async def _send(request: web.Request, response: web.StreamResponse, entry: Entry) -> None:
+    call = row(entry.event)
+    html = aiohttp_jinja2.render_string("call_row.html", request, {"call": call})
+    data = "".join(f"data: {line}\n" for line in html.strip().splitlines())
+    await response.write(f"event: call\nid: {entry.index}\n{data}\n".encode())
 
 
 def _connected(request: web.Request) -> bool:

@@ -155,3 +155,23 @@ async def test_on_postgres_a_viewer_sees_an_entry_only_once_it_is_durable(
             "req_0002",
         ]
         assert await tail.newest_index() == 2
+
+
+async def test_a_joining_viewer_catches_up_on_the_calls_since_a_point_bounded(
+    two_writers: tuple[SqliteAuditStore, SqliteAuditStore],
+) -> None:
+    here, there = two_writers
+    for n in range(6):
+        kind = EventKind.ADMIN if n == 3 else EventKind.CALL
+        await there.append(event(n).model_copy(update={"kind": kind}))
+    feed = CallFeed(tail_of(here), poll_every=0.01)
+    async with feed.subscribe() as viewer:
+        assert viewer.since == 5
+
+        since_1 = await feed.backlog(1, viewer.since)
+        newest_2 = await feed.backlog(-1, viewer.since, limit=2)
+        nothing = await feed.backlog(5, viewer.since)
+
+    assert [e.index for e in since_1] == [2, 4, 5]  # entry 3 is no call
+    assert [e.index for e in newest_2] == [4, 5]
+    assert nothing == []
