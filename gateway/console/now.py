@@ -15,7 +15,6 @@ signing out or revoking a person stops their live view too.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -33,12 +32,12 @@ from gateway.console.web import SESSIONS, TOKEN, member_may, page
 from gateway.fleet.registry import ProcessRecord
 from schemas.audit import EventKind
 from schemas.errors import FieldError, ValidationFailed
+from schemas.patterns import AUDIT_POSITION, is_valid
 
 FEED = web.AppKey("console_feed", CallFeed)
 STOPPING = web.AppKey("console_stopping", asyncio.Event)
 HEARTBEAT_S = 15.0  # a comment line keeps proxies from closing an idle stream
 POLL_S = 0.5  # how soon a stream notices its browser left or the gateway is stopping
-RESUME_POINT = re.compile(r"-1|0|[1-9][0-9]{0,17}")
 RECHECK_S = 5.0  # how soon an open stream notices its session ended (signed out, revoked)
 
 
@@ -158,7 +157,7 @@ def _resume_point(request: web.Request) -> int | None:
     text = request.headers.get("Last-Event-ID") or request.query.get("after")
     if text is None:
         return None
-    if not RESUME_POINT.fullmatch(text):
+    if not is_valid(AUDIT_POSITION, text):
         detail = "after (or Last-Event-ID) is the index of an audit entry."
         raise ValidationFailed(detail, [FieldError(field="after", message=detail)])
     return int(text)
