@@ -75,13 +75,15 @@ bench-overload: install
 	$(BIN)/python -m bench.overload
 
 # The fleet on the local PostgreSQL and Redis: the audit trail's appends, latency and proofs,
-# halt acknowledgement and config reload with three processes, limiter cost per check.
+# halt acknowledgement and config reload with three processes, limiter cost per check,
+# and how soon a call shows in another process's console.
 # Writes bench/results/fleet_*.md (the README table quotes them).
 bench-fleet: install
 	$(BIN)/python -m bench.fleet_audit
 	$(BIN)/python -m bench.fleet_halts
 	$(BIN)/python -m bench.fleet_reload
 	$(BIN)/python -m bench.fleet_limits
+	$(BIN)/python -m bench.fleet_console
 
 format: install
 	$(BIN)/ruff format gateway adapters schemas sandbox tests bench

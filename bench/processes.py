@@ -29,7 +29,7 @@ def wait_until_up(url: str, timeout_s: float = 30) -> None:
         try:
             with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - loopback only
                 return
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError):  # a loaded machine
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{url} did not come up within {timeout_s} s") from None
             time.sleep(0.1)

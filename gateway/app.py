@@ -151,7 +151,10 @@ def build_app(
     compiler = ConfigCompiler(registry, tokens, timing.clock)
     in_force = ConfigInForce(compiler.compile(config, 0, config_text))
     postgres = Postgres(config.postgres) if config.postgres is not None else None
-    fleet = ProcessRegistry(postgres, config.fleet) if postgres is not None else None
+    resilience = Resilience(config, timing)
+    fleet = (
+        ProcessRegistry(postgres, config.fleet, resilience.report) if postgres is not None else None
+    )
     store = build_audit_store(config.audit, postgres, writer=fleet.name if fleet else None)
     state = state or build_state_store(config.state, timing.clock)
     halts = (
@@ -175,7 +178,6 @@ def build_app(
         if postgres is not None and fleet is not None
         else LocalConfigBoard(in_force, compiler)
     )
-    resilience = Resilience(config, timing)
     app = web.Application(
         middlewares=[gateway_middleware, shed_load], client_max_size=config.server.max_body_bytes
     )

@@ -45,13 +45,6 @@ class CountedStage:
         self._cost = cost
         self.skip_on: frozenset[Path] = getattr(stage, "skip_on", frozenset())
 
-    @property
-    def stage(self) -> Stage:
-        """The stage itself, also from inside a tracing span: the console looks one level
-        in for the ``Record`` stage's feed."""
-        inner: Stage = getattr(self._stage, "stage", self._stage)
-        return inner
-
     async def __call__(self, call: Call, proceed: Proceed) -> StageOutcome:
         inner = 0
 

@@ -34,7 +34,7 @@ class TracedStage:
 
     @property
     def stage(self) -> Stage:
-        """The stage inside the span (the console finds the ``Record`` stage's feed)."""
+        """The stage inside the span (stage counters name the stage, not the span)."""
         return self._stage
 
     async def __call__(self, call: Call, proceed: Proceed) -> StageOutcome:

@@ -20,6 +20,10 @@ IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 
 APPROVAL_ID = re.compile(r"apr_[0-9a-f]{32}")
 
+AUDIT_POSITION = re.compile(r"-1|0|[1-9][0-9]{0,17}")
+"""A place in the audit trail: an entry's index, or -1 for before the first (the
+console's live stream resumes after it: ``?after=``, ``Last-Event-ID``)."""
+
 TOOL_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 """A tool name every model API and agent host accepts (OpenAI, Anthropic, Claude Desktop)."""
 

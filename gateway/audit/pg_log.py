@@ -127,6 +127,27 @@ async def search(db: Db, query: AuditQuery) -> list[Entry]:
     return [_stored(row).entry for row in rows]
 
 
+_DURABLE_END = "(SELECT coalesce(max(last_index), -1) FROM audit_writers)"
+"""The newest entry known durable: a writer records its last index with a synchronous
+commit after its batch, and WAL is flushed in order, so every entry up to the greatest
+recorded index is on disk (an entry committed but not yet flushed is visible earlier)."""
+
+
+async def newest_durable_index(db: Db) -> int:
+    return int(await db.fetchval(f"SELECT {_DURABLE_END}"))
+
+
+async def durable_entries_after(db: Db, index: int, limit: int) -> list[Entry]:
+    """Up to ``limit`` durable entries after ``index``, oldest first (a range read)."""
+    rows = await db.fetch(
+        f"SELECT {ENTRY_COLUMNS} FROM audit_events "  # noqa: S608 - fixed columns
+        f"WHERE seq > $1 AND seq <= {_DURABLE_END} ORDER BY seq LIMIT $2",
+        index,
+        limit,
+    )
+    return [_stored(row).entry for row in rows]
+
+
 async def fetch_nodes(db: Db, keys: Iterable[NodeKey]) -> dict[NodeKey, bytes]:
     """The stored hashes of ``keys`` in one query (level 0 is the entry's leaf hash)."""
     wanted = sorted(set(keys))

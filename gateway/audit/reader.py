@@ -19,6 +19,7 @@ from gateway.audit.prove import consistency_proof, inclusion_proof
 from gateway.audit.sqlite_log import StoredEntry
 from gateway.audit.store import AuditQuery
 from gateway.audit.verify import LogSnapshot
+from gateway.config import Config
 
 
 class LogReader(Protocol):
@@ -66,3 +67,14 @@ class SqliteReader:
 
     def close(self) -> None:
         self._db.close()
+
+
+def open_log_reader(config: Config) -> LogReader:
+    """The log the ``audit:`` section names: ``audit.path`` or, with ``store: postgres``,
+    the shared database. Open it on the thread that will use it (a SQLite connection
+    stays on its thread)."""
+    if config.audit.store == "postgres" and config.postgres is not None:
+        from gateway.audit.pg_reader import PostgresReader  # asyncpg only for fleets
+
+        return PostgresReader(config.postgres)
+    return SqliteReader(Path(config.audit.path))

@@ -276,6 +276,19 @@ class PostgresAuditStore:
             async with self.postgres.pool.acquire() as db:
                 return await pg_log.search(db, query)
 
+    async def newest_index(self) -> int:
+        """The console's live feed follows the trail from here (see gateway/audit/feed.py)."""
+        with unavailable_as(AuditUnavailable, _UNREADABLE):
+            async with self.postgres.pool.acquire() as db:
+                return await pg_log.newest_durable_index(db)
+
+    async def entries_after(self, index: int, limit: int) -> list[Entry]:
+        """Entries after ``index`` once durable, so a viewer never sees a call the trail
+        could still lose."""
+        with unavailable_as(AuditUnavailable, _UNREADABLE):
+            async with self.postgres.pool.acquire() as db:
+                return await pg_log.durable_entries_after(db, index, limit)
+
     async def query(
         self, *, request_id: str | None = None, agent_id: str | None = None, limit: int = 100
     ) -> list[AuditEvent]:

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from gateway.audit import render
-from gateway.audit.reader import LogReader, SqliteReader
+from gateway.audit.reader import LogReader, SqliteReader, open_log_reader
 from gateway.audit.store import AuditQuery
 from gateway.commands import audit_integrity
 from gateway.config import load_config
@@ -111,12 +111,7 @@ def open_reader(args: argparse.Namespace) -> LogReader:
     section names: ``audit.path`` or, with ``store: postgres``, the shared database."""
     if getattr(args, "store", None) is not None:
         return SqliteReader(Path(args.store))
-    config = load_config(args.config)
-    if config.audit.store == "postgres" and config.postgres is not None:
-        from gateway.audit.pg_reader import PostgresReader
-
-        return PostgresReader(config.postgres)
-    return SqliteReader(Path(config.audit.path))
+    return open_log_reader(load_config(args.config))
 
 
 def _audit_list(args: argparse.Namespace) -> int:

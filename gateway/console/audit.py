@@ -2,9 +2,10 @@
 signed checkpoint, and a verification run.
 
 Verification reads the whole log, so it runs on a worker thread (never the event loop)
-over one read transaction of the SQLite store, trusting the key configured for
-checkpoints. Stores in PostgreSQL are verified with ``lastmile audit verify`` against
-an export; the page says so instead of pretending.
+over one consistent snapshot of the log the ``audit:`` section names (a SQLite read
+transaction, or a read-only repeatable-read transaction on the fleet's PostgreSQL, read
+page by page), trusting the key configured for checkpoints: the same reader as
+``lastmile audit verify``.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from gateway.api.audit import FILTERS, parse_query
 from gateway.api.middleware import REQUEST_ID
 from gateway.appkeys import AUDIT_STORE, CONFIG
 from gateway.audit.admin import record_admin_action
-from gateway.audit.export import store_snapshot
+from gateway.audit.reader import open_log_reader
 from gateway.audit.signing import configured_public_key
 from gateway.audit.store import AuditQuery
-from gateway.audit.store_sqlite import SqliteAuditStore
 from gateway.audit.verify import Report, verify_log
+from gateway.config import Config
 from gateway.console.now import row
 from gateway.console.roles import Capability
 from gateway.console.web import member_may, page
@@ -83,27 +84,27 @@ async def checkpoint(request: web.Request) -> web.Response:
     )
 
 
-def _verify_sqlite(store: SqliteAuditStore, trusted: list[bytes] | None) -> Report:
-    with store_snapshot(store.path) as snapshot:
-        return verify_log(snapshot, trusted)
+def _verify(config: Config, trusted: list[bytes] | None) -> Report:
+    reader = open_log_reader(config)
+    try:
+        with reader.snapshot() as snapshot:
+            return verify_log(snapshot, trusted)
+    finally:
+        reader.close()
 
 
 async def verify(request: web.Request) -> web.Response:
     member = member_may(request, Capability.VERIFY_AUDIT)
     app = request.config_dict
     store = app[AUDIT_STORE]
-    report: dict[str, Any]
-    if isinstance(store, SqliteAuditStore):
-        key = configured_public_key(app[CONFIG].audit.checkpoints)
-        result = await asyncio.to_thread(_verify_sqlite, store, [key] if key else None)
-        report = {"ok": result.ok, "summary": result.summary(), "entries": result.entries}
-    else:
-        report = {
-            "ok": None,
-            "summary": "This trail lives in PostgreSQL: export it and run "
-            "'lastmile audit verify --export FILE' to verify it.",
-            "entries": None,
-        }
+    config = app[CONFIG]
+    key = configured_public_key(config.audit.checkpoints)
+    result = await asyncio.to_thread(_verify, config, [key] if key else None)
+    report: dict[str, Any] = {
+        "ok": result.ok,
+        "summary": result.summary(),
+        "entries": result.entries,
+    }
     await record_admin_action(
         store,
         request_id=request[REQUEST_ID],

@@ -26,7 +26,7 @@ from gateway.appkeys import AUDIT_STORE, CONFIG
 from gateway.audit.admin import record_admin_action
 from gateway.audit.export import write_jsonl
 from gateway.audit.prove import ProofUnavailable
-from gateway.audit.reader import LogReader, SqliteReader
+from gateway.audit.reader import open_log_reader
 from gateway.config import Config
 from gateway.console.roles import Capability
 from gateway.console.web import member_may
@@ -35,20 +35,12 @@ from schemas.errors import NotFound
 CHUNK = 256 * 1024
 
 
-def _reader(config: Config) -> LogReader:
-    if config.audit.store == "postgres" and config.postgres is not None:
-        from gateway.audit.pg_reader import PostgresReader  # asyncpg only for fleets
-
-        return PostgresReader(config.postgres)
-    return SqliteReader(Path(config.audit.path))
-
-
 def _export_to(config: Config) -> tuple[Path, int]:
     """Write the JSON lines export to a new temporary file: its path and entry count."""
     handle, name = tempfile.mkstemp(prefix="lastmile-export-", suffix=".jsonl")
     os.close(handle)
     path = Path(name)
-    reader = _reader(config)
+    reader = open_log_reader(config)
     try:
         with reader.snapshot() as snapshot, path.open("w", encoding="utf-8") as out:
             return path, write_jsonl(snapshot, out)

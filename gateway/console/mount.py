@@ -39,9 +39,10 @@ def add_console(app: web.Application) -> None:
     console = web.Application(middlewares=[console_middleware])
     render.setup(console)
     console[SESSIONS] = Sessions(app[STATE_STORE], app[IN_FORCE])
-    console[now.FEED] = now.record_feed(app)
+    console[now.FEED] = now.trail_feed(app)
     console[now.STOPPING] = asyncio.Event()
     console.on_shutdown.append(now.stop_streams)
+    console.on_cleanup.append(now.stop_feed)
     config = app[CONFIG]
     hook = config.guardrails.approvals.webhook
     if hook is not None:

@@ -7,17 +7,22 @@ A process also records the version of the halts it has in force: a halt is
 acknowledged when every live process has confirmed a version at least as new. The same
 goes for the configuration: ``config_version`` is the version in force, and a process
 that could not adopt a newer one records which (``config_refused_version``) and why
-(``config_error``).
+(``config_error``). With each heartbeat a process also reports its circuit breakers'
+states and its bulkheads' depth (``resilience``, JSON), which live in its own memory:
+the console shows every process's from here, never guessing from its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import socket
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import structlog
 
@@ -60,7 +65,15 @@ MIGRATIONS = [
             ADD COLUMN config_error TEXT
         """,
     ),
+    Migration(
+        3,
+        "resilience reports",
+        "ALTER TABLE lastmile_processes ADD COLUMN resilience JSONB",
+    ),
 ]
+
+Report = Callable[[], Mapping[str, Any]]
+"""What a process reports with its heartbeat: ``{"breakers": ..., "bulkheads": ...}``."""
 
 _STATUS = """
     CASE WHEN stopped_at IS NOT NULL THEN 'stopped'
@@ -83,6 +96,17 @@ class ProcessRecord:
     config_version: int = 0
     config_refused_version: int = 0
     config_error: str | None = None
+    resilience: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def breakers(self) -> dict[str, str]:
+        """Backend name to breaker state, as of the last heartbeat."""
+        return dict(self.resilience.get("breakers", {}))
+
+    @property
+    def bulkheads(self) -> dict[str, dict[str, int]]:
+        """Backend name to ``{"in_flight": n, "waiting": n}``, as of the last heartbeat."""
+        return dict(self.resilience.get("bulkheads", {}))
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -97,6 +121,8 @@ class ProcessRecord:
             "halts_version": self.halts_version,
             "config_version": self.config_version,
             "config_error": self.config_error,
+            "breakers": self.breakers,
+            "bulkheads": self.bulkheads,
         }
 
 
@@ -105,9 +131,14 @@ def default_name() -> str:
 
 
 class ProcessRegistry:
-    def __init__(self, postgres: Postgres, config: FleetConfig) -> None:
+    """``report``: what this process sends with each heartbeat (its resilience state)."""
+
+    def __init__(
+        self, postgres: Postgres, config: FleetConfig, report: Report | None = None
+    ) -> None:
         self._postgres = postgres
         self._config = config
+        self._report = report or dict
         self.name = config.name or default_name()
         self._heartbeat: asyncio.Task[None] | None = None
 
@@ -117,16 +148,19 @@ class ProcessRegistry:
         await migrate(pool, "registry", MIGRATIONS)
         await pool.execute(
             """
-            INSERT INTO lastmile_processes (name, host, pid, version, started_at, heartbeat_at)
-            VALUES ($1, $2, $3, $4, now(), now())
+            INSERT INTO lastmile_processes
+                (name, host, pid, version, started_at, heartbeat_at, resilience)
+            VALUES ($1, $2, $3, $4, now(), now(), $5::jsonb)
             ON CONFLICT (name) DO UPDATE SET host = $2, pid = $3, version = $4,
                 started_at = now(), heartbeat_at = now(), stopped_at = NULL, halts_version = 0,
-                config_version = 0, config_refused_version = 0, config_error = NULL
+                config_version = 0, config_refused_version = 0, config_error = NULL,
+                resilience = $5::jsonb
             """,
             self.name,
             socket.gethostname(),
             os.getpid(),
             installed_version(),
+            self._reported(),
         )
         self._heartbeat = asyncio.create_task(self._beat(), name="fleet-heartbeat")
         log.info("fleet_registered", process=self.name)
@@ -146,12 +180,16 @@ class ProcessRegistry:
             await asyncio.sleep(self._config.heartbeat_every)
             try:
                 await self._postgres.pool.execute(
-                    "UPDATE lastmile_processes SET heartbeat_at = now() "
+                    "UPDATE lastmile_processes SET heartbeat_at = now(), resilience = $2::jsonb "
                     "WHERE name = $1 AND stopped_at IS NULL",
                     self.name,
+                    self._reported(),
                 )
             except POSTGRES_FAILURES as exc:
                 log.warning("fleet_heartbeat_failed", process=self.name, error=type(exc).__name__)
+
+    def _reported(self) -> str:
+        return json.dumps(self._report(), sort_keys=True)
 
     async def confirm_halts(self, connection: AnyConnection, version: int) -> None:
         """Record that this process has halts ``version`` in force, and tell the waiters."""
@@ -208,7 +246,12 @@ class ProcessRegistry:
                 "ORDER BY started_at DESC",
                 self._config.lost_after,
             )
-        return [ProcessRecord(**dict(row)) for row in rows]
+        return [_record(dict(row)) for row in rows]
 
     async def live(self) -> list[ProcessRecord]:
         return [p for p in await self.processes() if p.status == "live"]
+
+
+def _record(row: dict[str, Any]) -> ProcessRecord:
+    reported = row.pop("resilience", None)
+    return ProcessRecord(**row, resilience=json.loads(reported) if reported else {})

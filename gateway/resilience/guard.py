@@ -56,6 +56,17 @@ class Resilience:
             self.breakers[name] = CircuitBreaker(name, breaker, timing.clock)
         self.reads = ReadShortcuts(timing.clock, self.config.read_cache_entries)
 
+    def report(self) -> dict[str, dict[str, object]]:
+        """Each backend's breaker state and bulkhead depth now, in the JSON shape a
+        process sends with its heartbeat (the console's Now page reads it per process)."""
+        return {
+            "breakers": {name: b.state.value for name, b in self.breakers.items()},
+            "bulkheads": {
+                name: {"in_flight": b.in_flight, "waiting": b.waiting}
+                for name, b in self.bulkheads.items()
+            },
+        }
+
     def retry_config(self, op: Operation) -> RetryConfig:
         own = self.config.operations.get(op.name)
         backend = self.config.backends.get(op.backend)

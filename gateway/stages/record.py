@@ -13,7 +13,6 @@ import uuid
 
 import structlog
 
-from gateway.audit.feed import CallFeed
 from gateway.audit.store import AuditStore
 from gateway.guardrails.redaction import Redactor
 from gateway.guardrails.safety import scrub, scrub_error
@@ -39,14 +38,12 @@ log = structlog.get_logger("lastmile.call")
 
 
 class Record:
-    """``feed`` hears of every event once it is durable (the console's live view)."""
+    """The console's live view follows the store, not this stage (gateway/audit/feed.py):
+    every process's calls reach it, and a call costs nothing more when nobody watches."""
 
-    def __init__(
-        self, store: AuditStore, redactor: Redactor | None = None, feed: CallFeed | None = None
-    ) -> None:
+    def __init__(self, store: AuditStore, redactor: Redactor | None = None) -> None:
         self._store = store
         self._redactor = redactor or Redactor()
-        self.feed = feed or CallFeed()
 
     async def __call__(self, call: Call, proceed: Proceed) -> StageOutcome:
         try:
@@ -65,7 +62,6 @@ class Record:
         # Durable before the answer; the store also ships it to stdout as one JSON line.
         event = audit_event(call, outcome, self._redactor)
         await self._store.append(event)
-        self.feed.publish(event)
         return outcome
 
 

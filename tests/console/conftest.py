@@ -126,3 +126,18 @@ async def signed_in(browser: Any, console: Console, role: str) -> Any:
 async def csrf_of(page: Any) -> str:
     token: str = await page.locator("input[name=csrf_token]").first.get_attribute("value")
     return token
+
+
+async def next_call_row(stream: ClientResponse) -> str:
+    """The data (a table row) of the next ``call`` event of a console's live stream."""
+    event, data = "", []
+    while True:
+        line = (await stream.content.readline()).decode()
+        if line.startswith("event: "):
+            event = line[7:].strip()
+        elif line.startswith("data: "):
+            data.append(line[6:])
+        elif line == "\n" and event == "call":
+            return "".join(data)
+        elif line == "":
+            raise AssertionError("the stream ended")

@@ -73,3 +73,18 @@ async def test_the_tally_reads_at_most_its_bound_and_says_from_when_it_is_comple
     assert bounded.complete_since <= now
     assert sum(c[2].calls for c in whole.table["agent"].values()) == 5
     assert whole.complete_since is None
+
+
+async def test_a_gateway_running_alone_shows_its_own_breakers_and_bulkheads(
+    console: Console,
+) -> None:
+    """From its own memory (a fleet's processes report theirs: tests/fleet/test_console.py)."""
+    assert (await post_sign_in(console.client, "/console/sign-in", OPERATOR)).status == 303
+
+    html = await (await console.client.get("/console/now")).text()
+
+    assert "Backends (this process)" in html
+    backends = html.split('id="backends"')[1].split("</table>")[0]
+    row = backends.split('data-backend="acme_wms"')[1].split("</tr>")[0]
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", row) == ["acme_wms", "closed", "0", "0"]
+    assert "data-process" not in backends
