@@ -28,7 +28,7 @@ from gateway.audit.csv_cells import cell
 from gateway.audit.entries import Entry
 from gateway.audit.proofcheck import canonical_json
 from gateway.audit.sqlite_log import StoredEntry
-from gateway.audit.verify import LogSnapshot
+from gateway.audit.verify import LogSnapshot, resume_from
 
 CSV_COLUMNS = (
     "record",
@@ -58,15 +58,18 @@ class ExportError(Exception):
 
 
 @contextlib.contextmanager
-def store_snapshot(path: Path) -> Iterator[LogSnapshot]:
+def store_snapshot(path: Path, resume: dict[str, Any] | None = None) -> Iterator[LogSnapshot]:
     """A consistent view of a SQLite store (one read transaction) whose entries are read
-    lazily, so verifying or exporting a large log runs in constant memory."""
+    lazily, so verifying or exporting a large log runs in constant memory. From
+    ``resume`` (an earlier verification's resume point) when retention has not pruned
+    past it: see :func:`gateway.audit.verify.resume_from`."""
     db = sqlite_log.connect(path, create=False)
     try:
         db.execute("BEGIN")
+        anchor = resume_from(sqlite_log.read_anchor(db), resume)
         yield LogSnapshot(
-            anchor=sqlite_log.read_anchor(db),
-            entries=sqlite_log.iter_entries(db),
+            anchor=anchor,
+            entries=sqlite_log.iter_entries(db, int(anchor["size"]) if anchor else 0),
             checkpoints=sqlite_log.read_checkpoints(db),
         )
         db.execute("COMMIT")

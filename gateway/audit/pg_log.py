@@ -30,7 +30,7 @@ from gateway.audit.tree_nodes import (
     frontier_keys,
     inclusion_keys,
 )
-from gateway.audit.verify import LogSnapshot
+from gateway.audit.verify import LogSnapshot, resume_from
 
 Db = asyncpg.Connection | PoolConnectionProxy
 """A connection of its own or one borrowed from the pool."""
@@ -323,11 +323,14 @@ class PagedEntries:
 
 
 @contextlib.asynccontextmanager
-async def snapshot(pool: asyncpg.Pool) -> AsyncIterator[LogSnapshot]:
+async def snapshot(
+    pool: asyncpg.Pool, resume: dict[str, Any] | None = None
+) -> AsyncIterator[LogSnapshot]:
     """One consistent view of the log (a read-only REPEATABLE READ transaction) with its
-    entries read lazily through :class:`PagedEntries`."""
+    entries read lazily through :class:`PagedEntries`; from ``resume`` as
+    :func:`gateway.audit.export.store_snapshot` says."""
     async with pool.acquire() as db, db.transaction(isolation="repeatable_read", readonly=True):
-        anchor = await read_anchor(db)
+        anchor = resume_from(await read_anchor(db), resume)
         checkpoints = await read_checkpoints(db)
         start = int(anchor["size"]) if anchor else 0
         yield LogSnapshot(anchor, PagedEntries(db, asyncio.get_running_loop(), start), checkpoints)

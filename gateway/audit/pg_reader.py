@@ -74,8 +74,8 @@ class PostgresReader:
         return found
 
     @contextlib.contextmanager
-    def snapshot(self) -> Iterator[LogSnapshot]:
-        context = pg_log.snapshot(self.pool)
+    def snapshot(self, resume: dict[str, Any] | None = None) -> Iterator[LogSnapshot]:
+        context = pg_log.snapshot(self.pool, resume)
         snapshot = self.run(context.__aenter__())
         try:
             yield snapshot

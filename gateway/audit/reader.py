@@ -27,8 +27,11 @@ class LogReader(Protocol):
 
     def find_request(self, request_id: str) -> list[StoredEntry]: ...
 
-    def snapshot(self) -> contextlib.AbstractContextManager[LogSnapshot]:
-        """One consistent view, entries read lazily (constant memory)."""
+    def snapshot(
+        self, resume: dict[str, Any] | None = None
+    ) -> contextlib.AbstractContextManager[LogSnapshot]:
+        """One consistent view, entries read lazily (constant memory); from an earlier
+        verification's resume point when one is given."""
 
     def inclusion_proof(self, request_id: str) -> dict[str, Any]: ...
 
@@ -52,8 +55,8 @@ class SqliteReader:
         return sqlite_log.find_request(self._db, request_id)
 
     @contextlib.contextmanager
-    def snapshot(self) -> Iterator[LogSnapshot]:
-        with store_snapshot(self.path) as snapshot:
+    def snapshot(self, resume: dict[str, Any] | None = None) -> Iterator[LogSnapshot]:
+        with store_snapshot(self.path, resume) as snapshot:
             yield snapshot
 
     def inclusion_proof(self, request_id: str) -> dict[str, Any]:

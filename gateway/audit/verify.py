@@ -7,6 +7,14 @@ that the query columns agree with the sealed event. The Merkle frontier is folde
 the way, and at every size where a signed checkpoint exists the root must match it. A
 checkpoint beyond the last entry means the log was truncated; a checkpoint signed by a
 key the auditor does not trust means the log was rewritten.
+
+A run may start where an earlier one ended (``Report.resume_point``: the last signed
+checkpoint it matched, with the frontier and the last leaf hash at that size), in the
+shape of a pruning anchor. It then reads only the entries after that checkpoint: their
+chain must continue from the recorded leaf hash and their Merkle roots, folded from the
+recorded frontier, must match the later signed checkpoints, which proves the log as now
+signed extends exactly the prefix verified before. Rows of that prefix edited since are
+found only by a full run, which the console and CLI keep one click away.
 """
 
 from __future__ import annotations
@@ -60,6 +68,8 @@ class Report:
     key_ids: set[str] = field(default_factory=set)
     pinned: bool = False
     problem: Problem | None = None
+    resumed: bool = False  # started from an earlier run's resume point, not the beginning
+    resume_point: dict[str, Any] | None = None  # where a later run may start (anchor shape)
 
     @property
     def ok(self) -> bool:
@@ -85,11 +95,28 @@ class Report:
             f"{self.checkpoints_checked} signed checkpoint(s) match (keys: {keys}"
             f"{'' if self.pinned else ', NOT pinned: pass --public-key to check who signed'})"
         )
-        if self.first_index:
+        if self.resumed:
+            text += (
+                f"; continued from the checkpoint of size {self.first_index} an earlier "
+                "verification matched"
+            )
+        elif self.first_index:
             text += f"; anchored at the pruning checkpoint of size {self.first_index}"
         if self.unanchored:
             text += f"; the last {self.unanchored} entries await their next checkpoint"
         return text
+
+
+def resume_from(
+    anchor: dict[str, Any] | None, resume: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """Where a snapshot starts: the earlier run's resume point, unless the log's pruning
+    anchor lies beyond it (retention removed entries after it: start at the anchor)."""
+    if resume is None:
+        return anchor
+    if anchor is not None and int(anchor["size"]) > int(resume["size"]):
+        return anchor
+    return resume
 
 
 class _Broken(Exception):
@@ -101,9 +128,13 @@ def verify_log(
     snapshot: LogSnapshot,
     trusted_keys: list[bytes] | None = None,
     external_checkpoints: Iterable[dict[str, Any]] = (),
+    *,
+    resumed: bool = False,
 ) -> Report:
-    """Check ``snapshot``; ``external_checkpoints`` are ones the auditor kept earlier."""
-    report = Report(pinned=trusted_keys is not None)
+    """Check ``snapshot``; ``external_checkpoints`` are ones the auditor kept earlier.
+    ``resumed``: the snapshot's anchor is an earlier run's resume point, not a pruning
+    anchor (only the report's wording differs)."""
+    report = Report(pinned=trusted_keys is not None, resumed=resumed)
     try:
         _verify(snapshot, trusted_keys, list(external_checkpoints), report)
     except _Broken as broken:
@@ -129,6 +160,7 @@ def _verify(
     frontier, prev, prev_id = Frontier(), ZERO_HASH, None
     if snapshot.anchor is not None:
         frontier, prev = _open_anchor(snapshot.anchor, trusted, report)
+        report.resume_point = snapshot.anchor
     report.first_index = expected = frontier.size
     by_size: dict[int, list[dict[str, Any]]] = {}
     for checkpoint in [*snapshot.checkpoints, *external]:
@@ -139,7 +171,7 @@ def _verify(
             report.checkpoints_skipped += 1  # signs a prefix that retention removed
         else:
             by_size.setdefault(size, []).append(checkpoint)
-    _match_checkpoints(by_size.pop(expected, []), frontier, None, report)
+    _match_checkpoints(by_size.pop(expected, []), frontier, prev, None, report)
     for stored in snapshot.entries:
         entry = stored.entry
         envelope, event_id = _parse(entry.index, entry.text)
@@ -190,7 +222,7 @@ def _verify(
         frontier.append(bytes.fromhex(leaf))
         prev, prev_id, expected = leaf, event_id, expected + 1
         report.entries += 1
-        _match_checkpoints(by_size.pop(expected, []), frontier, where, report)
+        _match_checkpoints(by_size.pop(expected, []), frontier, prev, where, report)
     if by_size:
         size = max(by_size)
         checkpoint = by_size[size][0]
@@ -229,6 +261,7 @@ def _open_anchor(
 def _match_checkpoints(
     checkpoints: list[dict[str, Any]],
     frontier: Frontier,
+    last_leaf_hash: str,
     where: tuple[int, str | None] | None,
     report: Report,
 ) -> None:
@@ -245,6 +278,12 @@ def _match_checkpoints(
             )
         report.checkpoints_checked += 1
         report.last_checkpoint_size = frontier.size
+        report.resume_point = {
+            "size": frontier.size,
+            "frontier": frontier.to_json(),
+            "last_leaf_hash": last_leaf_hash,
+            "checkpoint": checkpoint,
+        }
 
 
 def _parse(index: int, text: str) -> tuple[dict[str, Any], str | None]:

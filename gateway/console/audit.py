@@ -1,11 +1,12 @@
 """The auditors' pages: search with the API's filters, one call's story, the latest
 signed checkpoint, and a verification run.
 
-Verification reads the whole log, so it runs on a worker thread (never the event loop)
-over one consistent snapshot of the log the ``audit:`` section names (a SQLite read
-transaction, or a read-only repeatable-read transaction on the fleet's PostgreSQL, read
-page by page), trusting the key configured for checkpoints: the same reader as
-``lastmile audit verify``.
+Verification runs on a worker thread (never the event loop) over one consistent snapshot
+of the log the ``audit:`` section names (a SQLite read transaction, or a read-only
+repeatable-read transaction on the fleet's PostgreSQL, read page by page), trusting the
+key configured for checkpoints: the same reader as ``lastmile audit verify``. By default
+it continues from the last checkpoint an earlier run matched (:mod:`.verified`), reading
+only the entries appended since; "Verify the whole trail" reads it all again.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from aiohttp import web
 
 from gateway.api.audit import FILTERS, parse_query
 from gateway.api.middleware import REQUEST_ID
-from gateway.appkeys import AUDIT_STORE, CONFIG
+from gateway.appkeys import AUDIT_STORE, CONFIG, STATE_STORE
 from gateway.audit.admin import record_admin_action
 from gateway.audit.reader import open_log_reader
 from gateway.audit.signing import configured_public_key
@@ -27,6 +28,7 @@ from gateway.audit.verify import Report, verify_log
 from gateway.config import Config
 from gateway.console.now import row
 from gateway.console.roles import Capability
+from gateway.console.verified import last_verification, remember, trail_key
 from gateway.console.web import member_may, page
 from schemas.errors import NotFound
 
@@ -71,8 +73,10 @@ async def story(request: web.Request) -> web.Response:
 
 async def checkpoint(request: web.Request) -> web.Response:
     member_may(request, Capability.READ_AUDIT)
-    store = request.config_dict[AUDIT_STORE]
+    app = request.config_dict
+    store = app[AUDIT_STORE]
     latest = await store.latest_checkpoint()
+    last = await last_verification(app[STATE_STORE], trail_key(app[CONFIG], store.public_key_b64))
     return page(
         request,
         "checkpoint.html",
@@ -80,15 +84,17 @@ async def checkpoint(request: web.Request) -> web.Response:
             "checkpoint": json.dumps(latest, indent=2) if latest is not None else None,
             "public_key": store.public_key_b64,
             "report": None,
+            "last": last,
         },
     )
 
 
-def _verify(config: Config, trusted: list[bytes] | None) -> Report:
+def _verify(config: Config, trusted: list[bytes] | None, resume: dict[str, Any] | None) -> Report:
     reader = open_log_reader(config)
     try:
-        with reader.snapshot() as snapshot:
-            return verify_log(snapshot, trusted)
+        with reader.snapshot(resume) as snapshot:
+            resumed = resume is not None and snapshot.anchor is resume
+            return verify_log(snapshot, trusted, resumed=resumed)
     finally:
         reader.close()
 
@@ -98,12 +104,20 @@ async def verify(request: web.Request) -> web.Response:
     app = request.config_dict
     store = app[AUDIT_STORE]
     config = app[CONFIG]
+    state = app[STATE_STORE]
+    whole = (await request.post()).get("scope") == "all"
+    remembered = trail_key(config, store.public_key_b64)
+    last = None if whole else await last_verification(state, remembered)
     key = configured_public_key(config.audit.checkpoints)
-    result = await asyncio.to_thread(_verify, config, [key] if key else None)
+    result = await asyncio.to_thread(
+        _verify, config, [key] if key else None, last["resume"] if last else None
+    )
+    await remember(state, remembered, result, member.id)
     report: dict[str, Any] = {
         "ok": result.ok,
         "summary": result.summary(),
         "entries": result.entries,
+        "whole": not result.resumed,
     }
     await record_admin_action(
         store,
@@ -121,5 +135,6 @@ async def verify(request: web.Request) -> web.Response:
             "checkpoint": json.dumps(latest, indent=2) if latest is not None else None,
             "public_key": store.public_key_b64,
             "report": report,
+            "last": await last_verification(state, remembered),
         },
     )

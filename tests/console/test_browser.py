@@ -231,7 +231,7 @@ async def test_the_auditor_verifies_the_trail(browser: Any, console: Console) ->
     page = await signed_in(browser, console, "auditor")
     await page.goto(console.url + "/audit/checkpoint")
 
-    await page.get_by_role("button", name="Verify the trail").click()
+    await page.get_by_role("button", name="Verify the whole trail").click()
 
     verification = page.locator("#verification")
     await expect(verification).to_have_attribute("data-ok", "yes")
@@ -337,7 +337,7 @@ async def test_one_person_with_two_roles_halts_and_verifies(browser: Any, consol
     await expect(page.locator("#ack")).to_have_attribute("data-acknowledged", "yes")
 
     await page.goto(console.url + "/audit/checkpoint")
-    await page.get_by_role("button", name="Verify the trail").click()
+    await page.get_by_role("button", name="Verify the whole trail").click()
 
     await expect(page.locator("#verification")).to_have_attribute("data-ok", "yes")
     refused = await console.api("POST", "/v1/operations/warehouse.stock.get", INVENTORY, STOCK)
