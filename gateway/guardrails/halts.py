@@ -147,15 +147,19 @@ class StateHaltBoard:
         return halt
 
     async def all(self) -> list[Halt]:
-        found = [await self._get(i) for i in ("all", *self._targets())]
-        return [h for h in found if h is not None]
+        ids = ["all", *self._targets()]
+        found = await self._state.get_many([f"halt:{i}" for i in ids])
+        return [halt_from_json(raw) for raw in found if raw is not None]
 
     async def check(self, agent_id: str, backend: str | None, operation: str) -> Halt | None:
+        """Every halt that could stop this call, read at once (one round trip to the
+        store on every call); the broadest found wins, as the ids come in that order."""
         try:
-            for candidate in candidate_ids(agent_id, backend, operation):
-                halt = await self._get(candidate)
-                if halt is not None:
-                    return halt
+            ids = candidate_ids(agent_id, backend, operation)
+            found = await self._state.get_many([f"halt:{i}" for i in ids])
+            for raw in found:
+                if raw is not None:
+                    return halt_from_json(raw)
         except StateUnavailable:
             raise HaltStateUnknown(
                 "The state store holding the halts cannot be read, so no call is admitted; "

@@ -79,22 +79,16 @@ class RateLimiter:
         self._store = store
 
     async def admit(self, quotas: list[Quota]) -> Admission:
-        """Take one call from every quota, or none: a refusal gives back what it took."""
-        held: list[Quota] = []
+        """Take one call from every quota, or none, in one atomic step of the store (one
+        round trip to Redis however many limits apply)."""
+        decisions = await self._store.take_all([(q.key, q.rate) for q in quotas])
         states: list[QuotaState] = []
-        for quota in quotas:
-            try:
-                decision = await self._store.take(quota.key, quota.rate)
-            except BaseException:
-                await self.release(held)
-                raise
+        for quota, decision in zip(quotas, decisions, strict=False):
             if not decision.admitted:
-                await self.release(held)
                 refused = QuotaState(quota, 0, decision.retry_after_s)
                 return Admission((), (*states, refused), refused)
-            held.append(quota)
             states.append(QuotaState(quota, decision.remaining, decision.reset_s))
-        return Admission(tuple(held), tuple(states), None)
+        return Admission(tuple(quotas), tuple(states), None)
 
     async def release(self, held: list[Quota] | tuple[Quota, ...]) -> None:
         """Hand back one call per quota (a later stage refused it with 401 or 403)."""

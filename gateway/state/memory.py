@@ -10,6 +10,7 @@ used (a per-end-user budget of someone gone) do not stay forever.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from gateway.state import gcra
 from gateway.state.store import (
@@ -48,6 +49,22 @@ class MemoryStateStore:
             self._tats[key] = new_tat
             self._wrote()
         return decision
+
+    async def take_all(self, quotas: Sequence[tuple[str, Rate]]) -> list[RateDecision]:
+        now = gcra.micros(self._clock())
+        taken: dict[str, int] = {}
+        decisions = []
+        for key, rate in quotas:
+            tat = taken[key] if key in taken else self._tats.get(key)
+            new_tat, decision = gcra.take(tat, now, rate)
+            decisions.append(decision)
+            if new_tat is None:
+                return decisions  # nothing written: none taken
+            taken[key] = new_tat
+        for key, tat in taken.items():
+            self._tats[key] = tat
+            self._wrote()
+        return decisions
 
     async def headroom(self, key: str, rate: Rate) -> RateDecision:
         return gcra.headroom(self._tats.get(key), gcra.micros(self._clock()), rate)
@@ -101,6 +118,9 @@ class MemoryStateStore:
 
     async def get(self, key: str) -> bytes | None:
         return self._record(key)
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        return [self._record(key) for key in keys]
 
     async def put(self, key: str, value: bytes, ttl_s: float) -> None:
         self._records[key] = (value, self._clock() + ttl_s)

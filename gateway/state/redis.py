@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from redis import asyncio as aioredis
@@ -69,6 +69,43 @@ redis.call('SET', KEYS[1], string.format('%d', new_tat), 'PX',
 return {1, 0, new_tat - now}
 """
 )
+
+# KEYS: the rates' TATs; ARGV[1]: now µs ('' = Redis's clock), then each rate's interval
+# and capacity µs. Takes one call from every rate or from none: returns, per rate up to
+# and including the first refusal, {admitted (0|1), µs until a retry, µs until whole}.
+_TAKE_ALL = """
+local now
+if ARGV[1] == '' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+else
+  now = tonumber(ARGV[1])
+end
+local taken = {}
+local out = {}
+for i = 1, #KEYS do
+  local interval = tonumber(ARGV[2 * i])
+  local capacity = tonumber(ARGV[2 * i + 1])
+  local tat = taken[KEYS[i]] or tonumber(redis.call('GET', KEYS[i]) or 0)
+  if tat < now then tat = now end
+  local new_tat = tat + interval
+  if new_tat - now > capacity then
+    table.insert(out, 0)
+    table.insert(out, new_tat - capacity - now)
+    table.insert(out, tat - now)
+    return out
+  end
+  taken[KEYS[i]] = new_tat
+  table.insert(out, 1)
+  table.insert(out, 0)
+  table.insert(out, new_tat - now)
+end
+for key, new_tat in pairs(taken) do
+  redis.call('SET', key, string.format('%d', new_tat), 'PX',
+             math.ceil((new_tat - now) / 1000) + 1000)
+end
+return out
+"""
 
 # KEYS[1]: the rate's TAT; ARGV: unused, unused, now µs ('' = Redis's clock). Reads only.
 # Returns {TAT, now} in µs, as text (a Lua number would lose precision on the way out).
@@ -139,6 +176,7 @@ class RedisStateStore:
     ) -> None:
         self._redis: Any = aioredis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._take = self._redis.register_script(_TAKE)
+        self._take_all = self._redis.register_script(_TAKE_ALL)
         self._give_back = self._redis.register_script(_GIVE_BACK)
         self._headroom = self._redis.register_script(_HEADROOM)
         self._charge = self._redis.register_script(_CHARGE)
@@ -152,7 +190,7 @@ class RedisStateStore:
         """Check the server and load the scripts once (not one NOSCRIPT miss per connection)."""
 
         async def load() -> None:
-            for script in (_TAKE, _GIVE_BACK, _HEADROOM, _CHARGE, _REFUND, _CLAIM):
+            for script in (_TAKE, _TAKE_ALL, _GIVE_BACK, _HEADROOM, _CHARGE, _REFUND, _CLAIM):
                 await self._redis.script_load(script)
 
         await self._guard(load)
@@ -182,6 +220,24 @@ class RedisStateStore:
             return RateDecision(False, 0, retry_us / MICRO, backlog_us / MICRO)
         remaining = (rate.capacity_us - backlog_us) // rate.interval_us
         return RateDecision(True, remaining, 0.0, backlog_us / MICRO)
+
+    async def take_all(self, quotas: Sequence[tuple[str, Rate]]) -> list[RateDecision]:
+        if not quotas:
+            return []
+        names = [self._prefix + "rate:" + key for key, _ in quotas]
+        args: list[str | int | bytes] = [self._now_arg()]
+        for _, rate in quotas:
+            args += [rate.interval_us, rate.capacity_us]
+        flat = await self._guard(lambda: self._take_all(keys=names, args=args))
+        decisions = []
+        for (_, rate), at in zip(quotas, range(0, len(flat), 3), strict=False):
+            admitted, retry_us, backlog_us = flat[at : at + 3]
+            if not admitted:
+                decisions.append(RateDecision(False, 0, retry_us / MICRO, backlog_us / MICRO))
+                break
+            remaining = (rate.capacity_us - backlog_us) // rate.interval_us
+            decisions.append(RateDecision(True, remaining, 0.0, backlog_us / MICRO))
+        return decisions
 
     async def headroom(self, key: str, rate: Rate) -> RateDecision:
         args: list[str | int | bytes] = [0, 0, self._now_arg()]
@@ -238,6 +294,13 @@ class RedisStateStore:
 
     async def get(self, key: str) -> bytes | None:
         return self._live(await self._guard(lambda: self._redis.get(self._prefix + "r:" + key)))
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        if not keys:
+            return []
+        names = [self._prefix + "r:" + key for key in keys]
+        found = await self._guard(lambda: self._redis.mget(names))
+        return [self._live(raw) for raw in found]
 
     async def put(self, key: str, value: bytes, ttl_s: float) -> None:
         envelope, ttl = self._envelope(value, ttl_s)

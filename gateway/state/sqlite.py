@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
@@ -127,6 +127,31 @@ class SqliteStateStore:
 
         return await self._run(self._transaction(work))
 
+    async def take_all(self, quotas: Sequence[tuple[str, Rate]]) -> list[RateDecision]:
+        now = gcra.micros(self._clock())
+
+        def work(db: sqlite3.Connection) -> list[RateDecision]:
+            taken: dict[str, int] = {}
+            decisions = []
+            for key, rate in quotas:
+                if key in taken:
+                    tat: int | None = taken[key]
+                else:
+                    row = db.execute("SELECT tat FROM state_rates WHERE key = ?", (key,)).fetchone()
+                    tat = row[0] if row else None
+                new_tat, decision = gcra.take(tat, now, rate)
+                decisions.append(decision)
+                if new_tat is None:
+                    return decisions  # nothing written: none taken
+                taken[key] = new_tat
+            db.executemany(
+                "INSERT OR REPLACE INTO state_rates (key, tat) VALUES (?, ?)", taken.items()
+            )
+            self._sweep(db, now / MICRO)
+            return decisions
+
+        return await self._run(self._transaction(work))
+
     async def headroom(self, key: str, rate: Rate) -> RateDecision:
         now = gcra.micros(self._clock())
 
@@ -206,6 +231,23 @@ class SqliteStateStore:
             ).fetchone()
             return bytes(row[0]) if row is not None else None
 
+        return await self._run(self._transaction(work))
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        now = self._clock()
+        wanted = list(keys)
+
+        def work(db: sqlite3.Connection) -> list[bytes | None]:
+            marks = ", ".join("?" * len(wanted))
+            rows = db.execute(
+                f"SELECT key, value FROM state_records WHERE key IN ({marks}) AND expires > ?",  # noqa: S608 - placeholders only
+                (*wanted, now),
+            ).fetchall()
+            found = {key: bytes(value) for key, value in rows}
+            return [found.get(key) for key in wanted]
+
+        if not wanted:
+            return []
         return await self._run(self._transaction(work))
 
     async def put(self, key: str, value: bytes, ttl_s: float) -> None:

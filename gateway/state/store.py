@@ -26,7 +26,7 @@ the caller decides whether to fail closed (writes) or open (configured reads).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Protocol
@@ -107,6 +107,11 @@ class StateStore(Protocol):
     async def take(self, key: str, rate: Rate) -> RateDecision:
         """Admit one call under ``rate`` for ``key`` if it conforms, atomically."""
 
+    async def take_all(self, quotas: Sequence[tuple[str, Rate]]) -> list[RateDecision]:
+        """Admit one call under every ``(key, rate)``, in order, or under none, atomically
+        and in one round trip (a call checks several limits): the decisions up to and
+        including the first refusal, after which nothing has been taken."""
+
     async def give_back(self, key: str, rate: Rate) -> None:
         """Undo one admitted call: move the TAT back one interval, never before now."""
 
@@ -131,6 +136,9 @@ class StateStore(Protocol):
         if this call stored it."""
 
     async def get(self, key: str) -> bytes | None: ...
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """The live records of ``keys``, in order, read at once (one round trip)."""
 
     async def put(self, key: str, value: bytes, ttl_s: float) -> None: ...
 

@@ -168,6 +168,51 @@ async def test_a_call_given_back_frees_its_slot_but_never_credits_more_than_the_
     assert not (await store.take("k", rate)).admitted
 
 
+async def test_take_all_takes_from_every_rate_or_from_none(store: StateStore) -> None:
+    wide, narrow = Rate(10, 60), Rate(2, 60)
+    both = [("wide", wide), ("narrow", narrow)]
+    for remaining in (1, 0):
+        first, second = await store.take_all(both)
+        assert (first.admitted, second.admitted) == (True, True)
+        assert second.remaining == remaining
+    [open_one, refused] = await store.take_all(both)  # the narrow one is spent
+    assert open_one.admitted
+    assert (refused.admitted, refused.retry_after_s) == (False, 30)
+    # the refusal took nothing, not even from the rate before it: 8 of 10 left there
+    assert (await store.headroom("wide", wide)).remaining == 8
+    [alone] = await store.take_all([("narrow", narrow), ("wide", wide)])  # stops at it
+    assert not alone.admitted
+    assert (await store.headroom("wide", wide)).remaining == 8
+
+
+async def test_take_all_counts_a_key_named_twice_twice(store: StateStore) -> None:
+    rate = Rate(3, 60)
+    decisions = await store.take_all([("k", rate), ("k", rate)])
+    assert [d.remaining for d in decisions] == [2, 1]
+    [first, refused] = await store.take_all([("k", rate), ("k", rate)])
+    assert (first.admitted, refused.admitted) == (True, False)
+    assert (await store.headroom("k", rate)).remaining == 1  # the refusal took nothing
+
+
+async def test_concurrent_take_alls_admit_exactly_the_tightest_limit(store: StateStore) -> None:
+    quotas = [("agent", Rate(100, 60)), ("op", Rate(7, 60)), ("backend", Rate(50, 60))]
+    results = await asyncio.gather(*(store.take_all(quotas) for _ in range(20)))
+    admitted = [r for r in results if len(r) == 3 and all(d.admitted for d in r)]
+    assert len(admitted) == 7
+    assert (await store.headroom("agent", Rate(100, 60))).remaining == 93
+    assert (await store.headroom("backend", Rate(50, 60))).remaining == 43
+
+
+async def test_get_many_reads_live_records_in_order(store: StateStore) -> None:
+    clock: FakeClock = store.clock  # type: ignore[attr-defined]
+    await store.put("a", b"first", 10)
+    await store.put("c", b"third", 100)
+    assert await store.get_many(["a", "b", "c"]) == [b"first", None, b"third"]
+    clock.now += 10
+    assert await store.get_many(["c", "a"]) == [b"third", None]
+    assert await store.get_many([]) == []
+
+
 async def test_records_expire_and_put_if_absent_is_first_come(store: StateStore) -> None:
     clock: FakeClock = store.clock  # type: ignore[attr-defined]
     claims = await asyncio.gather(*(store.put_if_absent("i", b"%d" % n, 10) for n in range(10)))
