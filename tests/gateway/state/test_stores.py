@@ -334,3 +334,11 @@ async def test_headroom_says_what_a_take_would_find_and_takes_nothing(store: Sta
     clock.now += 0.000001
     assert (await store.take("k", rate)).admitted
     assert (await store.headroom("other", rate)).remaining == 2
+
+
+def test_redis_replies_are_parsed_by_hiredis() -> None:
+    """The C parser is a dependency for its CPU per call (bench/README.md); a pure-Python
+    fallback would work but cost every Redis round trip more."""
+    from redis.utils import HIREDIS_AVAILABLE
+
+    assert HIREDIS_AVAILABLE
