@@ -18,11 +18,10 @@ from dataclasses import asdict, dataclass
 
 from gateway.identity import StaffMember
 from gateway.reload.in_force import ConfigInForce
-from gateway.state.store import Rate, StateStore
+from gateway.state.store import StateStore
 
 COOKIE = "lastmile_console"
 SESSION_TTL_S = 8 * 3600.0  # a working day; then sign in again
-SIGN_IN_RATE = Rate(limit=5, window_s=60.0)  # attempts per client address per minute
 _PREFIX = "console:session:"
 
 
@@ -68,11 +67,6 @@ class Sessions:
 
     async def end(self, token: str) -> None:
         await self._state.delete(_key(token))
-
-    async def admit_attempt(self, client: str) -> float:
-        """Count one sign-in attempt from ``client``; 0 if admitted, else seconds to wait."""
-        decision = await self._state.take(f"console:sign-in:{client}", SIGN_IN_RATE)
-        return 0.0 if decision.admitted else max(decision.retry_after_s, 1.0)
 
 
 def csrf_matches(session: Session, presented: str | None) -> bool:
