@@ -6,6 +6,7 @@ is no staff member and whose groups map to no role is refused."""
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from playwright.async_api import expect
 
 from gateway.app import build_app
 from gateway.config.oidc import ConsoleConfig, ConsoleOidcConfig
+from gateway.config.server import ServerConfig
 from tests.conftest import AUDITOR
 from tests.console.conftest import Console
 from tests.console.test_browser import hold
@@ -76,7 +78,9 @@ class Provided:
         return f"oidc:{self.issuer.removeprefix('http://')}:{login}"
 
 
-async def _start(wms: TestServer, tmp_path: Path, roles: dict[str, Any]) -> AsyncIterator[Provided]:
+async def _start(
+    wms: TestServer, tmp_path: Path, roles: dict[str, Any], proxies: list[str] | None = None
+) -> AsyncIterator[Provided]:
     _require_node()
     port = _free_port()
     callback = f"http://127.0.0.1:{port}/console/sign-in/oidc/callback"
@@ -109,7 +113,15 @@ async def _start(wms: TestServer, tmp_path: Path, roles: dict[str, Any]) -> Asyn
             context={"env": {"CONSOLE_SECRET": CLIENT_SECRET}},
         )
         config = config.model_copy(update={"staff": staff, "console": ConsoleConfig(oidc=oidc)})
-        server = TestServer(build_app(config), host="127.0.0.1", port=port)
+        if proxies is not None:
+            trusted = ServerConfig.model_validate({"trusted_proxies": proxies}).trusted_proxies
+            server_config = config.server.model_copy(update={"trusted_proxies": trusted})
+            config = config.model_copy(update={"server": server_config})
+        # behind the proxy, time stands still for the gateway's limits (the state store's
+        # clock), so the throttling test counts attempts, not how long the browser took
+        started = time.time()
+        clock = (lambda: started) if proxies is not None else None
+        server = TestServer(build_app(config, clock=clock), host="127.0.0.1", port=port)
         client: TestClient[Any, Any] = TestClient(server)
         await client.start_server()
         console = Console(client, wms, str(client.make_url("/console")).rstrip("/"))
@@ -133,8 +145,19 @@ async def groups_console(wms: TestServer, tmp_path: Path) -> AsyncIterator[Provi
         yield provided
 
 
-async def _through_provider(browser: Any, console: Console, login: str) -> Any:
-    page = await (await browser.new_context()).new_page()
+@pytest.fixture
+async def proxied_console(wms: TestServer, tmp_path: Path) -> AsyncIterator[Provided]:
+    """As groups_console, behind a trusted proxy on loopback (X-Forwarded-For believed)."""
+    roles = {"roles_claim": "groups", "role_map": ROLE_MAP}
+    async for provided in _start(wms, tmp_path, roles, ["127.0.0.0/8"]):
+        yield provided
+
+
+async def _through_provider(
+    browser: Any, console: Console, login: str, client: str | None = None
+) -> Any:
+    headers = {"X-Forwarded-For": client} if client else {}
+    page = await (await browser.new_context(extra_http_headers=headers)).new_page()
     await page.goto(console.url + "/sign-in")
     await page.click("#oidc")
     await page.fill("input[name=login]", login)
@@ -234,3 +257,22 @@ async def test_a_person_from_the_groups_claim_cannot_approve_their_own_call_and_
     events = await console.api("GET", "/v1/audit/events?kind=admin&operation=admin.reject", AUDITOR)
     actors = [e["event"]["actor"] for e in (await events.json())["events"]]
     assert actors == [groups_console.person("ana@idp")]
+
+
+async def test_refusals_of_one_identity_are_slowed_from_every_address(
+    browser: Any, proxied_console: Provided
+) -> None:
+    console = proxied_console.console
+    for i in range(5):
+        page = await _through_provider(browser, console, "otto@idp", f"192.0.2.{i}")
+        await expect(page.locator("#problem")).to_have_attribute("data-code", "forbidden")
+
+    page = await _through_provider(browser, console, "otto@idp", "192.0.2.50")
+    await expect(page.locator("#problem")).to_have_attribute("data-code", "rate_limited")
+    other = await _through_provider(browser, console, "ana@idp", "192.0.2.51")
+    await expect(other.locator("#who")).to_contain_text("(approver)")
+    events = await console.api(
+        "GET", "/v1/audit/events?kind=admin&operation=admin.console_sign_in", AUDITOR
+    )
+    audit = [(e["event"]["target"], e["event"]["detail"]) for e in (await events.json())["events"]]
+    assert ("console from 192.0.2.50", "refused: too many failures with this identity") in audit
