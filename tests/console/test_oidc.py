@@ -244,6 +244,7 @@ async def test_a_person_from_the_groups_claim_cannot_approve_their_own_call_and_
     own = await hold(console, on_behalf_of="ana.costa@acme.example")
     other = await hold(console, on_behalf_of="lea.fischer@acme.example")
     page = await _through_provider(browser, console, "ana@idp")
+    await expect(page.locator("#who")).to_be_visible()  # landed: the meta refresh is done
 
     await page.goto(console.url + f"/approvals/{own}")
     await page.get_by_label("Comment (required)").fill("looks fine")
