@@ -91,6 +91,7 @@ class StaffMember:
     roles: frozenset[StaffRole]
     revoked: bool = False
     may_see: frozenset[str] = frozenset()  # sensitive categories shown unmasked
+    also_known_as: frozenset[str] = frozenset()  # other names (the identity provider's)
 
     @classmethod
     def from_config(cls, config: StaffConfig) -> StaffMember:

@@ -1,7 +1,12 @@
 """The approvals API: agents poll their held calls; approvers list, inspect and decide.
 
-- ``GET /v1/approvals/{id}``: the agent that made the call (its own only) or an approver;
-- ``GET /v1/approvals?status=pending``: approvers;
+- ``GET /v1/approvals/{id}``: the agent that made the call (its own only, as it sent
+  it) or an approver;
+- ``GET /v1/approvals?status=pending``: approvers.
+
+  An approver reads a held call as the console shows it (:mod:`gateway.guardrails.held_view`):
+  input and result masked by their ``may_see``, ``masked`` saying why for each masked
+  field, and the ``preview`` stored when it was held.
 - ``POST /v1/approvals/{id}/approve`` / ``.../reject`` with ``{"reason": "..."}``: approvers.
   Approving runs the stored call once and answers with its result.
 
@@ -13,17 +18,18 @@ Agents never decide: their keys do not open the decision routes. With a shared s
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gateway.api.middleware import REQUEST_ID
 from gateway.api.shedding import IN_FLIGHT
-from gateway.appkeys import AUDIT_STORE, GUARDRAILS, IN_FORCE
+from gateway.appkeys import AUDIT_STORE, GUARDRAILS, IN_FORCE, REGISTRY
 from gateway.audit.admin import record_admin_action
 from gateway.config import StaffRole
 from gateway.guardrails.approval_store import HeldCall
+from gateway.guardrails.held_view import held_view
 from gateway.identity import StaffMember
 from schemas.errors import FieldError, Forbidden, NotFound, Unauthenticated, ValidationFailed
 
@@ -56,6 +62,13 @@ def staff_with_role(request: web.Request, role: StaffRole) -> StaffMember:
         raise
 
 
+def _for_staff(request: web.Request, member: StaffMember, held: HeldCall) -> dict[str, Any]:
+    """The approval as ``member`` may see it, the same view as the console's."""
+    operation = request.app[REGISTRY].operations.get(held.operation)
+    view = held_view(held, operation, member.may_see)
+    return {**request.app[GUARDRAILS].desk.resource(held, with_input=False), **view.as_json()}
+
+
 async def _get(request: web.Request) -> web.Response:
     desk = request.app[GUARDRAILS].desk
     authorization = request.headers.get("Authorization")
@@ -69,12 +82,12 @@ async def _get(request: web.Request) -> web.Response:
         if held.agent_id != agent.id:
             raise NotFound(f"There is no approval {approval_id[:80]!r} for agent {agent.id!r}.")
         return web.json_response(desk.resource(held))
-    staff_with_role(request, StaffRole.APPROVER)
-    return web.json_response(desk.resource(await desk.get(approval_id)))
+    member = staff_with_role(request, StaffRole.APPROVER)
+    return web.json_response(_for_staff(request, member, await desk.get(approval_id)))
 
 
 async def _list(request: web.Request) -> web.Response:
-    staff_with_role(request, StaffRole.APPROVER)
+    member = staff_with_role(request, StaffRole.APPROVER)
     status = request.query.get("status")
     if status is not None and status not in STATUSES:
         raise ValidationFailed(
@@ -83,7 +96,7 @@ async def _list(request: web.Request) -> web.Response:
         )
     desk = request.app[GUARDRAILS].desk
     held = await desk.find(status)
-    return web.json_response({"approvals": [desk.resource(h) for h in held]})
+    return web.json_response({"approvals": [_for_staff(request, member, h) for h in held]})
 
 
 async def _decision(request: web.Request) -> DecisionRequest:
@@ -127,7 +140,7 @@ def _decide(approve: bool) -> Callable[[web.Request], Awaitable[web.Response]]:
         finally:
             if approve:
                 in_flight.leave()
-        return web.json_response(desk.resource(held))
+        return web.json_response(_for_staff(request, member, held))
 
     return handler
 

@@ -64,9 +64,33 @@ SCHEMAS: dict[str, JsonObject] = {
             "decided_at": _NULLABLE_TEXT,
             "decision_reason": _NULLABLE_TEXT,
             "execution_request_id": _NULLABLE_TEXT,
-            "result": {"description": "The call's output as the agent may see it, once run."},
+            "result": {
+                "description": "The call's output as the agent may see it, once run; to "
+                "a person, also masked by their staff[].may_see."
+            },
             "error": {"description": "The problem the call ended with, if it failed."},
-            "input": {"description": "The validated input, exactly as it will run."},
+            "input": {
+                "description": "The validated input: to the agent, exactly as it will run; "
+                "to a person, fields of categories their staff[].may_see lacks masked "
+                "([redacted:<category>])."
+            },
+            "masked": {
+                "type": "array",
+                "description": "To a person: each masked input field and why.",
+                "items": {
+                    "type": "object",
+                    "properties": {"field": {"type": "string"}, "reason": {"type": "string"}},
+                    "required": ["field", "reason"],
+                },
+            },
+            "preview": {
+                "type": ["object", "null"],
+                "description": "To a person: what the call would do, worked out when it was "
+                "held (budgets, backend_request, before, after, note); the backend-shaped "
+                "parts are null with 'withheld' saying why when the person's may_see does "
+                "not cover every sensitive category of the operation. Null for calls held "
+                "before previews were stored.",
+            },
         },
         "required": ["id", "status", "status_url", "operation", "agent"],
     },

@@ -35,7 +35,10 @@ def per_process_state(config: Config) -> list[str]:
     guarantee (limits, budgets, idempotency keys, halts) between them."""
     if config.state.store != "memory":
         return []
-    found = ["state.store: memory (rate limits, budgets, idempotency keys, MCP sessions)"]
+    found = [
+        "state.store: memory (rate limits, budgets, idempotency keys, MCP sessions, "
+        "console sessions and sign-in throttling)"
+    ]
     if config.guardrails.halts.store == "state":
         found.append("guardrails.halts.store: state on memory (halts)")
     return found

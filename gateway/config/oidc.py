@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
+from gateway.config.identity import StaffRole
 from gateway.config.primitives import EnvStr, Secret, Section, absolute_url, http_url
 
 
@@ -83,10 +84,16 @@ class OidcConfig(Section):
     resource_name: str | None = Field(default=None, max_length=200)
 
 
+ClaimName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.:/-]{0,127}$")]
+"""A claim's name: plain (``groups``), dotted into nested objects (``realm_access.roles``)
+or a namespaced URL (``https://acme.example/roles``)."""
+
+
 class ConsoleOidcConfig(Section):
     """Staff sign-in to the console through the identity provider (authorization code
-    with PKCE): the ID token's ``staff_claim`` names the person (``staff[].oidc_subject``),
-    whose roles come from ``staff:`` as for a key."""
+    with PKCE). The ID token's ``staff_claim`` names the person; their roles are those of
+    the ``staff:`` entry whose ``oidc_subject`` it matches, together with those
+    ``role_map`` gives the values of ``roles_claim`` (such as their groups)."""
 
     issuer: Issuer
     client_id: str = Field(min_length=1, max_length=255)
@@ -94,6 +101,31 @@ class ConsoleOidcConfig(Section):
     staff_claim: str = Field(default="sub", pattern=r"^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$")
     scopes: list[str] = Field(default=["openid"])
     algorithms: list[SigningAlgorithm] = Field(default=["RS256", "PS256", "ES256", "EdDSA"])
+    roles_claim: ClaimName | None = Field(
+        default=None,
+        description="An ID token claim holding a string or a list of strings (groups, "
+        "app roles), looked up by name, else as a dotted path; each value named in "
+        "role_map gives its roles, so the provider's groups grant console roles without "
+        "a staff: entry",
+    )
+    role_map: dict[Annotated[str, Field(min_length=1, max_length=255)], list[StaffRole]] = Field(
+        default={},
+        max_length=1000,
+        description="{claim value: [roles]}; values not named here give no role",
+    )
+
+    @model_validator(mode="after")
+    def _map_and_claim_together(self) -> ConsoleOidcConfig:
+        if self.role_map and self.roles_claim is None:
+            raise ValueError("role_map needs roles_claim: the claim whose values it maps")
+        if self.roles_claim is not None and not self.role_map:
+            raise ValueError("roles_claim needs role_map: which of its values give which roles")
+        return self
+
+    @property
+    def issuer_host(self) -> str:
+        """The issuer's host (and port), naming people who have no staff: entry."""
+        return urlsplit(self.issuer).netloc
 
 
 class ConsoleConfig(Section):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
@@ -21,6 +22,13 @@ class ServerConfig(Section):
         default=None,
         description="Where agents reach the gateway (behind a proxy, say); /openapi.json "
         "names it in servers. Unset: servers is [{url: /}], relative to the document.",
+    )
+    trusted_proxies: list[IPv4Network | IPv6Network] = Field(
+        default=[],
+        max_length=256,
+        description="Addresses (or CIDR ranges) of the load balancers and reverse proxies "
+        "in front of the gateway: only from these is X-Forwarded-For believed when telling "
+        "who a client is (console sign-in throttling and its audit). Unset: the TCP peer.",
     )
     connections: ConnectionsConfig = ConnectionsConfig()
     event_loop: Literal["uvloop", "asyncio"] = Field(

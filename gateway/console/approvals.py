@@ -2,20 +2,19 @@
 
 Reads and decisions go through the same :class:`ApprovalDesk` as the API (SQLite or
 PostgreSQL underneath), so exactly-once execution, expiry and the self-approval rule
-are the desk's, not re-implemented here. Approving runs the stored call and the page
-then shows its outcome.
+are the desk's, not re-implemented here; what a person may see of a held call is
+:func:`~gateway.guardrails.held_view.held_view`'s, as for ``GET /v1/approvals``.
+Approving runs the stored call and the page then shows its outcome.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from adapters.base import Operation
 from gateway.api.middleware import REQUEST_ID
 from gateway.api.shedding import IN_FLIGHT
 from gateway.appkeys import AUDIT_STORE, GUARDRAILS, REGISTRY
@@ -23,114 +22,36 @@ from gateway.audit.admin import record_admin_action
 from gateway.console.roles import Capability
 from gateway.console.web import MEMBER, form, member_may, page, see_other
 from gateway.guardrails.approval_store import HeldCall
-from gateway.guardrails.redaction import Redactor
+from gateway.guardrails.held_view import Preview, held_view
 from schemas.errors import FieldError, ValidationFailed
 
 MAX_COMMENT = 500
 
 
-MASK = Redactor("mask")  # masked, never dropped: the approver sees that a field is there
-
-
-@dataclass(frozen=True, slots=True)
-class InputField:
-    """One input field as this approver may see it; ``hidden`` says why it is masked."""
-
-    name: str
-    value: str
-    hidden: str | None = None
-
-
-def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    """The input as {dotted field: leaf value}, nested objects and lists flattened."""
-    if isinstance(value, dict) and value:
-        return {
-            k: v
-            for key, item in value.items()
-            for k, v in _flatten(item, f"{prefix}.{key}" if prefix else str(key)).items()
-        }
-    if isinstance(value, list) and value:
-        return {
-            k: v
-            for index, item in enumerate(value)
-            for k, v in _flatten(item, f"{prefix}[{index}]").items()
-        }
-    return {prefix or "(input)": value}
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def fields(
-    held: HeldCall, operation: Operation | None, may_see: frozenset[str]
-) -> list[InputField]:
-    """The input field by field, each sensitive field whose category ``may_see`` lacks
-    masked with the reason. The held call keeps the whole input (it must run it as
-    asked); the mask is applied per person, on view, by the same plans as answers."""
-    raw = json.loads(held.input_json)
-    if operation is None:  # no schema to tell sensitive fields from others: show none
-        why = f"{held.operation!r} is no longer in the catalog, so no field is known safe"
-        return [InputField(name, "[masked]", why) for name in _flatten(raw)]
-    shown = _flatten(MASK.redact(operation.input_model, raw, may_see))
-    rows = []
-    for name, value in _flatten(raw).items():
-        masked = shown.get(name)
-        if masked == value:
-            rows.append(InputField(name, _text(value)))
-        else:
-            category = str(masked).removeprefix("[redacted:").removesuffix("]")
-            why = f"sensitive ({category}); your may_see does not include {category!r}"
-            rows.append(InputField(name, str(masked), why))
-    return rows
-
-
-def unseen(operation: Operation | None, may_see: frozenset[str]) -> str | None:
-    """Why the legacy request and before/after are withheld from this approver, or None.
-    They carry the input's values and the record's fields in the backend's own shape,
-    which the masking plans do not cover, so they are shown only to someone who may see
-    every sensitive category of the operation's input and output."""
-    if operation is None:
-        return "the operation is no longer in the catalog, so its sensitive fields are unknown"
-    held = MASK.categories(operation.input_model) | MASK.categories(operation.output_model)
-    missing = sorted(held - may_see)
-    if not missing:
-        return None
-    return (
-        "they carry sensitive fields in the backend's own form "
-        f"({', '.join(missing)}) that your may_see does not include"
-    )
-
-
-def _effects(held: HeldCall, operation: Operation | None, may_see: frozenset[str]) -> Any:
-    preview = held.preview
+def _effects(preview: Preview | None) -> dict[str, Any] | None:
     if preview is None:
         return None
-    before, after = preview.get("before") or {}, preview.get("after") or {}
     return {
-        "budgets": preview.get("budgets") or [],
-        "backend": preview.get("backend"),
-        "note": preview.get("note"),
-        "withheld": unseen(operation, may_see),
-        "request": json.dumps(preview["backend_request"], indent=2)
-        if preview.get("backend_request") is not None
+        "budgets": preview.budgets,
+        "backend": preview.backend,
+        "note": preview.note,
+        "withheld": preview.withheld,
+        "request": json.dumps(preview.backend_request, indent=2)
+        if preview.backend_request is not None
         else None,
-        "changes": [
-            (key, _text(before.get(key)), _text(after.get(key)), before.get(key) != after.get(key))
-            for key in sorted({*before, *after})
-        ],
+        "changes": preview.changes(),
     }
 
 
 def _view(request: web.Request, held: HeldCall) -> dict[str, Any]:
     operation = request.config_dict[REGISTRY].operations.get(held.operation)
-    may_see = request[MEMBER].may_see
+    view = held_view(held, operation, request[MEMBER].may_see)
     return {
         "held": held,
-        "fields": fields(held, operation, may_see),
-        "effects": _effects(held, operation, may_see),
+        "fields": view.fields,
+        "effects": _effects(view.preview),
         "seconds_left": max(int(held.expires_at - time.time()), 0),
-        "result": json.dumps(held.result, indent=2) if held.result is not None else None,
+        "result": json.dumps(view.result, indent=2) if view.result is not None else None,
     }
 
 

@@ -5,7 +5,8 @@ PyJWT (already the gateway's JWT library) checks the ID token's signature agains
 provider's published keys, its issuer, audience (our client id), expiry and nonce. The
 pending sign-in (verifier and nonce) waits in the state store for ten minutes under its
 ``state``, which is also kept in a short-lived cookie so only the browser that started
-a sign-in can finish it. The provider's answer then gets the same session as a staff key.
+a sign-in can finish it. The provider's answer then gets the same session as a staff key;
+who the person is and which roles they hold is :func:`_member`'s.
 
 The session cookie is ``SameSite=Strict``, and a browser does not send such a cookie on
 a navigation that started at the provider; so the callback answers with a small page
@@ -17,6 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -28,10 +30,18 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from gateway.appkeys import CONFIG, IN_FORCE, STATE_STORE
 from gateway.config.oidc import ConsoleOidcConfig
-from gateway.console import signin
+from gateway.console import claims as claims_of
+from gateway.console import signin, throttle
+from gateway.console.sessions import provider_record
 from gateway.console.web import SESSIONS, page
 from gateway.identity import StaffMember
-from schemas.errors import Forbidden, IdentityProviderUnavailable, Unauthenticated
+from schemas.errors import (
+    Forbidden,
+    IdentityProviderUnavailable,
+    RateLimited,
+    Unauthenticated,
+    retry_after_headers,
+)
 
 STATE_COOKIE = "lastmile_console_oidc"
 PENDING_TTL_S = 600.0
@@ -40,7 +50,7 @@ TIMEOUT = aiohttp.ClientTimeout(total=10)
 
 
 def _config(request: web.Request) -> ConsoleOidcConfig:
-    config = request.config_dict[CONFIG].console.oidc
+    config = request.config_dict[IN_FORCE].current.config.console.oidc
     if config is None:
         raise Forbidden("Sign-in through an identity provider is not configured here.")
     return config
@@ -67,6 +77,13 @@ async def _provider(config: ConsoleOidcConfig, path: str = "") -> dict[str, Any]
 
 async def start(request: web.Request) -> web.Response:
     config = _config(request)
+    wait = await throttle.admit_address(request)
+    if wait:
+        await signin.audit(request, "unknown", "refused: too many attempts")
+        raise RateLimited(
+            "Too many sign-in attempts from this address; wait a minute and try again.",
+            headers=retry_after_headers(wait),
+        )
     discovery = await _provider(config)
     state, nonce, verifier = generate_token(32), generate_token(32), generate_token(64)
     pending = json.dumps({"verifier": verifier, "nonce": nonce}).encode()
@@ -133,25 +150,51 @@ async def _id_token_claims(
     return claims
 
 
-def _member(request: web.Request, config: ConsoleOidcConfig, claims: dict[str, Any]) -> StaffMember:
-    subject = claims.get(config.staff_claim)
-    configs = request.config_dict[CONFIG].staff
-    found = next((c for c in configs if subject and c.oidc_subject == subject), None)
-    member = next(
-        (
-            m
-            for m in request.config_dict[IN_FORCE].current.staff.holders()
-            if found and m.id == found.id
-        ),
-        None,
+def _refuse_no_role(config: ConsoleOidcConfig, who: str) -> Forbidden:
+    if config.roles_claim is None:
+        return Forbidden(f"{who!r} holds no staff role, so the console has nothing to show.")
+    return Forbidden(
+        f"{who!r} holds no console role: no staff: entry gives one, and no value of its "
+        f"{config.roles_claim!r} claim is in console.oidc.role_map. Ask an administrator "
+        "to map one of your groups to a role."
     )
-    if member is None or member.revoked:
+
+
+def _member(
+    request: web.Request, config: ConsoleOidcConfig, claims: dict[str, Any], name: str
+) -> tuple[StaffMember, dict[str, Any]]:
+    """The person the provider vouches for, and what their session keeps of the token.
+
+    A ``staff:`` entry whose ``oidc_subject`` is ``name`` makes them that person (their
+    id, roles and ``may_see``), and a revoked entry refuses them whatever their groups.
+    The roles ``role_map`` gives their ``roles_claim`` values are added to the entry's;
+    without an entry those roles alone count, under the id ``oidc:<issuer host>:<name>``.
+    """
+    current = request.config_dict[IN_FORCE].current
+    found = next((c for c in current.config.staff if c.oidc_subject == name), None)
+    entry = next((m for m in current.staff.holders() if found and m.id == found.id), None)
+    if entry is not None and entry.revoked:
+        raise Forbidden(f"{entry.id!r} is revoked at this gateway (staff[].revoked).")
+    if entry is None and config.roles_claim is None:
         raise Forbidden(
             "This identity is not a staff member of this gateway (staff[].oidc_subject)."
         )
+    values = claims_of.claim_values(claims, config.roles_claim)
+    names = claims_of.aliases(config, claims)
+    display = claims.get("name") if isinstance(claims.get("name"), str) else name
+    via = provider_record(str(display)[:200], values, names)
+    mapped = claims_of.mapped_roles(config, values)
+    if entry is None:
+        member = StaffMember(
+            claims_of.person_id(config, name), via["name"], mapped, also_known_as=frozenset(names)
+        )
+    else:
+        member = replace(
+            entry, roles=entry.roles | mapped, also_known_as=entry.also_known_as | set(names)
+        )
     if not member.roles:
-        raise Forbidden(f"{member.id!r} holds no staff role, so the console has nothing to show.")
-    return member
+        raise _refuse_no_role(config, member.id)
+    return member, via
 
 
 async def callback(request: web.Request) -> web.Response:
@@ -168,13 +211,28 @@ async def callback(request: web.Request) -> web.Response:
     claims = await _id_token_claims(request, config, request.query["code"], pending["verifier"])
     if claims.get("nonce") != pending["nonce"]:
         raise Unauthenticated("The ID token belongs to another sign-in; start again.")
+    name = claims_of.subject(config, claims)
+    if name is None:
+        raise Unauthenticated(
+            f"The ID token has no usable {config.staff_claim!r} claim to say who you are."
+        )
+    credential = throttle.credential_key("oidc", f"{config.issuer}\0{name}")
+    wait = await throttle.credential_wait(request, credential)
+    if wait:
+        await signin.audit(request, "unknown", "refused: too many failures with this identity")
+        raise RateLimited(
+            "Too many refused sign-ins for this identity; wait a minute and try again.",
+            headers=retry_after_headers(wait),
+        )
     try:
-        member = _member(request, config, claims)
+        member, via = _member(request, config, claims, name)
     except Forbidden as exc:
+        await throttle.failed(request, credential)
         await signin.audit(request, "unknown", f"refused (identity provider): {exc.code}")
         raise
-    token, _ = await request.config_dict[SESSIONS].start(member, time.time())
-    await signin.audit(request, member.id, "signed in (identity provider)")
+    token, _ = await request.config_dict[SESSIONS].start(member, time.time(), via)
+    roles = ", ".join(sorted(member.roles))
+    await signin.audit(request, member.id, f"signed in (identity provider; roles: {roles})")
     response = page(request, "continue.html", {"next": signin.landing(member), "who": member.id})
     signin.set_session_cookie(request, response, token)
     response.del_cookie(STATE_COOKIE, path=CALLBACK)

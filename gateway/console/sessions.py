@@ -5,7 +5,9 @@ or Redis), keyed by the SHA-256 of its token, so any gateway process honours it,
 out deletes it everywhere at once, and the store never holds a usable cookie. The record
 names the staff member; their roles and revocation are read from the staff directory on
 every request, so a role taken away or a key revoked in config takes effect on the next
-click. Each session carries its own CSRF token, compared in constant time.
+click. A sign-in through the identity provider also keeps the person's ``roles_claim``
+values, mapped to roles by the ``console.oidc.role_map`` in force on every request.
+Each session carries its own CSRF token, compared in constant time.
 """
 
 from __future__ import annotations
@@ -14,15 +16,16 @@ import hashlib
 import hmac
 import json
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from typing import Any
 
+from gateway.console.claims import mapped_roles
 from gateway.identity import StaffMember
 from gateway.reload.in_force import ConfigInForce
-from gateway.state.store import Rate, StateStore
+from gateway.state.store import StateStore
 
 COOKIE = "lastmile_console"
 SESSION_TTL_S = 8 * 3600.0  # a working day; then sign in again
-SIGN_IN_RATE = Rate(limit=5, window_s=60.0)  # attempts per client address per minute
 _PREFIX = "console:session:"
 
 
@@ -31,6 +34,14 @@ class Session:
     member_id: str
     csrf: str
     expires_at: float
+    provider: dict[str, Any] | None = None  # signed in through the identity provider
+
+
+def provider_record(name: str, claim_values: list[str], aliases: list[str]) -> dict[str, Any]:
+    """What a sign-in through the provider leaves with the session: the person's display
+    name, the values of ``roles_claim`` (mapped to roles on each request) and their
+    other names."""
+    return {"name": name, "claim_values": claim_values, "aliases": aliases}
 
 
 def _key(token: str) -> str:
@@ -42,10 +53,12 @@ class Sessions:
         self._state = state
         self._in_force = in_force  # staff as of the configuration in force (reloadable)
 
-    async def start(self, member: StaffMember, now: float) -> tuple[str, Session]:
+    async def start(
+        self, member: StaffMember, now: float, provider: dict[str, Any] | None = None
+    ) -> tuple[str, Session]:
         """A new session for ``member``: the cookie token and the stored record."""
         token = secrets.token_urlsafe(32)
-        session = Session(member.id, secrets.token_urlsafe(32), now + SESSION_TTL_S)
+        session = Session(member.id, secrets.token_urlsafe(32), now + SESSION_TTL_S, provider)
         await self._state.put(_key(token), json.dumps(asdict(session)).encode(), SESSION_TTL_S)
         return token, session
 
@@ -58,21 +71,35 @@ class Sessions:
         if raw is None:
             return None
         session = Session(**json.loads(raw))
-        member = next(
-            (m for m in self._in_force.current.staff.holders() if m.id == session.member_id), None
-        )
-        if member is None or member.revoked:
+        member = self._member(session)
+        if member is None:
             await self._state.delete(_key(token))
             return None
         return session, member
 
+    def _member(self, session: Session) -> StaffMember | None:
+        """The person as of the configuration in force: their ``staff:`` entry, unless
+        it is revoked, with the roles ``role_map`` gives their claim values added; or,
+        for someone known only through the provider, those mapped roles alone."""
+        current = self._in_force.current
+        entry = next((m for m in current.staff.holders() if m.id == session.member_id), None)
+        if entry is not None and entry.revoked:
+            return None
+        via = session.provider
+        if via is None:
+            return entry
+        mapped = mapped_roles(current.config.console.oidc, via["claim_values"])
+        names = frozenset(via["aliases"])
+        if entry is not None:
+            return replace(
+                entry, roles=entry.roles | mapped, also_known_as=entry.also_known_as | names
+            )
+        if not session.member_id.startswith("oidc:"):
+            return None  # their staff: entry was removed
+        return StaffMember(session.member_id, via["name"], mapped, also_known_as=names)
+
     async def end(self, token: str) -> None:
         await self._state.delete(_key(token))
-
-    async def admit_attempt(self, client: str) -> float:
-        """Count one sign-in attempt from ``client``; 0 if admitted, else seconds to wait."""
-        decision = await self._state.take(f"console:sign-in:{client}", SIGN_IN_RATE)
-        return 0.0 if decision.admitted else max(decision.retry_after_s, 1.0)
 
 
 def csrf_matches(session: Session, presented: str | None) -> bool:

@@ -2,8 +2,9 @@
 
 The key is sent once, in a form post, and never again: the browser keeps only the
 session cookie (HttpOnly, SameSite=Strict, Secure when ``server.public_url`` is https).
-Attempts are throttled per client address and each one, admitted or not, is an audit
-event. Agent keys are recognised and refused with a clear message.
+Attempts are throttled per client address and failures per presented key, in the
+shared state store (:mod:`gateway.console.throttle`); each attempt, admitted or not, is
+an audit event. Agent keys are recognised and refused with a clear message.
 
 The form carries its own CSRF token (there is no session yet to hold one): showing the
 form sets a random token in a short-lived HttpOnly, SameSite=Strict cookie scoped to the
@@ -24,6 +25,7 @@ from aiohttp import web
 from gateway.api.middleware import REQUEST_ID
 from gateway.appkeys import AUDIT_STORE, CONFIG, IN_FORCE
 from gateway.audit.admin import record_admin_action
+from gateway.console import throttle
 from gateway.console.roles import Capability, capabilities
 from gateway.console.sessions import COOKIE, SESSION_TTL_S
 from gateway.console.web import MEMBER, SESSIONS, TOKEN, form, page, see_other
@@ -47,7 +49,7 @@ async def audit(request: web.Request, actor: str, detail: str) -> None:
         request_id=request[REQUEST_ID],
         actor=actor,
         action="console_sign_in",
-        target=f"console from {request.remote or 'unknown'}",
+        target=f"console from {throttle.address(request)}",
         detail=detail,
     )
 
@@ -110,7 +112,7 @@ def _member(request: web.Request, key: str) -> StaffMember:
 
 async def sign_in(request: web.Request) -> web.Response:
     sessions = request.config_dict[SESSIONS]
-    wait = await sessions.admit_attempt(request.remote or "unknown")
+    wait = await throttle.admit_address(request)
     if wait:
         await audit(request, "unknown", "refused: too many attempts")
         raise RateLimited(
@@ -125,9 +127,18 @@ async def sign_in(request: web.Request) -> web.Response:
             "was open too long), so no key was checked. Please sign in again."
         )
         return sign_in_page(request, message, status=403)
+    credential = throttle.credential_key("key", data.get("key", "").strip())
+    wait = await throttle.credential_wait(request, credential)
+    if wait:
+        await audit(request, "unknown", "refused: too many failures with this key")
+        raise RateLimited(
+            "Too many failed sign-ins with this key; wait a minute and try again.",
+            headers=retry_after_headers(wait),
+        )
     try:
         member = _member(request, data.get("key", ""))
     except (Unauthenticated, Forbidden) as exc:
+        await throttle.failed(request, credential)
         await audit(request, "unknown", f"refused: {exc.code}")
         return sign_in_page(request, exc.detail, status=exc.status)
     token, _ = await sessions.start(member, time.time())

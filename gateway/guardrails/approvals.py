@@ -61,9 +61,11 @@ def iso(seconds: float | None) -> str | None:
 
 
 def is_own_request(member: StaffMember, on_behalf_of: str | None) -> bool:
-    """Whether the end user a call was made for is this staff member (their id, or an
-    e-mail address whose local part is their id), on normalised forms."""
-    return bool(on_behalf_of) and same_person(on_behalf_of or "", member.id)
+    """Whether the end user a call was made for is this staff member (their id or a name
+    the identity provider gave them, or an e-mail address whose local part is one of
+    those), on normalised forms."""
+    names = (member.id, *member.also_known_as)
+    return bool(on_behalf_of) and any(same_person(on_behalf_of or "", n) for n in names)
 
 
 class ApprovalDesk:

@@ -73,3 +73,20 @@ async def test_a_backend_unreadable_when_held_still_holds_and_says_why(console: 
     assert "could not be read when the call was held" in note
     assert row(page, "data-budget", "quantity-24h")[:4] == ["quantity-24h", "0", "150", "500"]
     assert 'class="backend-request"' not in page
+
+
+async def test_the_approvals_api_carries_the_preview_stored_when_held(console: Console) -> None:
+    approval_id = await hold(console)
+    calls_before = await console.wms_calls()
+
+    response = await console.api("GET", f"/v1/approvals/{approval_id}", APPROVER)
+
+    assert response.status == 200
+    preview = (await response.json())["preview"]
+    assert await console.wms_calls() == calls_before  # read from the store, not the backend
+    assert preview["withheld"] is None
+    budget = next(b for b in preview["budgets"] if b["budget"] == "quantity-24h")
+    assert (budget["used"], budget["amount"], budget["limit"]) == ("0", "150", "500")
+    assert preview["backend_request"]["path"] == "/api/v1/goodsmovement"
+    assert preview["before"]["quantity"] == "125.000"
+    assert preview["after"]["quantity"] == "275.000"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +106,65 @@ async def test_an_approver_sees_the_categories_of_their_may_see(
     assert "DE89370400440532013000" not in detail
     withheld = detail.split('class="masked effects-withheld">')[1].split("</p>")[0]
     assert "(bank_account)" in withheld
+
+
+async def api_view(client: TestClient[Any, Any], path: str, key: str) -> Any:
+    response = await client.get(path, headers={"Authorization": f"Bearer {key}"})
+    assert response.status == 200, await response.text()
+    return await response.json()
+
+
+async def test_the_approvals_api_masks_input_and_preview_as_the_console_does(
+    gateway: TestClient[Any, Any],
+) -> None:
+    approval_id = await held(gateway)
+
+    one = await api_view(gateway, f"/v1/approvals/{approval_id}", APPROVER)
+    listed = (await api_view(gateway, "/v1/approvals?status=pending", APPROVER))["approvals"]
+
+    for body in (one, next(a for a in listed if a["id"] == approval_id)):
+        text = str(body)
+        assert "DE89370400440532013000" not in text
+        assert "a@b.example" not in text
+        assert body["input"] == {
+            "payee": "Müller GmbH",
+            "iban": "[redacted:bank_account]",
+            "contact": "[redacted:personal_contact]",
+        }
+        reasons = {m["field"]: m["reason"] for m in body["masked"]}
+        assert reasons == {
+            "iban": "sensitive (bank_account); your may_see does not include 'bank_account'",
+            "contact": "sensitive (personal_contact); your may_see does not include "
+            "'personal_contact'",
+        }
+        preview = body["preview"]
+        assert "bank_account, personal_contact" in preview["withheld"]
+        assert preview["backend_request"] is None
+        assert preview["before"] is None
+        assert preview["after"] is None
+
+
+async def test_the_api_and_the_console_give_one_person_the_same_reasons(
+    gateway: TestClient[Any, Any],
+) -> None:
+    approval_id = await held(gateway)
+    body = await api_view(gateway, f"/v1/approvals/{approval_id}", CONTACT_READER)
+    assert (await post_sign_in(gateway, "/console/sign-in", CONTACT_READER)).status == 303
+    detail = await (await gateway.get(f"/console/approvals/{approval_id}")).text()
+
+    assert body["input"]["contact"] == "a@b.example"
+    assert [m["field"] for m in body["masked"]] == ["iban"]
+    assert body["masked"][0]["reason"] in unescape(cell(detail, "iban"))
+    withheld = detail.split('class="masked effects-withheld">')[1].split("</p>")[0]
+    assert body["preview"]["withheld"] in unescape(withheld)
+
+
+async def test_the_agent_polling_its_own_call_gets_its_input_as_sent(
+    gateway: TestClient[Any, Any],
+) -> None:
+    approval_id = await held(gateway)
+
+    body = await api_view(gateway, f"/v1/approvals/{approval_id}", REPLENISH)
+
+    assert body["input"] == CHANGE
+    assert "preview" not in body

@@ -9,8 +9,11 @@
 //     "clients": [{"client_id": "...", "client_secret": "...",
 //                  "grant_types": ["client_credentials"], ...}],
 //     "resources": {"urn:lastmile:test": {"scope": "lastmile.call", "ttl_s": 300}},
-//     "default_resource": "urn:lastmile:test"
+//     "default_resource": "urn:lastmile:test",
+//     "accounts": {"maria@idp": {"groups": ["lm-approvers"], "email": "maria@acme.example"}}
 //   }
+// With "accounts", a login name listed there gets those claims in its ID token (any
+// other login name only "sub"), as a provider emitting a groups claim would.
 // Prints one JSON line {"issuer": "http://127.0.0.1:PORT"} once listening; callers
 // should still poll {issuer}/.well-known/openid-configuration before using it.
 // Access tokens for the configured resources are JWTs (RFC 9068) signed with "jwks";
@@ -28,8 +31,18 @@ const server = createServer();
 server.listen(config.port ?? 0, host, () => {
   const { port } = server.address();
   const issuer = `http://${host}:${port}`;
+  const accounts = config.accounts ?? {};
+  const accountClaims = [...new Set(Object.values(accounts).flatMap((c) => Object.keys(c)))];
   const provider = new Provider(issuer, {
     clients: config.clients ?? [],
+    ...(config.accounts ? {
+      findAccount: (ctx, sub) => ({
+        accountId: sub,
+        claims: () => ({ ...(accounts[sub] ?? {}), sub }),
+      }),
+      claims: { openid: ['sub', ...accountClaims] },
+      conformIdTokenClaims: false, // the claims in the ID token, not only at userinfo
+    } : {}),
     jwks: config.jwks,
     scopes: ['openid', ...new Set(Object.values(resources).map((r) => r.scope).filter(Boolean))],
     features: {

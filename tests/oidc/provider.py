@@ -94,10 +94,13 @@ class OidcProvider:
         keys: list[SigningKey],
         *,
         dev_interactions: bool = False,
+        accounts: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         """``dev_interactions``: the provider's built-in login and consent pages (any
-        login name signs in as that subject), for browser sign-in tests."""
+        login name signs in as that subject), for browser sign-in tests. ``accounts``:
+        {login name: claims} put in that person's ID token (groups, email, name)."""
         self.clients = {c.client_id: c for c in clients}
+        self._accounts = accounts
         self._dev_interactions = dev_interactions
         self.keys = keys
         self.issuer = ""
@@ -114,6 +117,8 @@ class OidcProvider:
             "default_resource": RESOURCE,
             "dev_interactions": self._dev_interactions,
         }
+        if self._accounts is not None:
+            config["accounts"] = self._accounts
         path = self._workdir / "oidc-provider.json"
         path.write_text(json.dumps(config))
         self._process = await asyncio.create_subprocess_exec(
