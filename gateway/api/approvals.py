@@ -31,6 +31,7 @@ from gateway.config import StaffRole
 from gateway.guardrails.approval_store import HeldCall
 from gateway.guardrails.held_view import held_view
 from gateway.identity import StaffMember
+from gateway.staff_roles import Capability, require
 from schemas.errors import FieldError, Forbidden, NotFound, Unauthenticated, ValidationFailed
 
 STATUSES = {"pending", "executing", "executed", "failed", "rejected", "expired"}
@@ -50,16 +51,34 @@ def staff_with_role(request: web.Request, role: StaffRole) -> StaffMember:
     try:
         return request.app[IN_FORCE].current.staff.authenticate_role(authorization, role)
     except Unauthenticated:
-        try:
-            agent = request.app[IN_FORCE].current.agents.authenticate(authorization)
-        except Unauthenticated:
-            agent = None
-        if agent is not None:
-            raise Forbidden(
-                f"Agent {agent.id!r} cannot do this: it needs a person with the "
-                f"{role.value!r} role, using their own key."
-            ) from None
+        _refuse_an_agent(request, f"the {role.value!r} role")
         raise
+
+
+def staff_who_may(request: web.Request, capability: Capability) -> StaffMember:
+    """The staff member behind the key, whose roles grant ``capability`` in the one role
+    matrix the console also enforces (:mod:`gateway.staff_roles`)."""
+    authorization = request.headers.get("Authorization")
+    try:
+        member = request.app[IN_FORCE].current.staff.authenticate(authorization)
+    except Unauthenticated:
+        _refuse_an_agent(request, "a staff role that may " + capability.value)
+        raise
+    require(member, capability)
+    return member
+
+
+def _refuse_an_agent(request: web.Request, needed: str) -> None:
+    """A clear 403 when the key is an agent's (raises), else nothing."""
+    try:
+        agent = request.app[IN_FORCE].current.agents.authenticate(
+            request.headers.get("Authorization")
+        )
+    except Unauthenticated:
+        return
+    raise Forbidden(
+        f"Agent {agent.id!r} cannot do this: it needs a person with {needed}, using their own key."
+    ) from None
 
 
 def _for_staff(request: web.Request, member: StaffMember, held: HeldCall) -> dict[str, Any]:
@@ -82,12 +101,12 @@ async def _get(request: web.Request) -> web.Response:
         if held.agent_id != agent.id:
             raise NotFound(f"There is no approval {approval_id[:80]!r} for agent {agent.id!r}.")
         return web.json_response(desk.resource(held))
-    member = staff_with_role(request, StaffRole.APPROVER)
+    member = staff_who_may(request, Capability.SEE_APPROVALS)
     return web.json_response(_for_staff(request, member, await desk.get(approval_id)))
 
 
 async def _list(request: web.Request) -> web.Response:
-    member = staff_with_role(request, StaffRole.APPROVER)
+    member = staff_who_may(request, Capability.SEE_APPROVALS)
     status = request.query.get("status")
     if status is not None and status not in STATUSES:
         raise ValidationFailed(
@@ -114,7 +133,7 @@ async def _decision(request: web.Request) -> DecisionRequest:
 
 def _decide(approve: bool) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handler(request: web.Request) -> web.Response:
-        member = staff_with_role(request, StaffRole.APPROVER)
+        member = staff_who_may(request, Capability.DECIDE_APPROVALS)
         decision = await _decision(request)
         desk = request.app[GUARDRAILS].desk
 

@@ -19,7 +19,11 @@ from gateway.api.openapi_parts import (
 )
 
 TAGS: list[JsonObject] = [
-    {"name": "approvals", "description": "Calls held for a person's approval (approver role)."},
+    {
+        "name": "approvals",
+        "description": "Calls held for a person's approval (approvers decide; operators and "
+        "auditors read).",
+    },
     {"name": "admin", "description": "The kill switch and policy reloads (operator role)."},
     {"name": "audit", "description": "The audit trail, its proofs and checkpoints (auditor)."},
 ]
@@ -172,7 +176,7 @@ def approval_paths() -> JsonObject:
         "approvals_get",
         "One held call: its status, input, reasons, decision and result.",
         "The agent that made the call polls it with its own key (another agent's call is "
-        "404); approvers see every call.",
+        "404); approvers, operators and auditors see every call.",
         {"200": approval, **_errors(("401", "403", "404", "500", "503"), APPROVAL_ERRORS)},
     )
     poll["security"] = [*AGENT_SECURITY, *STAFF_SECURITY]
@@ -187,7 +191,7 @@ def approval_paths() -> JsonObject:
                 **_staff(
                     "approvals_list",
                     "Held calls, optionally of one status.",
-                    "Approver role.",
+                    "Approver, operator or auditor role (the console's role matrix).",
                     {
                         "200": answer("The approvals", listing),
                         **_errors((*_READ, "422", "503"), APPROVAL_ERRORS),

@@ -19,11 +19,11 @@ from aiohttp import web
 from gateway.appkeys import AUDIT_STORE, GUARDRAILS, IN_FORCE
 from gateway.audit.store import AuditQuery
 from gateway.config.resilience import RateLimitsConfig
-from gateway.console.roles import Capability
 from gateway.console.web import member_may, page
 from gateway.guardrails.budgets import Budget
 from gateway.guardrails.halts import HaltScope
 from gateway.identity import Agent
+from gateway.staff_roles import Capability
 from gateway.state.store import Rate, StateStore, from_micro
 from schemas.errors import StateUnavailable
 

@@ -19,10 +19,10 @@ from gateway.api.middleware import REQUEST_ID
 from gateway.api.shedding import IN_FLIGHT
 from gateway.appkeys import AUDIT_STORE, GUARDRAILS, REGISTRY
 from gateway.audit.admin import record_admin_action
-from gateway.console.roles import Capability
 from gateway.console.web import MEMBER, form, member_may, page, see_other
 from gateway.guardrails.approval_store import HeldCall
 from gateway.guardrails.held_view import Preview, held_view
+from gateway.staff_roles import Capability
 from schemas.errors import FieldError, ValidationFailed
 
 MAX_COMMENT = 500

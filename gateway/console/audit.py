@@ -27,9 +27,9 @@ from gateway.audit.store import AuditQuery
 from gateway.audit.verify import Report, verify_log
 from gateway.config import Config
 from gateway.console.now import row
-from gateway.console.roles import Capability
 from gateway.console.verified import last_verification, remember, trail_key
 from gateway.console.web import member_may, page
+from gateway.staff_roles import Capability
 from schemas.errors import NotFound
 
 PAGE = 100

@@ -28,8 +28,8 @@ from gateway.audit.export import write_jsonl
 from gateway.audit.prove import ProofUnavailable
 from gateway.audit.reader import open_log_reader
 from gateway.config import Config
-from gateway.console.roles import Capability
 from gateway.console.web import member_may
+from gateway.staff_roles import Capability
 from schemas.errors import NotFound
 
 CHUNK = 256 * 1024

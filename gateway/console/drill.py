@@ -18,9 +18,9 @@ from aiohttp import web
 from gateway.api.middleware import REQUEST_ID
 from gateway.appkeys import AUDIT_STORE, CONFIG, GUARDRAILS, STATE_STORE
 from gateway.audit.admin import record_admin_action
-from gateway.console.roles import Capability
 from gateway.console.web import member_may, see_other
 from gateway.guardrails.halts import HaltScope
+from gateway.staff_roles import Capability
 
 DRILL_AGENT = "lastmile-drill"
 HISTORY_KEY = "console:halt-drills"

@@ -16,9 +16,9 @@ from aiohttp import web
 from gateway.api.halting import lift_halt, place_halt
 from gateway.appkeys import CONFIG, GUARDRAILS, IN_FORCE, REGISTRY
 from gateway.console import drill
-from gateway.console.roles import Capability
 from gateway.console.web import form, member_may, page
 from gateway.guardrails.halts import Acknowledgement, Halt, HaltScope
+from gateway.staff_roles import Capability
 from schemas.errors import FieldError, NotFound, ValidationFailed
 
 

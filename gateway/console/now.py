@@ -26,10 +26,10 @@ from gateway.appkeys import AUDIT_STORE, FLEET, RESILIENCE
 from gateway.audit.entries import Entry
 from gateway.audit.feed import CallFeed, Subscription, tail_of
 from gateway.audit.store import AuditQuery
-from gateway.console.roles import Capability
 from gateway.console.tallies import WINDOWS, tally
 from gateway.console.web import SESSIONS, TOKEN, member_may, page
 from gateway.fleet.registry import ProcessRecord
+from gateway.staff_roles import Capability
 from schemas.audit import EventKind
 from schemas.errors import FieldError, ValidationFailed
 from schemas.patterns import AUDIT_POSITION, is_valid

@@ -26,10 +26,10 @@ from gateway.api.middleware import REQUEST_ID
 from gateway.appkeys import AUDIT_STORE, CONFIG, IN_FORCE
 from gateway.audit.admin import record_admin_action
 from gateway.console import throttle
-from gateway.console.roles import Capability, capabilities
 from gateway.console.sessions import COOKIE, SESSION_TTL_S
 from gateway.console.web import MEMBER, SESSIONS, TOKEN, form, page, see_other
 from gateway.identity import StaffMember
+from gateway.staff_roles import Capability, capabilities
 from schemas.errors import Forbidden, RateLimited, Unauthenticated, retry_after_headers
 
 LANDING = (

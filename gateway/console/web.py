@@ -18,9 +18,9 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from gateway.console.roles import Capability, capabilities, require
 from gateway.console.sessions import COOKIE, Session, Sessions, csrf_matches
 from gateway.identity import StaffMember
+from gateway.staff_roles import Capability, capabilities, require
 from schemas.errors import Forbidden, GatewayError, Unauthenticated
 
 SESSIONS = web.AppKey("console_sessions", Sessions)

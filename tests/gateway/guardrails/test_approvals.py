@@ -175,6 +175,30 @@ async def test_only_approvers_decide(guarded: Guarded, key: str | None, status: 
     assert poll["status"] == "pending"
 
 
+@pytest.mark.parametrize("key", [OPERATOR, AUDITOR, APPROVER])
+async def test_operators_and_auditors_read_approvals_as_the_console_shows_them(
+    guarded: Guarded, key: str
+) -> None:
+    held = await hold(guarded)
+
+    listed = await guarded.staff("GET", "/v1/approvals?status=pending", key)
+    one = await guarded.staff("GET", held["status_url"], key)
+
+    assert listed.status == 200
+    assert [a["id"] for a in (await listed.json())["approvals"]] == [held["approval_id"]]
+    assert one.status == 200
+    assert (await one.json())["status"] == "pending"
+
+
+async def test_an_agent_key_reading_the_approvals_list_is_told_it_needs_a_person(
+    guarded: Guarded,
+) -> None:
+    answer = await guarded.staff("GET", "/v1/approvals", INVENTORY)
+
+    assert answer.status == 403
+    assert "needs a person" in (await answer.json())["detail"]
+
+
 async def test_a_decision_needs_a_reason(guarded: Guarded) -> None:
     held = await hold(guarded)
 

@@ -1,6 +1,8 @@
-"""The console's one role matrix: which staff role may do what, enforced on the server.
+"""The one role matrix for staff: which role may do what, enforced on the server, in
+the console and in the staff API alike.
 
-Every console handler names the :class:`Capability` it needs; nothing else decides.
+Every console handler, and the REST approvals routes, name the :class:`Capability`
+they need; nothing else decides.
 A person may hold several roles and gets the union. Agents hold no roles at all: their
 keys never open the console.
 
@@ -61,10 +63,7 @@ def require(member: StaffMember, capability: Capability) -> None:
     """Refuse (403) a person whose roles do not grant ``capability``."""
     if not may(member, capability):
         needed = " or ".join(sorted(r.value for r in MATRIX[capability]))
-        raise Forbidden(
-            f"{member.id!r} may not {capability.value} in the console: that needs the "
-            f"{needed} role."
-        )
+        raise Forbidden(f"{member.id!r} may not {capability.value}: that needs the {needed} role.")
 
 
 def capabilities(member: StaffMember) -> frozenset[Capability]:
