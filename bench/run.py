@@ -328,9 +328,10 @@ def measure_store(
         gw_max = bench.max_rps(gw)
         rate = round(gw_max / 2)
         print(f"latency at {rate} req/s (half the gateway's maximum), open loop:", flush=True)
-        run = StoreRun(
-            store, gw_max, proxy_max, bench.latency(gw, rate), bench.latency(proxy, rate)
-        )
+        bench.latency(gw, rate, seconds=2)  # settle after wrk's saturation, at the rate
+        gw_latency = bench.latency(gw, rate)
+        bench.latency(proxy, rate, seconds=2)
+        run = StoreRun(store, gw_max, proxy_max, gw_latency, bench.latency(proxy, rate))
         run.rss_mib = rss_mib(pid)
     if not no_windows:
         windows_p99(run, bench, workdir, wms_url, redis_url, rate)
