@@ -93,9 +93,13 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) \
 	  || { echo "make bench needs wrk (Debian package 'wrk')"; exit 1; }
+	command -v redis-server >/dev/null || (apt-get update -qq && apt-get install -y -qq redis-server) \
+	  || { echo "make bench needs redis-server (Debian package 'redis-server')"; exit 1; }
 	touch $(BENCH_STAMP)
 
 # Performance is measured here, never in `make test`: ratios against a baseline from the same run.
+# About 8 minutes on 2 cores; a quick smoke run: `make bench LASTMILE_BENCH_SECONDS=2
+# LASTMILE_BENCH_CPU_CALLS=300` (see bench/README.md).
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.soap_cost

@@ -14,6 +14,7 @@ halt is lifted again before the next). Writes bench/results/cli_start.md.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -97,6 +98,8 @@ def main() -> int:
         f"{table}\n"
     )
     RESULTS.write_text(text)
+    figures = {"halt_acknowledged_ms": rows[-1][1], "target_ms": TARGET_MS}
+    RESULTS.with_suffix(".json").write_text(json.dumps(figures, indent=2) + "\n")
     print(text)
     return 0
 

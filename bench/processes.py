@@ -39,8 +39,18 @@ def wait_until_up(url: str, timeout_s: float = 30) -> None:
 def process(
     args: list[str], env: dict[str, str] | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
+    """A Python module or script of this checkout, run by this interpreter."""
+    with external([sys.executable, *args], env) as proc:
+        yield proc
+
+
+@contextmanager
+def external(
+    args: list[str], env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Any program (``redis-server``), stopped by its own process id at the end."""
     proc = subprocess.Popen(
-        [sys.executable, *args],
+        args,
         cwd=ROOT,
         env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL,

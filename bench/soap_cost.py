@@ -32,6 +32,7 @@ from typing import Any
 import zeep
 
 from adapters import acme_finance
+from adapters.http import HttpReply
 from adapters.soap import SoapAdapter, SoapSettings
 from adapters.soap_wsdl import WsdlSource
 from schemas.finance import InvoiceQuery
@@ -151,7 +152,7 @@ def xml_work(adapter: SoapAdapter, n: int) -> float:
             "ZFI_INVOICE_GET", (), {"BELNR": BELNR}, client=wsdl.client, options={"address": ""}
         )
         etree_to_string(envelope)
-        client._reply(op, 200, raw)
+        client._reply(op, HttpReply(200, raw))
     return (time.perf_counter() - started) * 1000 / n
 
 

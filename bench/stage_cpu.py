@@ -1,11 +1,13 @@
 """Where a call's CPU goes: microseconds per call in each pipeline stage, and the rest.
 
-Starts the ACME WMS sandbox and a gateway on bench/gateway.bench.yaml with
-``tracing.stage_cpu`` on, sends ``--calls`` reads one at a time (the counters attribute
-CPU exactly only when calls do not interleave; see gateway/stage_cpu.py), and reads the
-counters from ``/metrics`` before and after. The gateway process's whole CPU time
-(``/proc/<pid>/stat``: every thread, the aiohttp server and client, the audit writer)
-over the same calls gives what lies outside the stages. Writes bench/results/stage_cpu.md.
+Starts the ACME WMS sandbox (with the bench's generated catalogue) and a gateway on
+bench/gateway.bench.yaml with ``tracing.stage_cpu`` on, sends ``--calls`` calls of the
+benchmark's mix (bench/workload.py: varied reads, one in ten a keyed write) one at a time
+(the counters attribute CPU exactly only when calls do not interleave; see
+gateway/stage_cpu.py), and reads the counters from ``/metrics`` before and after. The
+gateway process's whole CPU time (``/proc/<pid>/stat``: every thread, the aiohttp server
+and client, the audit writer) over the same calls gives what lies outside the stages.
+Writes bench/results/stage_cpu.{md,json}.
 
     .venv/bin/python -m bench.stage_cpu          # part of make bench
 """
@@ -13,17 +15,19 @@ over the same calls gives what lies outside the stages. Writes bench/results/sta
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
 import sys
 import tempfile
+import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import workload
 from bench.processes import ROOT, free_port, process, wait_until_up
-from bench.run import BODY, KEY
 
 RESULTS = ROOT / "bench" / "results" / "stage_cpu.md"
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -43,21 +47,33 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def calls(url: str, count: int) -> None:
-    request = urllib.request.Request(  # noqa: S310 - loopback only
-        url + "/v1/operations/warehouse.stock.get",
-        data=BODY.encode(),
-        headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"},
-    )
-    for _ in range(count):
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            response.read()
+def calls(url: str, mix: list[workload.Call], count: int, prefix: str) -> None:
+    """Send ``count`` calls of the mix one at a time; each must get its expected answer."""
+    for i in range(count):
+        request, value = mix[i % len(mix)].gateway, workload.key(prefix, 0, i)
+        body = workload.fill(request.body, value).encode() if request.body else None
+        headers = {name: workload.fill(v, value) for name, v in request.headers}
+        sent = urllib.request.Request(  # noqa: S310 - loopback only
+            url + request.path, data=body, headers=headers, method=request.method
+        )
+        try:
+            with urllib.request.urlopen(sent, timeout=10) as response:  # noqa: S310
+                response.read()
+                status = response.status
+        except urllib.error.HTTPError as answer:
+            answer.read()
+            status = answer.code
+        if status != request.expect:
+            raise RuntimeError(f"{request.path} answered {status}, not {request.expect}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--calls", type=int, default=3000)
+    calls_default = int(os.environ.get("LASTMILE_BENCH_CPU_CALLS", "3000"))
+    parser.add_argument("--calls", type=int, default=calls_default)
+    parser.add_argument("--catalogue", type=int, default=20_000, help="generated items")
     args = parser.parse_args()
+    mix = workload.cycle(args.catalogue)
     with tempfile.TemporaryDirectory(prefix="lastmile-stage-cpu-") as tmp:
         workdir = Path(tmp)
         config = workdir / "gateway.yaml"
@@ -74,15 +90,18 @@ def main() -> int:
         serve = ["-m", "gateway", "serve", "--config", str(config), "--port", str(port)]
         with (
             process(
-                ["-m", "sandbox.acme_warehouse", "--port", str(wms), "--db", str(workdir / "w")]
+                [
+                    *("-m", "sandbox.acme_warehouse", "--port", str(wms)),
+                    *("--db", str(workdir / "w"), "--catalogue", str(args.catalogue)),
+                ]
             ),
             process(serve, env) as gateway,
         ):
-            wait_until_up(wms_url + "/health")
+            wait_until_up(wms_url + "/health", timeout_s=120)
             wait_until_up(url + "/healthz")
-            calls(url, 300)  # warm-up: connection pools, first-use imports
+            calls(url, mix, 300, "warmup00")  # connection pools, first-use imports
             before, cpu_before = scrape(url), process_cpu_s(gateway.pid)
-            calls(url, args.calls)
+            calls(url, mix, args.calls, "measured")
             after, cpu_after = scrape(url), process_cpu_s(gateway.pid)
     per_call_us = {
         stage: (after[(m, stage)] - before.get((m, stage), 0.0)) / args.calls * 1e6
@@ -101,7 +120,9 @@ def report(per_call_us: dict[str, float], whole_us: float, count: int) -> None:
     )
     text = (
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M UTC} on {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}: {count} reads one at a time through the full "
+        f"Python {platform.python_version()}, load average "
+        f"{' / '.join(f'{x:.1f}' for x in os.getloadavg())}: {count} calls of the bench's mix "
+        "(90% varied reads, 10% keyed goods movements) one at a time through the full "
         "pipeline (bench/gateway.bench.yaml, `tracing.stage_cpu: true`). CPU of the event "
         "loop's thread in each stage itself (outermost first), per call; the process's "
         "whole CPU per call comes from /proc (clock ticks, so +-10 ms over the run).\n\n"
@@ -113,6 +134,8 @@ def report(per_call_us: dict[str, float], whole_us: float, count: int) -> None:
         f"| **gateway process, all threads** | **{whole_us:.0f}** | 100% |\n"
     )
     RESULTS.write_text(text)
+    figures = {"process_us": whole_us, "stages_us": stages, "per_stage_us": per_call_us}
+    RESULTS.with_suffix(".json").write_text(json.dumps(figures, indent=2) + "\n")
     print(text)
 
 
