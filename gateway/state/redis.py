@@ -43,16 +43,26 @@ from schemas.errors import StateUnavailable
 T = TypeVar("T")
 _GRACE_S = 60  # Redis keeps a record or budget this much longer than it lives
 
-_NOW = """
+
+def _now_from(arg: str) -> str:
+    """Lua setting ``now`` (µs) from ``ARGV[arg]``, or from Redis's clock when it is ''."""
+    return f"""
 local now
-if ARGV[3] == '' then
+if ARGV[{arg}] == '' then
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 else
-  now = tonumber(ARGV[3])
+  now = tonumber(ARGV[{arg}])
 end
+"""
+
+
+_NOW = (
+    _now_from("3")
+    + """
 local tat = tonumber(redis.call('GET', KEYS[1]) or 0)
 """
+)
 
 # KEYS[1]: the rate's TAT; ARGV: interval µs, capacity µs, now µs ('' = Redis's clock).
 # Returns {admitted (0|1), µs until a retry is admitted, µs until the quota is whole}.
@@ -73,14 +83,9 @@ return {1, 0, new_tat - now}
 # KEYS: the rates' TATs; ARGV[1]: now µs ('' = Redis's clock), then each rate's interval
 # and capacity µs. Takes one call from every rate or from none: returns, per rate up to
 # and including the first refusal, {admitted (0|1), µs until a retry, µs until whole}.
-_TAKE_ALL = """
-local now
-if ARGV[1] == '' then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-else
-  now = tonumber(ARGV[1])
-end
+_TAKE_ALL = (
+    _now_from("1")
+    + """
 local taken = {}
 local out = {}
 for i = 1, #KEYS do
@@ -106,6 +111,7 @@ for key, new_tat in pairs(taken) do
 end
 return out
 """
+)
 
 # KEYS[1]: the rate's TAT; ARGV: unused, unused, now µs ('' = Redis's clock). Reads only.
 # Returns {TAT, now} in µs, as text (a Lua number would lose precision on the way out).
