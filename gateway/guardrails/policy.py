@@ -41,8 +41,8 @@ BUILTIN = "builtin:"
 _DECISIONS = {"deny", "approval_required"}
 _MODES = {"enforce", "shadow"}
 MEMO_SIZE = 4096
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per call
 """Decisions an engine keeps for reuse; the oldest goes first when it is full."""
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # one encoder, not one per call
 
 
 class PolicyError(ConfigError):

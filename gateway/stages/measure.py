@@ -6,6 +6,8 @@ path (approved calls included).
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter, Histogram
 
 from gateway.metrics import Metrics
@@ -16,13 +18,19 @@ from gateway.pipeline import Call, Proceed, StageOutcome
 class Measure:
     """Counts with the label children looked up once per label set: prometheus_client's
     ``labels()`` validates and hashes its arguments on every call, and this runs on every
-    call of every agent."""
+    call of every agent. The label values are operation names, agent ids and problem
+    codes: bounded by the configuration."""
 
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
-        self._calls: dict[tuple[str, str, str], Counter] = {}
-        self._latency: dict[str, Histogram] = {}
-        self._backend: dict[str, Histogram] = {}
+        self._children: dict[tuple[object, ...], Any] = {}
+
+    def _child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     async def __call__(self, call: Call, proceed: Proceed) -> StageOutcome:
         outcome = await proceed(call)
@@ -31,20 +39,10 @@ class Measure:
         agent = call.agent.id if call.agent is not None else "anonymous"
         code = code_of(outcome)
         metrics = self._metrics
-        key = (name, agent, code)
-        counter = self._calls.get(key)
-        if counter is None:
-            counter = self._calls[key] = metrics.calls.labels(name, agent, code)
-        counter.inc()
+        self._child(metrics.calls, name, agent, code).inc()
         if code == "rate_limited":
-            metrics.rate_limited.labels(agent).inc()
-        latency = self._latency.get(name)
-        if latency is None:
-            latency = self._latency[name] = metrics.gateway_latency.labels(name)
-        latency.observe(call.gateway_ms / 1000)
+            self._child(metrics.rate_limited, agent).inc()
+        self._child(metrics.gateway_latency, name).observe(call.gateway_ms / 1000)
         if op is not None and call.backend_ms is not None:
-            backend = self._backend.get(op.backend)
-            if backend is None:
-                backend = self._backend[op.backend] = metrics.backend_latency.labels(op.backend)
-            backend.observe(call.backend_ms / 1000)
+            self._child(metrics.backend_latency, op.backend).observe(call.backend_ms / 1000)
         return outcome

@@ -171,6 +171,14 @@ return false
 """
 
 
+def _decision(rate: Rate, admitted: int, retry_us: int, backlog_us: int) -> RateDecision:
+    """A take script's answer for one rate as the decision the other stores give."""
+    if not admitted:
+        return RateDecision(False, 0, retry_us / MICRO, backlog_us / MICRO)
+    remaining = (rate.capacity_us - backlog_us) // rate.interval_us
+    return RateDecision(True, remaining, 0.0, backlog_us / MICRO)
+
+
 class RedisStateStore:
     def __init__(
         self,
@@ -222,10 +230,7 @@ class RedisStateStore:
         admitted, retry_us, backlog_us = await self._guard(
             lambda: self._take(keys=[name], args=args)
         )
-        if not admitted:
-            return RateDecision(False, 0, retry_us / MICRO, backlog_us / MICRO)
-        remaining = (rate.capacity_us - backlog_us) // rate.interval_us
-        return RateDecision(True, remaining, 0.0, backlog_us / MICRO)
+        return _decision(rate, admitted, retry_us, backlog_us)
 
     async def take_all(self, quotas: Sequence[tuple[str, Rate]]) -> list[RateDecision]:
         if not quotas:
@@ -235,15 +240,11 @@ class RedisStateStore:
         for _, rate in quotas:
             args += [rate.interval_us, rate.capacity_us]
         flat = await self._guard(lambda: self._take_all(keys=names, args=args))
-        decisions = []
-        for (_, rate), at in zip(quotas, range(0, len(flat), 3), strict=False):
-            admitted, retry_us, backlog_us = flat[at : at + 3]
-            if not admitted:
-                decisions.append(RateDecision(False, 0, retry_us / MICRO, backlog_us / MICRO))
-                break
-            remaining = (rate.capacity_us - backlog_us) // rate.interval_us
-            decisions.append(RateDecision(True, remaining, 0.0, backlog_us / MICRO))
-        return decisions
+        # three numbers per rate, up to and including the first refusal
+        return [
+            _decision(rate, *flat[3 * i : 3 * i + 3])
+            for i, (_, rate) in enumerate(quotas[: len(flat) // 3])
+        ]
 
     async def headroom(self, key: str, rate: Rate) -> RateDecision:
         args: list[str | int | bytes] = [0, 0, self._now_arg()]
